@@ -1,0 +1,39 @@
+//===- Passes.h - onebit conversion passes ----------------------*- C++ -*-===//
+
+#ifndef ONEBIT_CONVERSION_PASSES_H
+#define ONEBIT_CONVERSION_PASSES_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Tosa/IR/TosaOps.h"
+#include "mlir/Pass/Pass.h"
+#include "onebit/Dialect/OneBit/IR/OneBitDialect.h"
+
+namespace mlir {
+class RewritePatternSet;
+
+namespace onebit {
+
+#define GEN_PASS_DECL
+#include "onebit/Conversion/Passes.h.inc"
+
+/// y[m, n] = sum_k (S[n, k] < 0 ? -x[m, k] : x[m, k]) in f32 for `x`
+/// [rows, K] (any float type), as a linalg.generic over (m, n, k) that reads
+/// bit k of row n from `signs` in any `packing`: the ±1 matrix never exists.
+Value buildPackedSignProduct(OpBuilder &b, Location loc, Value x, Value signs,
+                             SignPackingAttr packing, int64_t outFeatures);
+
+/// onebit.linear -> linalg.generic on packed words (+ TOSA epilogue),
+/// onebit.unpack_signs -> linalg.generic.
+void populateOneBitToLinalgPatterns(RewritePatternSet &patterns);
+
+#define GEN_PASS_REGISTRATION
+#include "onebit/Conversion/Passes.h.inc"
+
+} // namespace onebit
+} // namespace mlir
+
+#endif // ONEBIT_CONVERSION_PASSES_H

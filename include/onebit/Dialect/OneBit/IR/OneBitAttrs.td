@@ -1,0 +1,68 @@
+//===- OneBitAttrs.td - onebit attributes ------------------*- tablegen -*-===//
+
+#ifndef ONEBIT_DIALECT_ONEBIT_IR_ONEBITATTRS_TD
+#define ONEBIT_DIALECT_ONEBIT_IR_ONEBITATTRS_TD
+
+include "onebit/Dialect/OneBit/IR/OneBitDialect.td"
+include "mlir/IR/AttrTypeBase.td"
+include "mlir/IR/EnumAttr.td"
+
+def OneBit_BitOrder : I32EnumAttr<"BitOrder", "order of sign bits in a word", [
+    I32EnumAttrCase<"LSBFirst", 0, "lsb_first">,
+    I32EnumAttrCase<"MSBFirst", 1, "msb_first">
+  ]> {
+  let cppNamespace = "::mlir::onebit";
+  let genSpecializedAttr = 0;
+}
+
+def OneBit_SignPackingAttr : AttrDef<OneBit_Dialect, "SignPacking"> {
+  let mnemonic = "sign_packing";
+  let summary = "How a sign matrix S ∈ {−1,+1}^{N×K} is packed into integer words";
+  let description = [{
+    Describes the storage of the sign matrix `S` of a linear layer with `N`
+    outputs and `K` inputs. `W = ceil(K / word)` words hold one row.
+
+    Parameters:
+    - `word` (8, 16, 32 or 64): bits per storage word; the packed tensor's
+      element type is an integer of exactly this width.
+    - `order`: `lsb_first` puts input index `k` of a word at bit
+      `k mod word` counted from the least significant bit; `msb_first`
+      counts from the most significant bit.
+    - `negative` (0 or 1): the bit value that stands for −1; the other one
+      stands for +1.
+    - `interleave` (default 1, then not printed): rows stored together. With `interleave = 1`
+      the packed tensor is `[N, W]` and element `[n, w]` is word `w` of row
+      `n`. With `interleave = R > 1` (`N` a multiple of `R`) it is
+      `[N/R, W, R]` and element `[n / R, w, n mod R]` is word `w` of row
+      `n`, so one vector load reads the same word of `R` consecutive rows.
+
+    When `K` is not a multiple of `word`, the unused bits of a row's last
+    word are 0 and every reader ignores them.
+
+    Worked example: OneBit's own checkpoints are
+    `#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>`.
+    The row `S[n, 0..9] = [+1, −1, −1, +1, +1, +1, +1, −1, −1, +1]` (K = 10)
+    is stored as the two bytes `[0b10000110, 0b00000001]` = `[0x86, 0x01]`:
+    inputs 1, 2 and 7 are negative in the first byte, input 8 in the second;
+    bits 2..7 of the second byte are padding.
+  }];
+  let parameters = (ins
+    "unsigned":$word,
+    "::mlir::onebit::BitOrder":$order,
+    "unsigned":$negative,
+    DefaultValuedParameter<"unsigned", "1">:$interleave
+  );
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// Words per row for `inFeatures` inputs.
+    int64_t getWordsPerRow(int64_t inFeatures) const;
+    /// The packed tensor shape for an N x K sign matrix.
+    ::llvm::SmallVector<int64_t> getPackedShape(int64_t outFeatures,
+                                                 int64_t inFeatures) const;
+    /// OneBit's checkpoint layout: bytes, LSB first, bit 1 means -1.
+    static SignPackingAttr getOneBitDefault(::mlir::MLIRContext *context);
+  }];
+}
+
+#endif // ONEBIT_DIALECT_ONEBIT_IR_ONEBITATTRS_TD

@@ -1,0 +1,72 @@
+//===- Passes.td - onebit transformation passes ------------*- tablegen -*-===//
+
+#ifndef ONEBIT_DIALECT_ONEBIT_TRANSFORMS_PASSES_TD
+#define ONEBIT_DIALECT_ONEBIT_TRANSFORMS_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def OneBitExpandLinear : Pass<"onebit-expand-linear"> {
+  let summary = "Expand onebit.linear into unpacked signs and dense TOSA ops";
+  let description = [{
+    Rewrites every `onebit.linear` as its definition in upstream ops: the
+    signs unpacked to ±1 with `onebit.unpack_signs`, `tosa.mul` by the input
+    scale, a dense `tosa.matmul`, `tosa.mul` by the output scale, the
+    LayerNorm as TOSA reductions, and `tosa.add` of the bias. For f16 and
+    bf16 inputs the matmul accumulates and the epilogue runs in f32, and the
+    result is cast back.
+
+    This is the reference schedule, and the one for large M (prefill),
+    where a dense matmul on unpacked signs is compute-bound anyway. It
+    needs a static input shape.
+
+    ```mlir
+    %y = onebit.linear %x, %s packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
+           : tensor<2x16xf32>, tensor<4x2xi8> -> tensor<2x4xf32>
+    // becomes
+    %w = onebit.unpack_signs %s packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
+           : tensor<4x2xi8> -> tensor<4x16xf32>
+    %wt = tosa.transpose %w {perms = array<i32: 1, 0>} ...
+    %y = tosa.matmul ...
+    ```
+  }];
+  let dependentDialects = ["::mlir::tosa::TosaDialect"];
+}
+
+def OneBitFuseLinear : Pass<"onebit-fuse-linear"> {
+  let summary = "Fuse every ONNX encoding of a 1-bit layer into onebit.linear";
+  let description = [{
+    Finds the 1-bit layers of an imported model, in each encoding of
+    docs/onnx-convention.md, and replaces each with one `onebit.linear`:
+
+    - **packed**: a `tosa.matmul` whose weight is the unpack chain of packed
+      bytes (reshape, `tosa.logical_right_shift` by 0..7, `tosa.bitwise_and`
+      with 1, reshape, optional slice, cast to float, `1 − 2b`, transpose).
+      The bytes become the layer's signs as they are: the ±1 matrix is never
+      materialised. The shift order gives the bit order and the affine map
+      which bit means −1.
+    - **sign matrix**: a constant weight whose entries are all ±1.
+    - **merged scales**: a constant weight `W'[k, n] = s_nk · RNE(g_k · h_n)`.
+      g and h are recovered as docs/onnx-convention.md §5.2 says (h from
+      row 0, each g_k the candidate within ±2 ulps that reproduces its row
+      bit for bit); any other dense weight stays a dense matmul, never
+      approximated.
+
+    Around the layer, the patterns also fold a LayerNorm without affine
+    parameters that follows it (as the importer writes it), and a constant
+    per-channel bias added after it. The multiplies by g before and h after
+    are folded by `onebit.linear`'s canonicalization, which this pass runs
+    too.
+
+    With `report`, each fused layer gets a remark (encoding, shape, weight
+    bytes before and after) and the function a summary remark.
+  }];
+  let options = [
+    Option<"report", "report", "bool", /*default=*/"false",
+           "Emit a remark per fused layer and a summary">
+  ];
+  let dependentDialects = ["::mlir::onebit::OneBitDialect",
+                           "::mlir::tosa::TosaDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+#endif // ONEBIT_DIALECT_ONEBIT_TRANSFORMS_PASSES_TD

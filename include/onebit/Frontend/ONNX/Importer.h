@@ -1,0 +1,52 @@
+//===- Importer.h - ONNX models to MLIR -------------------------*- C++ -*-===//
+//
+// Imports an ONNX model (binary protobuf, with external data, or ONNX's text
+// syntax) into a module holding one func.func in upstream dialects (tosa,
+// tensor, arith) plus onebit.linear for onebit.OneBitLinear nodes. Node
+// names become locations, so later diagnostics point at the ONNX node.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ONEBIT_FRONTEND_ONNX_IMPORTER_H
+#define ONEBIT_FRONTEND_ONNX_IMPORTER_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/ADT/StringMap.h"
+
+namespace mlir::onebit {
+
+struct ImportOptions {
+  /// Static shapes for graph inputs, by input name; they replace symbolic
+  /// or unknown dimensions (`--input-shape name=1x16`).
+  llvm::StringMap<llvm::SmallVector<int64_t>> inputShapes;
+  /// Initializers with more elements than this become dense_resource blobs
+  /// (no copy into the attribute uniquer; external data stays mapped).
+  int64_t resourceThreshold = 1024;
+};
+
+/// Name of the function the importer creates.
+constexpr llvm::StringLiteral kMainFunctionName = "main_graph";
+/// Argument and result attribute holding the ONNX input/output name.
+constexpr llvm::StringLiteral kONNXNameAttr = "onnx.name";
+/// Argument and result attribute holding the numpy dtype name ("uint8").
+constexpr llvm::StringLiteral kONNXTypeAttr = "onnx.type";
+
+/// Imports the model in `path`: `.onnxtext`/`.txt` files are parsed as
+/// ONNX's text syntax, anything else as a binary ModelProto. Errors are
+/// reported through the context's diagnostic handler.
+OwningOpRef<ModuleOp> importONNXFile(llvm::StringRef path,
+                                     MLIRContext *context,
+                                     const ImportOptions &options);
+
+/// Parses a shape specialisation `name=1x16` into `options`.
+LogicalResult parseInputShape(llvm::StringRef spec, ImportOptions &options,
+                              std::string &error);
+
+/// Registers the dialects the importer produces.
+void registerImporterDialects(DialectRegistry &registry);
+
+} // namespace mlir::onebit
+
+#endif // ONEBIT_FRONTEND_ONNX_IMPORTER_H

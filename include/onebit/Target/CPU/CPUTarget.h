@@ -1,0 +1,46 @@
+//===- CPUTarget.h - compiling a model to a CPU shared library --*- C++ -*-===//
+
+#ifndef ONEBIT_TARGET_CPU_CPUTARGET_H
+#define ONEBIT_TARGET_CPU_CPUTARGET_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/PassManager.h"
+
+#include <string>
+
+namespace mlir::onebit {
+
+struct CPUTargetOptions {
+  /// LLVM CPU name, or "native" for the host (its features included).
+  std::string cpu = "native";
+};
+
+/// From fused IR (onebit + tosa on tensors) to the LLVM dialect; registered
+/// as `onebit-cpu-pipeline`.
+void buildCPULoweringPipeline(OpPassManager &pm);
+void registerCPUPipeline();
+
+/// Translates an LLVM-dialect module to an optimised x86-64 object: the
+/// model, a packed entry point `onebit_main_graph_packed(void **)` and the
+/// signature string. Returns the object bytes, or fails after an error.
+FailureOr<std::string> emitCPUObject(ModuleOp module,
+                                     const CPUTargetOptions &options);
+
+/// The LLVM IR of the same (for --emit=llvm).
+FailureOr<std::string> emitCPULLVMIR(ModuleOp module,
+                                     const CPUTargetOptions &options);
+
+/// Links `object` with the CPU runtime into the shared library `output`.
+LogicalResult linkCPUSharedLibrary(StringRef object, StringRef output,
+                                   Location loc);
+
+/// Links `object` with the runtime archive `runtimeArchive` (a file name in
+/// the lib folder beside the tools' bin) and `libraries` (-l flags) into the
+/// shared library `output`.
+LogicalResult linkModelSharedLibrary(StringRef object, StringRef output,
+                                     Location loc, StringRef runtimeArchive,
+                                     ArrayRef<std::string> libraries);
+
+} // namespace mlir::onebit
+
+#endif // ONEBIT_TARGET_CPU_CPUTARGET_H

@@ -1,0 +1,57 @@
+//===- CUDATarget.h - compiling a model to a CUDA shared library -*- C++ -*-===//
+
+#ifndef ONEBIT_TARGET_CUDA_CUDATARGET_H
+#define ONEBIT_TARGET_CUDA_CUDATARGET_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassOptions.h"
+
+#include <string>
+
+namespace mlir::onebit {
+
+/// Options of `onebit-cuda-pipeline` (and of onebit-compile -target=cuda).
+struct CUDAPipelineOptions : PassPipelineOptions<CUDAPipelineOptions> {
+  Option<std::string> chip{*this, "chip",
+                           llvm::cl::desc("GPU architecture: sm_90 (default), "
+                                          "sm_89 or sm_80"),
+                           llvm::cl::init("sm_90")};
+  Option<std::string> format{
+      *this, "format",
+      llvm::cl::desc("What the gpu.binary holds: isa (PTX, JIT-compiled by "
+                     "the driver; default), bin (cubin, needs ptxas) or "
+                     "fatbin (needs ptxas and fatbinary)"),
+      llvm::cl::init("isa")};
+  Option<std::string> toolkit{
+      *this, "toolkit",
+      llvm::cl::desc("CUDA toolkit root (libdevice, ptxas); default: "
+                     "/usr/local/cuda if it exists"),
+      llvm::cl::init("")};
+  Option<int64_t> blockSize{*this, "block-size",
+                            llvm::cl::desc("Threads per block of the "
+                                           "elementwise and reduction kernels"),
+                            llvm::cl::init(256)};
+};
+
+/// The GPU architectures -target=cuda accepts.
+bool isSupportedCUDAChip(StringRef chip);
+
+/// From fused IR (onebit + tosa on tensors) to the LLVM dialect with one
+/// gpu.binary per kernel module; registered as `onebit-cuda-pipeline`.
+void buildCUDALoweringPipeline(OpPassManager &pm,
+                               const CUDAPipelineOptions &options);
+void registerCUDAPipeline();
+
+/// The PTX of every gpu.binary of `module` lowered with format=isa
+/// (for --emit=ptx).
+FailureOr<std::string> getCUDAAssembly(ModuleOp module);
+
+/// Links `object` (the host code, kernels embedded) with the CUDA runtime
+/// into the shared library `output`.
+LogicalResult linkCUDASharedLibrary(StringRef object, StringRef output,
+                                    Location loc);
+
+} // namespace mlir::onebit
+
+#endif // ONEBIT_TARGET_CUDA_CUDATARGET_H

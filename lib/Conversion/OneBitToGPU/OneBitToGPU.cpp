@@ -1,0 +1,61 @@
+//===- OneBitToGPU.cpp - onebit.linear for GPU kernels ---------------------===//
+//
+// The GPU lowering of onebit.linear: the product on the packed words as a
+// linalg.generic in (m, n, k) whose parallel dims become the threads of a
+// kernel (onebit-cuda-pipeline), g/h/LayerNorm/bias as TOSA around it (the
+// LayerNorm's reduction over all N outputs is its own kernel).
+//
+//===----------------------------------------------------------------------===//
+
+#include "onebit/Conversion/Passes.h"
+#include "onebit/Dialect/OneBit/IR/OneBitOps.h"
+#include "onebit/Dialect/OneBit/Transforms/LinearDecomposition.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/AffineMap.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace mlir::onebit {
+#define GEN_PASS_DEF_CONVERTONEBITTOGPU
+#include "onebit/Conversion/Passes.h.inc"
+} // namespace mlir::onebit
+
+using namespace mlir;
+using namespace mlir::onebit;
+
+namespace {
+
+struct LowerLinear : OpRewritePattern<LinearOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(LinearOp op,
+                                PatternRewriter &rewriter) const override {
+    return decomposeLinear(op, rewriter, [&](TosaBuilder &, Value x) {
+      // One output per thread once the pipeline maps the parallel dims.
+      return buildPackedSignProduct(rewriter, op.getLoc(), x, op.getSigns(),
+                                op.getPacking(), op.getOutFeatures());
+    });
+  }
+};
+
+struct ConvertOneBitToGPUPass
+    : onebit::impl::ConvertOneBitToGPUBase<ConvertOneBitToGPUPass> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    patterns.add<LowerLinear>(&getContext());
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      return signalPassFailure();
+    WalkResult result = getOperation()->walk([](LinearOp op) {
+      op->emitError() << "cannot lower to GPU kernels: the input shape must "
+                         "be static";
+      return WalkResult::interrupt();
+    });
+    if (result.wasInterrupted())
+      signalPassFailure();
+  }
+};
+
+} // namespace

@@ -1,0 +1,373 @@
+//===- GraphImporter.cpp - an ONNX graph into one func.func ---------------===//
+
+#include "GraphImporter.h"
+#include "HostFolder.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tosa/IR/TosaOps.h"
+#include "llvm/ADT/StringSet.h"
+
+#include "onnx/defs/schema.h"
+
+#include <climits>
+#include "llvm/Support/Path.h"
+
+using namespace mlir;
+using namespace mlir::onebit;
+using namespace mlir::onebit::onnx_import;
+
+/// Nested model-local functions deeper than this are taken as recursion.
+static constexpr int64_t kMaxFunctionDepth = 32;
+
+GraphImporter::GraphImporter(MLIRContext *context,
+                             const onnx::ModelProto &model, StringRef modelPath,
+                             const ImportOptions &options)
+    : context(context), model(model), options(options),
+      fileLoc(FileLineColLoc::get(context, modelPath, 0, 0)),
+      tensors(context, llvm::sys::path::parent_path(modelPath).str(),
+              options.resourceThreshold) {
+  registerElementwiseConverters(converters);
+  registerShapeConverters(converters);
+  registerLinearConverters(converters);
+  registerOneBitNodeConverters(converters);
+  registerNormalizationConverters(converters);
+  registerReductionConverters(converters);
+  registerIndexingConverters(converters);
+  for (const onnx::OperatorSetIdProto &opset : model.opset_import()) {
+    std::string domain = opset.domain() == "ai.onnx" ? "" : opset.domain();
+    opsets[domain] = opset.version();
+  }
+  for (const onnx::FunctionProto &function : model.functions())
+    functions[function.domain() + "::" + function.name()] = &function;
+}
+
+const ImportedValue *GraphImporter::lookup(StringRef name) const {
+  auto it = values.find(name);
+  return it == values.end() ? nullptr : &it->second;
+}
+
+Location GraphImporter::getNodeLoc(const onnx::NodeProto &node,
+                                   unsigned index) {
+  // Unnamed nodes (common in exports) are named after their first output.
+  std::string name = node.name();
+  if (name.empty() && node.output_size() && !node.output(0).empty())
+    name = node.output(0);
+  if (name.empty())
+    name = node.op_type() + "_" + std::to_string(index);
+  return NameLoc::get(StringAttr::get(context, name), fileLoc);
+}
+
+OwningOpRef<ModuleOp> GraphImporter::import() {
+  auto defaultOpset = opsets.find("");
+  if (defaultOpset == opsets.end()) {
+    emitError(fileLoc) << "the model imports no default ONNX opset";
+    return nullptr;
+  }
+  if (defaultOpset->second < 13 || defaultOpset->second > 21) {
+    emitError(fileLoc) << "ONNX opset " << defaultOpset->second
+                       << " is not supported (onebit supports opsets 13 to "
+                          "21)";
+    return nullptr;
+  }
+
+  OpBuilder builder(context);
+  OwningOpRef<ModuleOp> module = ModuleOp::create(fileLoc);
+  builder.setInsertionPointToEnd(module->getBody());
+  auto func = func::FuncOp::create(builder, fileLoc, kMainFunctionName,
+                                   builder.getFunctionType({}, {}));
+  Block *body = func.addEntryBlock();
+  builder.setInsertionPointToStart(body);
+
+  if (failed(importInputs(func, builder)) ||
+      failed(importInitializers(builder)))
+    return nullptr;
+  for (auto [index, node] : llvm::enumerate(model.graph().node()))
+    if (failed(importNode(node, builder, 0)))
+      return nullptr;
+  if (failed(importOutputs(func, builder)))
+    return nullptr;
+  return module;
+}
+
+LogicalResult GraphImporter::importInputs(func::FuncOp func,
+                                          OpBuilder &builder) {
+  llvm::StringSet<> initializerNames;
+  for (const onnx::TensorProto &tensor : model.graph().initializer())
+    initializerNames.insert(tensor.name());
+  SmallVector<Type> types;
+  SmallVector<Attribute> names, dtypes;
+  for (const onnx::ValueInfoProto &input : model.graph().input()) {
+    if (initializerNames.contains(input.name()))
+      continue;
+    Location loc = NameLoc::get(StringAttr::get(context, input.name()),
+                                fileLoc);
+    if (!input.type().has_tensor_type())
+      return emitError(loc) << "graph input '" << input.name()
+                            << "' is not a tensor";
+    const auto &tensorType = input.type().tensor_type();
+    Type elementType = getElementType(context, tensorType.elem_type());
+    if (!elementType)
+      return emitError(loc) << "graph input '" << input.name()
+                            << "' has unsupported element type "
+                            << describeONNXType(tensorType.elem_type());
+    SmallVector<int64_t> shape;
+    auto specialised = options.inputShapes.find(input.name());
+    if (specialised != options.inputShapes.end()) {
+      shape = specialised->second;
+      if (tensorType.has_shape() &&
+          tensorType.shape().dim_size() != int64_t(shape.size()))
+        return emitError(loc)
+               << "--input-shape gives graph input '" << input.name() << "' "
+               << shape.size() << " dimensions, the model declares "
+               << tensorType.shape().dim_size();
+      for (auto [i, dim] : llvm::enumerate(tensorType.shape().dim()))
+        if (dim.has_dim_value() && dim.dim_value() != shape[i])
+          return emitError(loc)
+                 << "--input-shape gives dimension " << i << " of graph input '"
+                 << input.name() << "' the size " << shape[i]
+                 << ", the model declares " << dim.dim_value();
+    } else {
+      if (!tensorType.has_shape())
+        return emitError(loc) << "graph input '" << input.name()
+                              << "' has no shape; give one with "
+                                 "--input-shape "
+                              << input.name() << "=DIMxDIM...";
+      for (const auto &dim : tensorType.shape().dim()) {
+        if (!dim.has_dim_value())
+          return emitError(loc)
+                 << "graph input '" << input.name()
+                 << "' has the symbolic dimension '" << dim.dim_param()
+                 << "'; give a static shape with --input-shape "
+                 << input.name() << "=DIMxDIM...";
+        shape.push_back(dim.dim_value());
+      }
+    }
+    if (llvm::is_contained(shape, 0))
+      return emitError(loc) << "graph input '" << input.name()
+                            << "' has a zero-sized dimension; zero-sized "
+                               "tensors are not supported";
+    auto type = RankedTensorType::get(shape, elementType);
+    BlockArgument argument = func.getBody().addArgument(type, loc);
+    // addEntryBlock made the block with no arguments; keep them in order.
+    values[input.name()] = {argument, isUnsignedType(tensorType.elem_type()),
+                            nullptr};
+    types.push_back(type);
+    names.push_back(StringAttr::get(context, input.name()));
+    dtypes.push_back(StringAttr::get(
+        context, getNumpyDTypeName(elementType,
+                                   isUnsignedType(tensorType.elem_type()))));
+  }
+  func.setFunctionType(builder.getFunctionType(types, {}));
+  for (auto [index, name] : llvm::enumerate(names)) {
+    func.setArgAttr(index, kONNXNameAttr, name);
+    func.setArgAttr(index, kONNXTypeAttr, dtypes[index]);
+  }
+  return success();
+}
+
+LogicalResult GraphImporter::importInitializers(OpBuilder &builder) {
+  for (const onnx::TensorProto &tensor : model.graph().initializer()) {
+    std::string error;
+    ElementsAttr attr = tensors.read(tensor, error);
+    Location loc = NameLoc::get(StringAttr::get(context, tensor.name()),
+                                fileLoc);
+    if (!attr)
+      return emitError(loc) << "initializer '" << tensor.name()
+                            << "': " << error;
+    Value value = tosa::ConstOp::create(builder, loc, attr.getType(), attr);
+    values[tensor.name()] = {value, isUnsignedType(tensor.data_type()),
+                             dyn_cast<DenseElementsAttr>(attr)};
+  }
+  return success();
+}
+
+LogicalResult GraphImporter::importNode(const onnx::NodeProto &node,
+                                        OpBuilder &builder, int64_t depth) {
+  Location loc = getNodeLoc(node, unnamedNodes++);
+  std::string domain = node.domain() == "ai.onnx" ? "" : node.domain();
+  auto opset = opsets.find(domain);
+  NodeImporter importer(*this, node, loc,
+                        opset == opsets.end() ? 0 : opset->second, builder);
+  std::string key = domain + "::" + node.op_type();
+  for (const std::string &input : node.input())
+    if (!input.empty() && !lookup(input))
+      return importer.emitError()
+             << "input '" << input
+             << "' is not produced by any earlier node, graph input or "
+                "initializer";
+
+  // A standard op must exist in the model's opset (ONNX's schemas say).
+  if (domain.empty() &&
+      !onnx::OpSchemaRegistry::Schema(node.op_type(), importer.getOpset(), "")) {
+    const onnx::OpSchema *latest =
+        onnx::OpSchemaRegistry::Schema(node.op_type(), INT_MAX, "");
+    if (latest)
+      return importer.emitError()
+             << "operator '" << node.op_type() << "' does not exist in opset "
+             << importer.getOpset() << " (it starts at opset "
+             << latest->SinceVersion() << ")";
+  }
+  auto converter = converters.find(key);
+  if (converter != converters.end()) {
+    if (tryFoldOnHost(importer))
+      return success();
+    if (failed(converter->second(importer)))
+      return failure();
+    // TOSA has no empty tensors; say so at the node rather than fail later.
+    for (const std::string &output : node.output())
+      if (const ImportedValue *value = lookup(output))
+        if (!value->known && value->getType().getNumElements() == 0)
+          return importer.emitError()
+                 << "output '" << output << "' is empty (" << value->getType()
+                 << "); zero-sized tensors are not supported";
+    return success();
+  }
+  // onebit's own domain has exactly the ops of docs/onnx-convention.md §6.
+  if (domain == "onebit")
+    return importer.emitError()
+           << "'" << node.op_type()
+           << "' is not an op of the onebit domain (OneBitLinear, "
+              "OneBitLinearBias, OneBitLinearNoNorm, OneBitLinearNoNormBias)";
+  auto function = functions.find(key);
+  if (function != functions.end())
+    return inlineFunction(node, *function->second, builder, depth);
+  if (!domain.empty() && opset == opsets.end())
+    return importer.emitError()
+           << "uses the domain '" << domain
+           << "', which the model neither imports nor defines a function for";
+  return importer.emitError()
+         << "unsupported operator '" << node.op_type() << "'"
+         << (domain.empty() ? "" : " in domain '" + domain + "'")
+         << " (opset " << importer.getOpset() << ")";
+}
+
+bool GraphImporter::tryFoldOnHost(NodeImporter &node) {
+  SmallVector<DenseElementsAttr> inputs;
+  for (unsigned i = 0; i < node.getNumInputs(); ++i) {
+    if (!node.hasInput(i)) {
+      inputs.push_back(nullptr);
+      continue;
+    }
+    const ImportedValue *value = lookup(node.getNode().input(i));
+    if (!value->known)
+      return false;
+    inputs.push_back(value->known);
+  }
+  std::optional<SmallVector<DenseElementsAttr>> outputs =
+      foldOnHost(node, inputs);
+  if (!outputs)
+    return false;
+  // Folded values keep ONNX's signedness: Cast says it, booleans have
+  // none, anything else (Unsqueeze, Concat, ...) is typed like its data.
+  const onnx::NodeProto &proto = node.getNode();
+  bool isUnsigned =
+      proto.op_type() == "Cast"
+          ? isUnsignedType(node.getInt("to", 0))
+          : lookup(proto.input(0)) && lookup(proto.input(0))->isUnsigned;
+  for (auto [index, output] : llvm::enumerate(*outputs))
+    node.setKnownOutput(index, output,
+                        isUnsigned && !output.getElementType().isInteger(1));
+  return true;
+}
+
+LogicalResult GraphImporter::inlineFunction(const onnx::NodeProto &node,
+                                            const onnx::FunctionProto &function,
+                                            OpBuilder &builder,
+                                            int64_t depth) {
+  Location loc = getNodeLoc(node, unnamedNodes);
+  if (depth > kMaxFunctionDepth)
+    return emitError(loc) << "ONNX node '" << node.name() << "' ("
+                          << node.op_type()
+                          << "): model-local functions nest too deeply "
+                             "(recursive?)";
+  // Names inside the function get the calling node's output as prefix, so
+  // two calls of one function do not collide.
+  std::string prefix =
+      (node.output_size() ? node.output(0) : node.name()) + "/" +
+      function.name() + "/";
+  llvm::StringMap<std::string> rename;
+  for (auto [i, formal] : llvm::enumerate(function.input()))
+    rename[formal] = i < size_t(node.input_size()) ? node.input(i) : "";
+  for (auto [i, formal] : llvm::enumerate(function.output()))
+    if (i < size_t(node.output_size()))
+      rename[formal] = node.output(i);
+  llvm::StringMap<const onnx::AttributeProto *> actuals;
+  for (const onnx::AttributeProto &attribute : node.attribute())
+    actuals[attribute.name()] = &attribute;
+
+  auto renamed = [&](const std::string &name) -> std::string {
+    if (name.empty())
+      return name;
+    auto it = rename.find(name);
+    return it != rename.end() ? it->second : prefix + name;
+  };
+  for (const onnx::NodeProto &inner : function.node()) {
+    onnx::NodeProto copy = inner;
+    copy.set_name(prefix + (inner.name().empty() ? inner.op_type()
+                                                 : inner.name()));
+    for (int i = 0; i < copy.input_size(); ++i)
+      copy.set_input(i, renamed(inner.input(i)));
+    for (int i = 0; i < copy.output_size(); ++i)
+      copy.set_output(i, renamed(inner.output(i)));
+    // Attribute references take the caller's value, or vanish (defaults).
+    copy.clear_attribute();
+    for (const onnx::AttributeProto &attribute : inner.attribute()) {
+      if (attribute.ref_attr_name().empty()) {
+        *copy.add_attribute() = attribute;
+        continue;
+      }
+      auto actual = actuals.find(attribute.ref_attr_name());
+      if (actual == actuals.end())
+        continue;
+      onnx::AttributeProto *resolved = copy.add_attribute();
+      *resolved = *actual->second;
+      resolved->set_name(attribute.name());
+    }
+    if (failed(importNode(copy, builder, depth + 1)))
+      return failure();
+  }
+  return success();
+}
+
+LogicalResult GraphImporter::importOutputs(func::FuncOp func,
+                                           OpBuilder &builder) {
+  SmallVector<Value> results;
+  SmallVector<Type> types;
+  SmallVector<Attribute> dtypes;
+  for (const onnx::ValueInfoProto &output : model.graph().output()) {
+    Location loc = NameLoc::get(StringAttr::get(context, output.name()),
+                                fileLoc);
+    const ImportedValue *value = lookup(output.name());
+    if (!value)
+      return emitError(loc) << "graph output '" << output.name()
+                            << "' is not produced by any node";
+    RankedTensorType type = value->getType();
+    if (output.type().has_tensor_type() &&
+        output.type().tensor_type().has_shape()) {
+      const auto &shape = output.type().tensor_type().shape();
+      bool contradicts = shape.dim_size() != type.getRank();
+      for (int i = 0; !contradicts && i < shape.dim_size(); ++i)
+        contradicts = shape.dim(i).has_dim_value() &&
+                      shape.dim(i).dim_value() != type.getDimSize(i);
+      if (contradicts)
+        return emitError(loc)
+               << "graph output '" << output.name()
+               << "' is declared with a shape that contradicts the "
+                  "computed "
+               << type;
+    }
+    results.push_back(value->value);
+    types.push_back(type);
+    dtypes.push_back(StringAttr::get(
+        context, getNumpyDTypeName(type.getElementType(), value->isUnsigned)));
+  }
+  func::ReturnOp::create(builder, fileLoc, results);
+  func.setFunctionType(
+      builder.getFunctionType(func.getArgumentTypes(), types));
+  for (auto [index, output] : llvm::enumerate(model.graph().output())) {
+    func.setResultAttr(index, kONNXNameAttr,
+                       StringAttr::get(context, output.name()));
+    func.setResultAttr(index, kONNXTypeAttr, dtypes[index]);
+  }
+  return success();
+}

@@ -1,0 +1,57 @@
+//===- GraphImporter.h - an ONNX graph into one func.func -------*- C++ -*-===//
+
+#ifndef ONEBIT_LIB_FRONTEND_ONNX_GRAPHIMPORTER_H
+#define ONEBIT_LIB_FRONTEND_ONNX_GRAPHIMPORTER_H
+
+#include "NodeImporter.h"
+#include "TensorReader.h"
+#include "onebit/Frontend/ONNX/Importer.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/StringMap.h"
+
+namespace mlir::onebit::onnx_import {
+
+class GraphImporter {
+public:
+  GraphImporter(MLIRContext *context, const onnx::ModelProto &model,
+                StringRef modelPath, const ImportOptions &options);
+
+  /// Imports the model's graph; null after an error was reported.
+  OwningOpRef<ModuleOp> import();
+
+  // Used by NodeImporter.
+  const ImportedValue *lookup(StringRef name) const;
+  void define(StringRef name, ImportedValue value) {
+    values[name] = std::move(value);
+  }
+  Location getFileLoc() const { return fileLoc; }
+
+private:
+  LogicalResult importInputs(func::FuncOp func, OpBuilder &builder);
+  LogicalResult importInitializers(OpBuilder &builder);
+  LogicalResult importNode(const onnx::NodeProto &node, OpBuilder &builder,
+                           int64_t depth);
+  LogicalResult inlineFunction(const onnx::NodeProto &node,
+                               const onnx::FunctionProto &function,
+                               OpBuilder &builder, int64_t depth);
+  /// Computes an integer node whose inputs are all known on the host.
+  bool tryFoldOnHost(NodeImporter &node);
+  LogicalResult importOutputs(func::FuncOp func, OpBuilder &builder);
+  Location getNodeLoc(const onnx::NodeProto &node, unsigned index);
+
+  MLIRContext *context;
+  const onnx::ModelProto &model;
+  const ImportOptions &options;
+  Location fileLoc;
+  TensorReader tensors;
+  ConverterMap converters;
+  llvm::StringMap<int64_t> opsets;
+  llvm::StringMap<const onnx::FunctionProto *> functions;
+  llvm::StringMap<ImportedValue> values;
+  unsigned unnamedNodes = 0;
+};
+
+} // namespace mlir::onebit::onnx_import
+
+#endif // ONEBIT_LIB_FRONTEND_ONNX_GRAPHIMPORTER_H

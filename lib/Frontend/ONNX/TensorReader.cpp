@@ -1,0 +1,208 @@
+//===- TensorReader.cpp - ONNX tensors to MLIR attributes -----------------===//
+
+#include "TensorReader.h"
+
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinDialect.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+
+#include <memory>
+
+using namespace mlir;
+using namespace mlir::onebit::onnx_import;
+
+Type mlir::onebit::onnx_import::getElementType(MLIRContext *context,
+                                               int32_t onnxType) {
+  Builder b(context);
+  switch (onnxType) {
+  case onnx::TensorProto::FLOAT:
+    return b.getF32Type();
+  case onnx::TensorProto::FLOAT16:
+    return b.getF16Type();
+  case onnx::TensorProto::BFLOAT16:
+    return b.getBF16Type();
+  case onnx::TensorProto::DOUBLE:
+    return b.getF64Type();
+  case onnx::TensorProto::INT64:
+    return b.getI64Type();
+  case onnx::TensorProto::INT32:
+    return b.getI32Type();
+  case onnx::TensorProto::INT16:
+    return b.getI16Type();
+  case onnx::TensorProto::INT8:
+  case onnx::TensorProto::UINT8:
+    return b.getI8Type();
+  case onnx::TensorProto::UINT16:
+    return b.getI16Type();
+  case onnx::TensorProto::UINT32:
+    return b.getI32Type();
+  case onnx::TensorProto::BOOL:
+    return b.getI1Type();
+  default:
+    return nullptr;
+  }
+}
+
+bool mlir::onebit::onnx_import::isUnsignedType(int32_t onnxType) {
+  return onnxType == onnx::TensorProto::UINT8 ||
+         onnxType == onnx::TensorProto::UINT16 ||
+         onnxType == onnx::TensorProto::UINT32;
+}
+
+std::string mlir::onebit::onnx_import::getNumpyDTypeName(Type elementType,
+                                                        bool isUnsigned) {
+  if (elementType.isF32())
+    return "float32";
+  if (elementType.isF16())
+    return "float16";
+  if (elementType.isBF16())
+    return "bfloat16";
+  if (elementType.isF64())
+    return "float64";
+  if (elementType.isInteger(1))
+    return "bool";
+  return (isUnsigned ? "uint" : "int") +
+         std::to_string(elementType.getIntOrFloatBitWidth());
+}
+
+/// Byte size of one element as ONNX stores it in raw_data.
+static int64_t getStorageBytes(Type elementType) {
+  if (elementType.isInteger(1))
+    return 1;
+  return elementType.getIntOrFloatBitWidth() / 8;
+}
+
+/// A dense attribute from little-endian raw bytes (bools one per byte).
+static DenseElementsAttr getDenseFromRaw(RankedTensorType type,
+                                         ArrayRef<char> bytes) {
+  if (type.getElementType().isInteger(1)) {
+    SmallVector<bool> values(bytes.begin(), bytes.end());
+    return DenseElementsAttr::get(type, ArrayRef<bool>(values));
+  }
+  return DenseElementsAttr::getFromRawBuffer(type, bytes);
+}
+
+/// The raw bytes of a tensor stored in the typed repeated fields.
+static std::vector<char> getTypedFieldBytes(const onnx::TensorProto &tensor,
+                                            Type elementType) {
+  std::vector<char> bytes;
+  auto append = [&](const auto &value, size_t size) {
+    const char *data = reinterpret_cast<const char *>(&value);
+    bytes.insert(bytes.end(), data, data + size);
+  };
+  switch (tensor.data_type()) {
+  case onnx::TensorProto::FLOAT:
+    for (float value : tensor.float_data())
+      append(value, 4);
+    break;
+  case onnx::TensorProto::DOUBLE:
+    for (double value : tensor.double_data())
+      append(value, 8);
+    break;
+  case onnx::TensorProto::INT64:
+    for (int64_t value : tensor.int64_data())
+      append(value, 8);
+    break;
+  case onnx::TensorProto::UINT32:
+  case onnx::TensorProto::UINT64:
+    for (uint64_t value : tensor.uint64_data())
+      append(value, getStorageBytes(elementType));
+    break;
+  default: {
+    // int32_data holds int32, and the bit patterns of 8/16-bit types.
+    int64_t size = getStorageBytes(elementType);
+    for (int32_t value : tensor.int32_data())
+      append(value, size);
+    break;
+  }
+  }
+  return bytes;
+}
+
+ElementsAttr TensorReader::read(const onnx::TensorProto &tensor,
+                                std::string &error) {
+  Type elementType = getElementType(context, tensor.data_type());
+  if (!elementType) {
+    error = "unsupported element type " + std::to_string(tensor.data_type());
+    return nullptr;
+  }
+  SmallVector<int64_t> shape(tensor.dims().begin(), tensor.dims().end());
+  auto type = RankedTensorType::get(shape, elementType);
+  int64_t expectedBytes = type.getNumElements() * getStorageBytes(elementType);
+
+  // External data: mapped from its file, never copied if it becomes a
+  // resource.
+  if (tensor.data_location() == onnx::TensorProto::EXTERNAL) {
+    std::string location;
+    uint64_t offset = 0;
+    int64_t length = -1;
+    for (const auto &entry : tensor.external_data()) {
+      if (entry.key() == "location")
+        location = entry.value();
+      else if (entry.key() == "offset")
+        offset = std::stoull(entry.value());
+      else if (entry.key() == "length")
+        length = std::stoll(entry.value());
+    }
+    if (location.empty() || llvm::sys::path::is_absolute(location) ||
+        StringRef(location).contains("..")) {
+      error = "external data location '" + location +
+              "' must be a relative path inside the model's directory";
+      return nullptr;
+    }
+    SmallString<256> path(modelDirectory);
+    llvm::sys::path::append(path, location);
+    if (length < 0)
+      length = expectedBytes;
+    if (length != expectedBytes) {
+      error = "external data of " + std::to_string(length) +
+              " bytes, expected " + std::to_string(expectedBytes);
+      return nullptr;
+    }
+    auto buffer = llvm::MemoryBuffer::getFileSlice(path, length, offset,
+                                                   /*IsVolatile=*/false);
+    if (!buffer) {
+      error = "cannot read external data file '" + std::string(path) +
+              "': " + buffer.getError().message();
+      return nullptr;
+    }
+    if (int64_t((*buffer)->getBufferSize()) != length) {
+      error = "external data file '" + std::string(path) + "' is truncated";
+      return nullptr;
+    }
+    ArrayRef<char> bytes((*buffer)->getBufferStart(), length);
+    if (type.getNumElements() <= resourceThreshold ||
+        elementType.isInteger(1))
+      return getDenseFromRaw(type, bytes);
+    std::shared_ptr<llvm::MemoryBuffer> owner = std::move(*buffer);
+    AsmResourceBlob blob(
+        bytes, /*dataAlignment=*/1,
+        [owner](void *, size_t, size_t) mutable { owner.reset(); },
+        /*dataIsMutable=*/false);
+    return DenseResourceElementsAttr::get(type, tensor.name(),
+                                          std::move(blob));
+  }
+
+  std::vector<char> typedBytes;
+  ArrayRef<char> bytes;
+  if (tensor.has_raw_data()) {
+    bytes = ArrayRef<char>(tensor.raw_data().data(), tensor.raw_data().size());
+  } else {
+    typedBytes = getTypedFieldBytes(tensor, elementType);
+    bytes = typedBytes;
+  }
+  if (int64_t(bytes.size()) != expectedBytes) {
+    error = "holds " + std::to_string(bytes.size()) + " bytes of data, " +
+            "but its shape and type need " + std::to_string(expectedBytes);
+    return nullptr;
+  }
+  if (type.getNumElements() <= resourceThreshold || elementType.isInteger(1))
+    return getDenseFromRaw(type, bytes);
+  return DenseResourceElementsAttr::get(
+      type, tensor.name(),
+      HeapAsmResourceBlob::allocateAndCopyInferAlign(bytes));
+}

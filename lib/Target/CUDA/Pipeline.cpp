@@ -1,0 +1,133 @@
+//===- Pipeline.cpp - fused onebit IR to kernels and host code for CUDA ---===//
+//
+// onebit-cuda-pipeline: the model's tensors are bufferized as for the CPU,
+// then every loop nest becomes a kernel of a gpu.module (NVVM), compiled
+// to PTX by LLVM's NVPTX backend (and to a cubin by ptxas where asked),
+// and the host function keeps only launches on one stream.
+//
+//===----------------------------------------------------------------------===//
+
+#include "onebit/Conversion/Passes.h"
+#include "onebit/Target/CPU/CPUTarget.h"
+#include "onebit/Target/CUDA/CUDATarget.h"
+#include "onebit/Target/Passes.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/Tosa/Transforms/Passes.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+
+bool mlir::onebit::isSupportedCUDAChip(StringRef chip) {
+  return chip == "sm_90" || chip == "sm_89" || chip == "sm_80";
+}
+
+void mlir::onebit::buildCUDALoweringPipeline(
+    OpPassManager &pm, const CUDAPipelineOptions &options) {
+  pm.addPass(createOneBitExportEntryPoint());
+  OpPassManager &func = pm.nest<func::FuncOp>();
+  func.addPass(createConvertOneBitToGPU());
+  func.addPass(createConvertOneBitToLinalg());
+  func.addPass(tosa::createTosaToLinalgNamed());
+  func.addPass(tosa::createTosaToLinalg());
+  func.addPass(createTosaToArithPass());
+  func.addPass(createTosaToTensorPass());
+  func.addPass(createCanonicalizerPass());
+  func.addPass(createLinalgElementwiseOpFusionPass());
+
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  bufferization::BufferResultsToOutParamsPassOptions outParams;
+  outParams.modifyPublicFunctions = true;
+  outParams.hoistStaticAllocs = true;
+  pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
+
+  // Buffers on the device, loop nests as grid x block, kernels outlined.
+  OpPassManager &host = pm.nest<func::FuncOp>();
+  host.addPass(createOneBitGPUHostBuffers());
+  host.addPass(createConvertLinalgToParallelLoopsPass());
+  host.addPass(createCanonicalizerPass());
+  OneBitGPUTileLoopsOptions tile;
+  tile.blockSize = options.blockSize;
+  // No canonicalization here: it would fold one-iteration tile loops and
+  // so change which loop gpu-map-parallel-loops maps to the grid.
+  host.addPass(createOneBitGPUTileLoops(tile));
+
+  std::string toolkit = options.toolkit;
+  if (toolkit.empty() && llvm::sys::fs::is_directory("/usr/local/cuda"))
+    toolkit = "/usr/local/cuda";
+  OpPassManager &kernels = pm.nest<func::FuncOp>();
+  kernels.addPass(createGpuMapParallelLoopsPass());
+  kernels.addPass(createConvertParallelLoopToGpuPass());
+  pm.addPass(createGpuKernelOutliningPass());
+  pm.addNestedPass<func::FuncOp>(createGpuAsyncRegionPass());
+  GpuNVVMAttachTargetOptions target;
+  target.chip = options.chip;
+  target.optLevel = 3;
+  pm.addPass(createGpuNVVMAttachTarget(target));
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  OpPassManager &device = pm.nest<gpu::GPUModuleOp>();
+  device.addPass(createConvertGpuOpsToNVVMOps());
+  device.addPass(createCanonicalizerPass());
+  device.addPass(createCSEPass());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  GpuModuleToBinaryPassOptions binary;
+  binary.compilationTarget = options.format;
+  binary.toolkitPath = toolkit;
+  pm.addPass(createGpuModuleToBinaryPass(binary));
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createGpuToLLVMConversionPass());
+  pm.addPass(createConvertMathToLibmPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  pm.addPass(createOneBitCUDADeviceConstants());
+  pm.addPass(createCanonicalizerPass());
+}
+
+void mlir::onebit::registerCUDAPipeline() {
+  PassPipelineRegistration<CUDAPipelineOptions>(
+      "onebit-cuda-pipeline",
+      "What onebit-compile -target=cuda runs after onebit-fusion-pipeline: "
+      "lower to linalg, bufferize, map loop nests to GPU kernels (NVVM, "
+      "PTX/cubin in gpu.binary ops), host code to the LLVM dialect",
+      buildCUDALoweringPipeline);
+}
+
+FailureOr<std::string> mlir::onebit::getCUDAAssembly(ModuleOp module) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  bool any = false;
+  module.walk([&](gpu::BinaryOp binary) {
+    for (Attribute attribute : binary.getObjects()) {
+      auto object = dyn_cast<gpu::ObjectAttr>(attribute);
+      if (!object)
+        continue;
+      if (object.getFormat() != gpu::CompilationTarget::Assembly)
+        continue;
+      os << "// gpu.binary @" << binary.getName() << "\n"
+         << object.getObject().getValue();
+      any = true;
+    }
+  });
+  if (!any)
+    return module.emitError() << "the lowered module holds no PTX";
+  return text;
+}

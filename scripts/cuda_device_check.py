@@ -1,0 +1,207 @@
+#!/usr/bin/env python3
+"""Checks -target=cuda model libraries on a GPU against onnxruntime (CPU).
+
+Two steps, because the GPU machine has no LLVM/MLIR:
+
+  # here (the compiler's machine): build python/onebit's models and a
+  # selection of ONNX node tests, compile them with -target=cuda
+  python3 scripts/cuda_device_check.py prepare --out cuda-check
+
+  # on the GPU machine (numpy + onnxruntime; PYTHONPATH=python)
+  python3 scripts/cuda_device_check.py run cuda-check
+
+`run` prints one line per case (max abs error relative to the largest
+reference value, eager first run and CUDA-graph replay times) and the
+totals; it exits non-zero if any case fails.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "python"))
+
+ARCHS = ["mlp", "llama", "opt"]
+ENCODINGS = ["custom", "merged", "packed"]
+DTYPES = ["float32", "float16"]
+TOLERANCE = {"float32": 1e-4, "float16": 2e-2}
+# Node tests of the ops an LLM uses (names from libonnx-testdata).
+NODE_PREFIXES = ["test_add", "test_mul", "test_sub", "test_div", "test_matmul_",
+                 "test_gemm_default", "test_softmax_", "test_layer_normalization_2d",
+                 "test_reduce_mean_default", "test_relu", "test_sigmoid", "test_tanh",
+                 "test_sqrt", "test_exp", "test_transpose_default", "test_reshape_",
+                 "test_gather_0", "test_gather_1", "test_concat_", "test_where_",
+                 "test_cast_FLOAT_to_FLOAT16", "test_erf", "test_pow", "test_neg",
+                 "test_slice", "test_unsqueeze_axis_0", "test_squeeze"]
+
+
+def prepare(args):
+    import onnx
+    from onnx import numpy_helper
+    from onebit import models
+    out = Path(args.out)
+    shutil.rmtree(out, ignore_errors=True)
+    (out / "models").mkdir(parents=True)
+    (out / "node").mkdir()
+    manifest = {"models": [], "node": [], "compile_failures": []}
+
+    def compile_(onnx_path, library):
+        result = subprocess.run([args.compiler, str(onnx_path), "-target=cuda",
+                                 f"-arch={args.arch}", "-o", str(library)],
+                                capture_output=True, text=True, timeout=600)
+        if result.returncode:
+            lines = result.stderr.strip().splitlines()
+            return lines[0] if lines else f"exit code {result.returncode}"
+        return None
+
+    for arch in ARCHS:
+        for encoding in ENCODINGS:
+            for dtype in DTYPES:
+                name = f"{arch}-{encoding}-{dtype}"
+                built = models.build(arch, encoding=encoding, dtype=dtype, opset=18, seed=1)
+                onnx_path = out / "models" / f"{name}.onnx"
+                onnx_path.write_bytes(built.model.SerializeToString())
+                error = compile_(onnx_path, out / "models" / f"{name}.so")
+                if error:
+                    manifest["compile_failures"].append([name, error])
+                    onnx_path.unlink()
+                    print(f"compile failed: {name}: {error}")
+                    continue
+                np.save(out / "models" / f"{name}.input.npy", built.sample_input(seed=3))
+                manifest["models"].append({"name": name, "dtype": dtype,
+                                           "input": built.input_name,
+                                           "output": built.output_name})
+                print(f"compiled {name}")
+
+    data = Path(args.node_data)
+    tests = sorted(p for p in data.iterdir()
+                   if (p / "model.onnx").exists()
+                   and any(p.name.startswith(prefix) for prefix in NODE_PREFIXES))
+    for test in tests:
+        library = out / "node" / f"{test.name}.so"
+        error = compile_(test / "model.onnx", library)
+        if error:
+            continue  # unsupported on every target: scripts/onnx_node_tests.py reports it
+        model = onnx.load(str(test / "model.onnx"), load_external_data=False)
+        initializers = {t.name for t in model.graph.initializer}
+        inputs = [i.name for i in model.graph.input if i.name not in initializers]
+        outputs = [o.name for o in model.graph.output]
+        sets = []
+        for k, data_set in enumerate(sorted(test.glob("test_data_set_*"))):
+            arrays = {}
+            for i, name in enumerate(inputs):
+                arrays[f"in:{name}"] = numpy_helper.to_array(
+                    onnx.load_tensor(str(data_set / f"input_{i}.pb")))
+            for i, name in enumerate(outputs):
+                arrays[f"out:{name}"] = numpy_helper.to_array(
+                    onnx.load_tensor(str(data_set / f"output_{i}.pb")))
+            np.savez(out / "node" / f"{test.name}.{k}.npz", **arrays)
+            sets.append(f"{test.name}.{k}.npz")
+        manifest["node"].append({"name": test.name, "sets": sets})
+    print(f"compiled {len(manifest['node'])} of {len(tests)} node tests")
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
+
+
+def timed_runs(model, feeds, repeat):
+    start = time.perf_counter()
+    first = model.run(feeds)
+    eager = time.perf_counter() - start
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        model.run(feeds)
+        times.append(time.perf_counter() - start)
+    return first, eager, float(np.median(times)) if times else 0.0
+
+
+def run(args):
+    import onnxruntime as ort
+    ort.set_default_logger_severity(3)
+    from onebit.runtime import Model, RuntimeError_
+    out = Path(args.dir)
+    manifest = json.loads((out / "manifest.json").read_text())
+    passed = failed = 0
+    print(f"{'case':40s} {'rel. error':>11s} {'first run':>10s} {'replay':>10s}")
+    for case in manifest["models"]:
+        name = case["name"]
+        try:
+            x = np.load(out / "models" / f"{name}.input.npy")
+            session = ort.InferenceSession(str(out / "models" / f"{name}.onnx"),
+                                           providers=["CPUExecutionProvider"])
+            expected = session.run(None, {case["input"]: x})[0]
+            model = Model(out / "models" / f"{name}.so")
+            outputs, eager, replay = timed_runs(model, {case["input"]: x}, args.repeat)
+            # Every later run (CUDA-graph replay) must give the same answer.
+            again = model.run({case["input"]: x})[case["output"]]
+            actual = outputs[case["output"]]
+            ref = expected.astype(np.float64)
+            error = np.max(np.abs(actual.astype(np.float64) - ref)) / max(np.max(np.abs(ref)), 1e-30)
+            ok = (actual.shape == expected.shape and np.isfinite(actual).all()
+                  and error <= TOLERANCE[case["dtype"]] and np.array_equal(actual, again))
+            print(f"{name:40s} {error:11.2e} {eager * 1e3:8.2f}ms {replay * 1e6:8.1f}us "
+                  f"{'ok' if ok else 'FAIL'}")
+        except (RuntimeError_, OSError, ValueError) as e:
+            ok = False
+            print(f"{name:40s} FAIL {e}")
+        passed += ok
+        failed += not ok
+    node_passed = node_failed = 0
+    for case in manifest["node"]:
+        name = case["name"]
+        message = ""
+        try:
+            model = Model(out / "node" / f"{name}.so")
+            for data_set in case["sets"]:
+                arrays = np.load(out / "node" / data_set)
+                feeds = {k[3:]: arrays[k] for k in arrays.files if k.startswith("in:")}
+                result = model.run(feeds)
+                for key in (k for k in arrays.files if k.startswith("out:")):
+                    expected, actual = arrays[key], result[key[4:]]
+                    if expected.dtype.kind in "fc":
+                        tol = dict(rtol=1e-2, atol=1e-2) if expected.dtype == np.float16 \
+                            else dict(rtol=1e-4, atol=1e-5)
+                        good = actual.shape == expected.shape and np.allclose(
+                            actual.astype(np.float64), expected.astype(np.float64),
+                            equal_nan=True, **tol)
+                    else:
+                        good = np.array_equal(actual, expected.astype(actual.dtype))
+                    if not good:
+                        message = f"{key[4:]}: wrong values"
+        except (RuntimeError_, OSError, ValueError) as e:
+            message = str(e)
+        if message:
+            node_failed += 1
+            print(f"FAIL node {name}: {message}")
+        else:
+            node_passed += 1
+    print(f"models: {passed} passed, {failed} failed "
+          f"({len(manifest['compile_failures'])} did not compile here)")
+    print(f"node tests: {node_passed} passed, {node_failed} failed")
+    return 1 if failed or node_failed else 0
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("prepare", help="compile the models and node tests (no GPU needed)")
+    p.add_argument("--out", required=True)
+    p.add_argument("--compiler", default=str(ROOT / "build/bin/onebit-compile"))
+    p.add_argument("--arch", default="sm_90")
+    p.add_argument("--node-data", default="/usr/share/libonnx-testdata/data/node")
+    r = sub.add_parser("run", help="run them on the GPU and compare with onnxruntime")
+    r.add_argument("dir")
+    r.add_argument("--repeat", type=int, default=50)
+    args = parser.parse_args()
+    return prepare(args) if args.command == "prepare" else run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,25 @@
+// RUN: onebit-opt %s -convert-onebit-to-gpu | FileCheck %s
+
+// The GPU product: a linalg.generic over (m, n, k) on the packed bytes,
+// whose parallel (m, n) become threads; bit k mod 8 of byte (n, k floordiv 8)
+// selects -x; g, h and the bias stay TOSA around it.
+// CHECK-DAG: #[[X:.*]] = affine_map<(d0, d1, d2) -> (d0, d2)>
+// CHECK-DAG: #[[S:.*]] = affine_map<(d0, d1, d2) -> (d1, d2 floordiv 8)>
+// CHECK-DAG: #[[Y:.*]] = affine_map<(d0, d1, d2) -> (d0, d1)>
+// CHECK-LABEL: func @linear
+// CHECK: tosa.mul
+// CHECK: %[[ZERO:.*]] = linalg.fill
+// CHECK: linalg.generic {indexing_maps = [#[[X]], #[[S]], #[[Y]]], iterator_types = ["parallel", "parallel", "reduction"]}
+// CHECK-SAME: outs(%[[ZERO]] : tensor<3x4xf32>)
+// CHECK: arith.shrui
+// CHECK: arith.select
+// CHECK: arith.addf
+// CHECK: tosa.mul
+// CHECK: tosa.add
+// CHECK-NOT: onebit.linear
+func.func @linear(%x: tensor<3x16xf32>, %s: tensor<4x2xi8>, %g: tensor<16xf32>,
+                  %h: tensor<4xf32>, %b: tensor<4xf32>) -> tensor<3x4xf32> {
+  %y = onebit.linear %x, %s input_scale(%g : tensor<16xf32>) output_scale(%h : tensor<4xf32>) bias(%b : tensor<4xf32>) packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
+         : tensor<3x16xf32>, tensor<4x2xi8> -> tensor<3x4xf32>
+  return %y : tensor<3x4xf32>
+}

@@ -1,0 +1,247 @@
+// RUN: onebit-opt %s -split-input-file -verify-diagnostics
+
+func.func @bad_word(%x: tensor<1x8xf32>, %s: tensor<1x1xi8>) -> tensor<1x1xf32> {
+  // expected-error @+1 {{sign_packing word must be 8, 16, 32 or 64 bits, got 12}}
+  %y = onebit.linear %x, %s packing(#onebit.sign_packing<word = 12, order = lsb_first, negative = 1>)
+         : tensor<1x8xf32>, tensor<1x1xi8> -> tensor<1x1xf32>
+  return %y : tensor<1x1xf32>
+}
+
+// -----
+
+func.func @bad_negative(%x: tensor<1x8xf32>, %s: tensor<1x1xi8>) -> tensor<1x1xf32> {
+  // expected-error @+1 {{sign_packing negative must be the bit value 0 or 1, got 2}}
+  %y = onebit.linear %x, %s packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 2>)
+         : tensor<1x8xf32>, tensor<1x1xi8> -> tensor<1x1xf32>
+  return %y : tensor<1x1xf32>
+}
+
+// -----
+
+func.func @bad_interleave(%x: tensor<1x8xf32>, %s: tensor<1x1xi8>) -> tensor<1x1xf32> {
+  // expected-error @+1 {{sign_packing interleave must be at least 1}}
+  %y = onebit.linear %x, %s packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1, interleave = 0>)
+         : tensor<1x8xf32>, tensor<1x1xi8> -> tensor<1x1xf32>
+  return %y : tensor<1x1xf32>
+}
+
+// -----
+
+func.func @bad_order(%x: tensor<1x8xf32>, %s: tensor<1x1xi8>) -> tensor<1x1xf32> {
+  // expected-error @+2 {{expected one of [lsb_first, msb_first] for order of sign bits in a word, got: middle}}
+  // expected-error @+1 {{failed to parse OneBit_SignPackingAttr parameter 'order'}}
+  %y = onebit.linear %x, %s packing(#onebit.sign_packing<word = 8, order = middle, negative = 1>)
+         : tensor<1x8xf32>, tensor<1x1xi8> -> tensor<1x1xf32>
+  return %y : tensor<1x1xf32>
+}
+
+// -----
+
+func.func @scalar_input(%x: tensor<f32>, %s: tensor<1x1xi8>) -> tensor<f32> {
+  // expected-error @+1 {{'input' must have rank at least 1}}
+  %y = onebit.linear %x, %s packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
+         : tensor<f32>, tensor<1x1xi8> -> tensor<f32>
+  return %y : tensor<f32>
+}
+
+// -----
+
+func.func @rank_mismatch(%x: tensor<2x8xf32>, %s: tensor<4x1xi8>) -> tensor<1x2x4xf32> {
+  // expected-error @+1 {{result must have the rank of 'input' (2), got 3}}
+  %y = onebit.linear %x, %s packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
+         : tensor<2x8xf32>, tensor<4x1xi8> -> tensor<1x2x4xf32>
+  return %y : tensor<1x2x4xf32>
+}
+
+// -----
+
+func.func @element_mismatch(%x: tensor<2x8xf32>, %s: tensor<4x1xi8>) -> tensor<2x4xf16> {
+  // expected-error @+1 {{result element type must match 'input' ('f32'), got 'f16'}}
+  %y = onebit.linear %x, %s packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
+         : tensor<2x8xf32>, tensor<4x1xi8> -> tensor<2x4xf16>
+  return %y : tensor<2x4xf16>
+}
+
+// -----
+
+func.func @dynamic_k(%x: tensor<2x?xf32>, %s: tensor<4x1xi8>) -> tensor<2x4xf32> {
+  // expected-error @+1 {{'input' must have a static last dimension (K)}}
+  %y = onebit.linear %x, %s packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
+         : tensor<2x?xf32>, tensor<4x1xi8> -> tensor<2x4xf32>
+  return %y : tensor<2x4xf32>
+}
+
+// -----
+
+func.func @dynamic_n(%x: tensor<2x8xf32>, %s: tensor<4x1xi8>) -> tensor<2x?xf32> {
+  // expected-error @+1 {{result must have a static last dimension (N)}}
+  %y = onebit.linear %x, %s packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
+         : tensor<2x8xf32>, tensor<4x1xi8> -> tensor<2x?xf32>
+  return %y : tensor<2x?xf32>
+}
+
+// -----
+
+func.func @batch_mismatch(%x: tensor<2x8xf32>, %s: tensor<4x1xi8>) -> tensor<3x4xf32> {
+  // expected-error @+1 {{result dimension 0 must match 'input' ([2, 8] -> [3, 4])}}
+  %y = onebit.linear %x, %s packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
+         : tensor<2x8xf32>, tensor<4x1xi8> -> tensor<3x4xf32>
+  return %y : tensor<3x4xf32>
+}
+
+// -----
+
+func.func @word_width(%x: tensor<2x8xf32>, %s: tensor<4x1xi16>) -> tensor<2x4xf32> {
+  // expected-error @+1 {{'signs' element type must be 8-bit integers to match the packing word, got 'i16'}}
+  %y = onebit.linear %x, %s packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
+         : tensor<2x8xf32>, tensor<4x1xi16> -> tensor<2x4xf32>
+  return %y : tensor<2x4xf32>
+}
+
+// -----
+
+func.func @signs_shape(%x: tensor<2x17xf32>, %s: tensor<4x2xi8>) -> tensor<2x4xf32> {
+  // expected-error @+1 {{'signs' must have shape [4, 3] for 4 outputs x 17 inputs in this packing, got [4, 2]}}
+  %y = onebit.linear %x, %s packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
+         : tensor<2x17xf32>, tensor<4x2xi8> -> tensor<2x4xf32>
+  return %y : tensor<2x4xf32>
+}
+
+// -----
+
+func.func @interleave_divides(%x: tensor<2x8xf32>, %s: tensor<1x1x4xi8>) -> tensor<2x6xf32> {
+  // expected-error @+1 {{has 6 outputs, not a multiple of the packing interleave 4}}
+  %y = onebit.linear %x, %s packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1, interleave = 4>)
+         : tensor<2x8xf32>, tensor<1x1x4xi8> -> tensor<2x6xf32>
+  return %y : tensor<2x6xf32>
+}
+
+// -----
+
+func.func @input_scale_size(%x: tensor<2x8xf32>, %s: tensor<4x1xi8>, %g: tensor<4xf32>) -> tensor<2x4xf32> {
+  // expected-error @+1 {{'input_scale' must have 8 elements, got [4]}}
+  %y = onebit.linear %x, %s input_scale(%g : tensor<4xf32>)
+         packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
+         : tensor<2x8xf32>, tensor<4x1xi8> -> tensor<2x4xf32>
+  return %y : tensor<2x4xf32>
+}
+
+// -----
+
+func.func @output_scale_size(%x: tensor<2x8xf32>, %s: tensor<4x1xi8>, %h: tensor<8xf32>) -> tensor<2x4xf32> {
+  // expected-error @+1 {{'output_scale' must have 4 elements, got [8]}}
+  %y = onebit.linear %x, %s output_scale(%h : tensor<8xf32>)
+         packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
+         : tensor<2x8xf32>, tensor<4x1xi8> -> tensor<2x4xf32>
+  return %y : tensor<2x4xf32>
+}
+
+// -----
+
+func.func @bias_size(%x: tensor<2x8xf32>, %s: tensor<4x1xi8>, %b: tensor<5xf32>) -> tensor<2x4xf32> {
+  // expected-error @+1 {{'bias' must have 4 elements, got [5]}}
+  %y = onebit.linear %x, %s bias(%b : tensor<5xf32>)
+         packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
+         : tensor<2x8xf32>, tensor<4x1xi8> -> tensor<2x4xf32>
+  return %y : tensor<2x4xf32>
+}
+
+// -----
+
+func.func @scale_type(%x: tensor<2x8xf32>, %s: tensor<4x1xi8>, %g: tensor<8xi32>) -> tensor<2x4xf32> {
+  // expected-error @+1 {{operand #2 must be 1D tensor of 16-bit float or bfloat16 type or 32-bit float values}}
+  %y = onebit.linear %x, %s input_scale(%g : tensor<8xi32>)
+         packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
+         : tensor<2x8xf32>, tensor<4x1xi8> -> tensor<2x4xf32>
+  return %y : tensor<2x4xf32>
+}
+
+// -----
+
+func.func @negative_epsilon(%x: tensor<2x8xf32>, %s: tensor<4x1xi8>) -> tensor<2x4xf32> {
+  // expected-error @+1 {{norm epsilon must be a non-negative number}}
+  %y = onebit.linear %x, %s norm(epsilon = -1.0)
+         packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
+         : tensor<2x8xf32>, tensor<4x1xi8> -> tensor<2x4xf32>
+  return %y : tensor<2x4xf32>
+}
+
+// -----
+
+func.func @pack_rank(%w: tensor<2x4x8xf32>) -> tensor<4x1xi8> {
+  // expected-error @+1 {{'input' must be a static N x K matrix, got 'tensor<2x4x8xf32>'}}
+  %s = onebit.pack_signs %w packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
+         : tensor<2x4x8xf32> -> tensor<4x1xi8>
+  return %s : tensor<4x1xi8>
+}
+
+// -----
+
+func.func @pack_shape(%w: tensor<4x9xf32>) -> tensor<4x1xi8> {
+  // expected-error @+1 {{'result' must have shape [4, 2] for 4 outputs x 9 inputs in this packing, got [4, 1]}}
+  %s = onebit.pack_signs %w packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
+         : tensor<4x9xf32> -> tensor<4x1xi8>
+  return %s : tensor<4x1xi8>
+}
+
+// -----
+
+func.func @unpack_rank(%s: tensor<4x1xi8>) -> tensor<?x8xf32> {
+  // expected-error @+1 {{result must be a static N x K matrix, got 'tensor<?x8xf32>'}}
+  %w = onebit.unpack_signs %s packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
+         : tensor<4x1xi8> -> tensor<?x8xf32>
+  return %w : tensor<?x8xf32>
+}
+
+// -----
+
+func.func @unpack_width(%s: tensor<4x1xi8>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{'input' element type must be 32-bit integers to match the packing word, got 'i8'}}
+  %w = onebit.unpack_signs %s packing(#onebit.sign_packing<word = 32, order = lsb_first, negative = 1>)
+         : tensor<4x1xi8> -> tensor<4x8xf32>
+  return %w : tensor<4x8xf32>
+}
+
+// -----
+
+func.func @repack_dynamic(%s: tensor<?x1xi8>) -> tensor<4x1xi8> {
+  // expected-error @+1 {{'input' must be a static packed sign tensor, got 'tensor<?x1xi8>'}}
+  %r = onebit.repack %s in_features(8)
+         from(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
+         to(#onebit.sign_packing<word = 8, order = msb_first, negative = 1>)
+         : tensor<?x1xi8> -> tensor<4x1xi8>
+  return %r : tensor<4x1xi8>
+}
+
+// -----
+
+func.func @repack_source(%s: tensor<4x1xi8>) -> tensor<4x1xi8> {
+  // expected-error @+1 {{'input' must have shape [4, 2] for 4 outputs x 9 inputs in this packing, got [4, 1]}}
+  %r = onebit.repack %s in_features(9)
+         from(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
+         to(#onebit.sign_packing<word = 8, order = msb_first, negative = 1>)
+         : tensor<4x1xi8> -> tensor<4x1xi8>
+  return %r : tensor<4x1xi8>
+}
+
+// -----
+
+func.func @repack_target(%s: tensor<4x1xi8>) -> tensor<4x1xi16> {
+  // expected-error @+1 {{'result' must have shape [2, 1, 2] for 4 outputs x 8 inputs in this packing, got [4, 1]}}
+  %r = onebit.repack %s in_features(8)
+         from(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
+         to(#onebit.sign_packing<word = 16, order = lsb_first, negative = 1, interleave = 2>)
+         : tensor<4x1xi8> -> tensor<4x1xi16>
+  return %r : tensor<4x1xi16>
+}
+
+// -----
+
+func.func @repack_in_features(%s: tensor<4x1xi8>) -> tensor<4x1xi8> {
+  // expected-error @+1 {{attribute 'in_features' failed to satisfy constraint: 64-bit signless integer attribute whose value is positive}}
+  %r = onebit.repack %s in_features(0)
+         from(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
+         to(#onebit.sign_packing<word = 8, order = msb_first, negative = 1>)
+         : tensor<4x1xi8> -> tensor<4x1xi8>
+  return %r : tensor<4x1xi8>
+}

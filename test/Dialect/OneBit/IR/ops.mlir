@@ -1,0 +1,51 @@
+// RUN: onebit-opt %s | onebit-opt | FileCheck %s
+// RUN: onebit-opt %s --mlir-print-op-generic | onebit-opt | FileCheck %s
+
+// CHECK-LABEL: func @linear_full
+// CHECK: onebit.linear %{{.*}}, %{{.*}} input_scale(%{{.*}} : tensor<16xf16>) output_scale(%{{.*}} : tensor<4xf32>) bias(%{{.*}} : tensor<4xf16>) norm(epsilon = 9.99999974E-6) packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>) : tensor<2x16xf16>, tensor<4x2xi8> -> tensor<2x4xf16>
+func.func @linear_full(%x: tensor<2x16xf16>, %s: tensor<4x2xi8>, %g: tensor<16xf16>,
+                       %h: tensor<4xf32>, %b: tensor<4xf16>) -> tensor<2x4xf16> {
+  %y = onebit.linear %x, %s input_scale(%g : tensor<16xf16>)
+         output_scale(%h : tensor<4xf32>) bias(%b : tensor<4xf16>)
+         norm(epsilon = 1.0e-05)
+         packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
+         : tensor<2x16xf16>, tensor<4x2xi8> -> tensor<2x4xf16>
+  return %y : tensor<2x4xf16>
+}
+
+// CHECK-LABEL: func @linear_bare
+// CHECK: onebit.linear %{{.*}}, %{{.*}} packing(#onebit.sign_packing<word = 32, order = msb_first, negative = 0>) : tensor<1x3x40xf32>, tensor<6x2xi32> -> tensor<1x3x6xf32>
+func.func @linear_bare(%x: tensor<1x3x40xf32>, %s: tensor<6x2xi32>) -> tensor<1x3x6xf32> {
+  %y = onebit.linear %x, %s
+         packing(#onebit.sign_packing<word = 32, order = msb_first, negative = 0>)
+         : tensor<1x3x40xf32>, tensor<6x2xi32> -> tensor<1x3x6xf32>
+  return %y : tensor<1x3x6xf32>
+}
+
+// CHECK-LABEL: func @linear_dynamic_rows_interleaved
+// CHECK: onebit.linear %{{.*}}, %{{.*}} output_scale(%{{.*}} : tensor<8xbf16>) packing(#onebit.sign_packing<word = 16, order = lsb_first, negative = 1, interleave = 4>) : tensor<?x16xbf16>, tensor<2x1x4xi16> -> tensor<?x8xbf16>
+func.func @linear_dynamic_rows_interleaved(%x: tensor<?x16xbf16>, %s: tensor<2x1x4xi16>,
+                                          %h: tensor<8xbf16>) -> tensor<?x8xbf16> {
+  %y = onebit.linear %x, %s output_scale(%h : tensor<8xbf16>)
+         packing(#onebit.sign_packing<word = 16, order = lsb_first, negative = 1, interleave = 4>)
+         : tensor<?x16xbf16>, tensor<2x1x4xi16> -> tensor<?x8xbf16>
+  return %y : tensor<?x8xbf16>
+}
+
+// CHECK-LABEL: func @pack_unpack_repack
+// CHECK: onebit.pack_signs %{{.*}} packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>) : tensor<4x10xf32> -> tensor<4x2xi8>
+// CHECK: onebit.unpack_signs %{{.*}} packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>) : tensor<4x2xi8> -> tensor<4x10xf16>
+// CHECK: onebit.repack %{{.*}} in_features(10) from(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>) to(#onebit.sign_packing<word = 16, order = msb_first, negative = 0, interleave = 2>) : tensor<4x2xi8> -> tensor<2x1x2xi16>
+func.func @pack_unpack_repack(%w: tensor<4x10xf32>) -> (tensor<4x10xf16>, tensor<2x1x2xi16>) {
+  %s = onebit.pack_signs %w
+         packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
+         : tensor<4x10xf32> -> tensor<4x2xi8>
+  %u = onebit.unpack_signs %s
+         packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
+         : tensor<4x2xi8> -> tensor<4x10xf16>
+  %r = onebit.repack %s in_features(10)
+         from(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
+         to(#onebit.sign_packing<word = 16, order = msb_first, negative = 0, interleave = 2>)
+         : tensor<4x2xi8> -> tensor<2x1x2xi16>
+  return %u, %r : tensor<4x10xf16>, tensor<2x1x2xi16>
+}

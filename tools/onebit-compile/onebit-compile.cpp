@@ -1,0 +1,225 @@
+//===- onebit-compile.cpp - compile ONNX 1-bit models ---------------------===//
+//
+// onebit-compile model.onnx [-target=cpu] [--emit=KIND] [-o FILE]
+//
+// Every step up to the LLVM dialect is a registered pass or pipeline:
+//   onebit-compile model.onnx --emit=mlir |
+//     onebit-opt --pass-pipeline='builtin.module(onebit-fusion-pipeline)' |
+//     onebit-opt --pass-pipeline='builtin.module(onebit-cpu-pipeline)'
+// equals --emit=lowered; then LLVM translation, object emission and the
+// link with the runtime.
+//
+//===----------------------------------------------------------------------===//
+
+#include "onebit/Dialect/OneBit/Transforms/Passes.h"
+#include "onebit/Frontend/ONNX/Importer.h"
+#include "onebit/InitAll.h"
+#include "onebit/Target/CPU/CPUTarget.h"
+#include "onebit/Target/CUDA/CUDATarget.h"
+
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/FileUtilities.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/ToolOutputFile.h"
+
+using namespace mlir;
+namespace cl = llvm::cl;
+
+namespace {
+
+enum class EmitKind { MLIR, OneBit, Lowered, PTX, LLVM, Object, Library };
+enum class Target { CPU, CUDA };
+
+cl::OptionCategory category("onebit-compile options");
+
+cl::opt<std::string> inputFile(cl::Positional,
+                               cl::desc("<model.onnx | model.onnxtext>"),
+                               cl::Required, cl::cat(category));
+cl::opt<std::string> outputFile("o", cl::desc("Output file (default: stdout)"),
+                                cl::value_desc("file"), cl::init("-"),
+                                cl::cat(category));
+cl::opt<EmitKind> emitKind(
+    "emit", cl::desc("What to produce"), cl::init(EmitKind::Library),
+    cl::values(clEnumValN(EmitKind::MLIR, "mlir",
+                          "the imported IR (tosa/tensor/arith, "
+                          "onebit.linear for OneBitLinear nodes)"),
+               clEnumValN(EmitKind::OneBit, "onebit",
+                          "the IR after onebit-fusion-pipeline: every 1-bit "
+                          "layer one onebit.linear"),
+               clEnumValN(EmitKind::Lowered, "lowered",
+                          "the LLVM dialect after the target's pipeline"),
+               clEnumValN(EmitKind::PTX, "ptx",
+                          "the PTX of every kernel module (-target=cuda)"),
+               clEnumValN(EmitKind::LLVM, "llvm", "optimised LLVM IR"),
+               clEnumValN(EmitKind::Object, "obj", "an object file"),
+               clEnumValN(EmitKind::Library, "lib",
+                          "a shared library with the runtime C API of "
+                          "include/onebit/Runtime/onebit_runtime.h "
+                          "(default; needs -o)")),
+    cl::cat(category));
+cl::opt<Target> target(
+    "target", cl::desc("Where the model runs"), cl::init(Target::CPU),
+    cl::values(clEnumValN(Target::CPU, "cpu",
+                          "x86-64 CPUs, through LLVM (default)"),
+               clEnumValN(Target::CUDA, "cuda",
+                          "NVIDIA GPUs: kernels as PTX (cubin where ptxas "
+                          "exists) in the library, host code for this CPU")),
+    cl::cat(category));
+cl::opt<std::string> cpuName(
+    "mcpu",
+    cl::desc("CPU to compile for: an LLVM CPU name, or native for this "
+             "machine's CPU and features (default)"),
+    cl::init("native"), cl::cat(category));
+cl::opt<std::string> gpuArch(
+    "arch",
+    cl::desc("GPU architecture for -target=cuda: sm_90 (default), sm_89 or "
+             "sm_80"),
+    cl::init("sm_90"), cl::cat(category));
+cl::opt<std::string> ptxasPath(
+    "ptxas",
+    cl::desc("ptxas to make cubins with (-target=cuda); default "
+             "/usr/local/cuda/bin/ptxas if it exists, else the library "
+             "holds PTX that the driver compiles when the model loads"),
+    cl::value_desc("path"), cl::init(""), cl::cat(category));
+cl::list<std::string> inputShapes(
+    "input-shape",
+    cl::desc("Static shape for a graph input with symbolic dimensions, "
+             "e.g. --input-shape input_ids=1x16 (repeatable)"),
+    cl::value_desc("name=DIMxDIM..."), cl::cat(category));
+cl::opt<bool> fusionReport(
+    "fusion-report",
+    cl::desc("Report each fused layer and a summary (remarks on stderr)"),
+    cl::init(false), cl::cat(category));
+
+} // namespace
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  cl::HideUnrelatedOptions(category);
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "onebit-compile: compile ONNX models with 1-bit layers\n\n"
+      "  Imports the model, fuses each 1-bit layer (every encoding of\n"
+      "  docs/onnx-convention.md) into one onebit.linear, lowers it for the\n"
+      "  target and links a shared library:\n"
+      "    onebit-compile model.onnx -target=cpu -o model.so\n");
+
+  onebit::ImportOptions options;
+  for (const std::string &spec : inputShapes) {
+    std::string error;
+    if (failed(onebit::parseInputShape(spec, options, error))) {
+      llvm::errs() << "onebit-compile: --input-shape: " << error << "\n";
+      return 1;
+    }
+  }
+
+  DialectRegistry registry;
+  onebit::registerAllDialects(registry);
+  MLIRContext context(registry);
+  context.printOpOnDiagnostic(false);
+  llvm::SourceMgr sourceMgr;
+  SourceMgrDiagnosticHandler handler(sourceMgr, &context);
+
+  OwningOpRef<ModuleOp> module =
+      onebit::importONNXFile(inputFile, &context, options);
+  if (!module)
+    return 1;
+
+  if (emitKind == EmitKind::Library && outputFile == "-") {
+    llvm::errs() << "onebit-compile: --emit=lib writes a shared library: "
+                    "give its path with -o\n";
+    return 1;
+  }
+  if (emitKind >= EmitKind::OneBit) {
+    PassManager pm(&context);
+    onebit::buildFusionPipeline(pm, fusionReport);
+    if (failed(pm.run(*module)))
+      return 1;
+  }
+  if (target == Target::CPU && emitKind == EmitKind::PTX) {
+    llvm::errs() << "onebit-compile: --emit=ptx needs -target=cuda\n";
+    return 1;
+  }
+  onebit::CUDAPipelineOptions cudaOptions;
+  if (target == Target::CUDA) {
+    if (!onebit::isSupportedCUDAChip(gpuArch)) {
+      llvm::errs() << "onebit-compile: -arch=" << gpuArch
+                   << " is not supported (sm_90, sm_89 or sm_80)\n";
+      return 1;
+    }
+    cudaOptions.chip = gpuArch;
+    std::string ptxas = ptxasPath;
+    if (!ptxas.empty() && !llvm::sys::fs::can_execute(ptxas)) {
+      llvm::errs() << "onebit-compile: --ptxas=" << ptxas
+                   << " is not an executable\n";
+      return 1;
+    }
+    if (ptxas.empty() && llvm::sys::fs::can_execute("/usr/local/cuda/bin/ptxas"))
+      ptxas = "/usr/local/cuda/bin/ptxas";
+    // gpu-module-to-binary looks for bin/ptxas and nvvm/libdevice under the
+    // toolkit root.
+    if (!ptxas.empty())
+      cudaOptions.toolkit = llvm::sys::path::parent_path(
+                                llvm::sys::path::parent_path(ptxas))
+                                .str();
+    cudaOptions.format =
+        emitKind == EmitKind::PTX || ptxas.empty() ? "isa" : "bin";
+  }
+  if (emitKind >= EmitKind::Lowered) {
+    PassManager pm(&context);
+    if (target == Target::CUDA)
+      onebit::buildCUDALoweringPipeline(pm, cudaOptions);
+    else
+      onebit::buildCPULoweringPipeline(pm);
+    if (failed(pm.run(*module)))
+      return 1;
+  }
+
+  onebit::CPUTargetOptions targetOptions;
+  targetOptions.cpu = cpuName;
+  if (emitKind == EmitKind::Library) {
+    FailureOr<std::string> object =
+        onebit::emitCPUObject(*module, targetOptions);
+    if (failed(object))
+      return 1;
+    if (target == Target::CUDA
+            ? failed(onebit::linkCUDASharedLibrary(*object, outputFile,
+                                                   module->getLoc()))
+            : failed(onebit::linkCPUSharedLibrary(*object, outputFile,
+                                                  module->getLoc())))
+      return 1;
+    return 0;
+  }
+
+  std::string error;
+  std::unique_ptr<llvm::ToolOutputFile> output =
+      openOutputFile(outputFile, &error);
+  if (!output) {
+    llvm::errs() << "onebit-compile: " << error << "\n";
+    return 1;
+  }
+  if (emitKind == EmitKind::PTX) {
+    FailureOr<std::string> text = onebit::getCUDAAssembly(*module);
+    if (failed(text))
+      return 1;
+    output->os() << *text;
+  } else if (emitKind == EmitKind::LLVM || emitKind == EmitKind::Object) {
+    FailureOr<std::string> text =
+        emitKind == EmitKind::LLVM
+            ? onebit::emitCPULLVMIR(*module, targetOptions)
+            : onebit::emitCPUObject(*module, targetOptions);
+    if (failed(text))
+      return 1;
+    output->os() << *text;
+  } else {
+    module->print(output->os());
+  }
+  output->keep();
+  return 0;
+}
