@@ -62,11 +62,18 @@ def prepare(args):
             return lines[0] if lines else f"exit code {result.returncode}"
         return None
 
-    for arch in ARCHS:
+    # Decode shapes (one token, K a multiple of 32): their 1-bit layers run
+    # in onebit-gpu-sign-gemv's kernel; the default shapes in the generic one.
+    decode = {"llama": models.LlamaConfig(d_model=64, ffn=160, seq_len=1),
+              "opt": models.OPTConfig(d_model=64, ffn=128, seq_len=1)}
+    cases = [(arch, "", None) for arch in ARCHS] + \
+        [(arch, "-decode", config) for arch, config in decode.items()]
+    for arch, suffix, config in cases:
         for encoding in ENCODINGS:
             for dtype in DTYPES:
-                name = f"{arch}-{encoding}-{dtype}"
-                built = models.build(arch, encoding=encoding, dtype=dtype, opset=18, seed=1)
+                name = f"{arch}{suffix}-{encoding}-{dtype}"
+                built = models.build(arch, config, encoding=encoding, dtype=dtype, opset=18,
+                                     seed=1)
                 onnx_path = out / "models" / f"{name}.onnx"
                 onnx_path.write_bytes(built.model.SerializeToString())
                 error = compile_(onnx_path, out / "models" / f"{name}.so")

@@ -97,7 +97,7 @@ struct GPUTileLoopsPass
 
     // 1. Sequential work that touches memory runs as a one-thread kernel.
     for (Operation &op : llvm::make_early_inc_range(body)) {
-      if (isa<scf::ParallelOp>(op) || !touchesMemory(&op))
+      if (isa<scf::ParallelOp, gpu::LaunchOp>(op) || !touchesMemory(&op))
         continue;
       if (op.getNumResults() != 0) {
         op.emitError() << "cannot run on the GPU: its results are needed on "

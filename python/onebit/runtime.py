@@ -72,6 +72,10 @@ class Model:
                                            ctypes.POINTER(_TensorInfo)]
         lib.onebit_model_run.argtypes = [ctypes.c_void_p, ctypes.POINTER(_Tensor), ctypes.c_int32,
                                          ctypes.POINTER(_Tensor), ctypes.c_int32]
+        lib.onebit_model_time.argtypes = [ctypes.c_void_p, ctypes.POINTER(_Tensor),
+                                          ctypes.c_int32, ctypes.POINTER(_Tensor),
+                                          ctypes.c_int32, ctypes.c_int32,
+                                          ctypes.POINTER(ctypes.c_double)]
         self._handle = lib.onebit_model_open()
         if not self._handle:
             raise MemoryError("onebit_model_open failed")
@@ -96,12 +100,8 @@ class Model:
         keep.append(shape)
         return _Tensor(array.ctypes.data, _DTYPES.index(dtype), array.ndim, shape)
 
-    def run(self, feeds: dict) -> dict:
-        """Runs with ``feeds`` (input name -> array); returns name -> array.
-
-        Arrays are converted to C order; their dtype and shape must match the
-        model's (see ``inputs``): a mismatch raises with the library's message.
-        """
+    def _arguments(self, feeds: dict):
+        """The C tensors for ``feeds`` and fresh output arrays."""
         missing = [i.name for i in self.inputs if i.name not in feeds]
         unknown = sorted(set(feeds) - {i.name for i in self.inputs})
         if missing or unknown:
@@ -124,10 +124,31 @@ class Model:
         results = [np.empty(o.shape, dtype=_numpy_dtype(o.dtype)) for o in self.outputs]
         outputs = (_Tensor * max(len(results), 1))(
             *[self._tensor(r, o.dtype, keep) for r, o in zip(results, self.outputs)])
-        status = self._lib.onebit_model_run(self._handle, inputs, len(arrays), outputs, len(results))
+        return (inputs, len(arrays), outputs, len(results)), results, (keep, arrays)
+
+    def _check(self, status):
         if status != 0:
             raise RuntimeError_(self._lib.onebit_model_last_error(self._handle).decode())
+
+    def run(self, feeds: dict) -> dict:
+        """Runs with ``feeds`` (input name -> array); returns name -> array.
+
+        Arrays are converted to C order; their dtype and shape must match the
+        model's (see ``inputs``): a mismatch raises with the library's message.
+        """
+        arguments, results, _alive = self._arguments(feeds)
+        self._check(self._lib.onebit_model_run(self._handle, *arguments))
         return {o.name: r for o, r in zip(self.outputs, results)}
+
+    def time(self, feeds: dict, iterations: int = 100) -> float:
+        """Mean microseconds per forward over ``iterations`` back-to-back runs
+        (onebit_model_time: device events around CUDA graph replays on the GPU,
+        the host clock on the CPU)."""
+        arguments, _results, _alive = self._arguments(feeds)
+        microseconds = ctypes.c_double()
+        self._check(self._lib.onebit_model_time(self._handle, *arguments, iterations,
+                                                ctypes.byref(microseconds)))
+        return microseconds.value
 
     def close(self):
         if self._handle:

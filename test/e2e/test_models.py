@@ -45,6 +45,10 @@ def test_every_layer_fuses(arch, encoding, opset, tmp_path, onebit_compile):
 def test_cpu_library_matches_onnxruntime(arch, encoding, dtype, opset, tmp_path,
                                          onebit_compile):
     built, path = build(arch, encoding, dtype, opset, tmp_path)
+    check_cpu_library(built, path, dtype, tmp_path, onebit_compile)
+
+
+def check_cpu_library(built, path, dtype, tmp_path, onebit_compile):
     library = tmp_path / "model.so"
     onebit_compile(path, "-o", library)
     x = built.sample_input(seed=3)
@@ -54,3 +58,30 @@ def test_cpu_library_matches_onnxruntime(arch, encoding, dtype, opset, tmp_path,
     error = np.max(np.abs(actual.astype(np.float64) - expected.astype(np.float64)))
     scale = np.max(np.abs(expected.astype(np.float64)))
     assert error <= TOLERANCE[dtype] * scale, f"max abs error {error}, max |ref| {scale}"
+
+
+# Input rows M of the CPU kernel's tiles: a single row, decode tiles of 2, 5
+# and 8 rows, and prefill batches of 33 rows (tiles of 6 and 5), also as
+# [3, 11] rows of a 3-D input. K = 256 (16 chunks of 2 bytes), 200 (an odd
+# byte count: 1-byte chunks) and 44 (not whole bytes); N = 13 takes one
+# output row per block.
+@pytest.mark.parametrize("lead", [[1], [2], [5], [8], [33], [3, 11]],
+                         ids=lambda lead: "x".join(map(str, lead)))
+def test_cpu_rows_match_onnxruntime(lead, tmp_path, onebit_compile):
+    config = models.MLPConfig(sizes=[256, 200, 44, 13], batch=lead[0],
+                              seq_len=lead[1] if len(lead) > 1 else None)
+    built = models.build_mlp(config, encoding="packed", opset=18, seed=2)
+    path = tmp_path / "mlp.onnx"
+    path.write_bytes(built.model.SerializeToString())
+    check_cpu_library(built, path, "float32", tmp_path, onebit_compile)
+
+
+# A prefill of 33 tokens through a whole decoder, in fp32 and fp16.
+@pytest.mark.parametrize("dtype", ["float32", "float16"])
+def test_cpu_prefill_matches_onnxruntime(dtype, tmp_path, onebit_compile):
+    config = models.LlamaConfig(seq_len=33)
+    built = models.build("llama", config, encoding="packed", dtype=dtype, opset=18,
+                         seed=1)
+    path = tmp_path / "llama.onnx"
+    path.write_bytes(built.model.SerializeToString())
+    check_cpu_library(built, path, dtype, tmp_path, onebit_compile)

@@ -36,6 +36,17 @@ def test_repeated_runs_agree(library):
         np.testing.assert_array_equal(model.run({"x": x})["y"], first)
 
 
+def test_time(library):
+    path, built = library
+    model = Model(path)
+    x = built.sample_input(seed=5)
+    assert model.time({"x": x}, iterations=5) > 0
+    with pytest.raises(RuntimeError_, match="iterations must be at least 1"):
+        model.time({"x": x}, iterations=0)
+    with pytest.raises(RuntimeError_, match="expected float32"):
+        model.time({"x": x.astype(np.float16)}, iterations=5)
+
+
 @pytest.mark.parametrize("feed, message", [
     (np.zeros((2, 16), np.float16), "input 'x': dtype float16, expected float32"),
     (np.zeros((2, 15), np.float32), "input 'x': shape [2x15] (rank 2), expected [2x16]"),

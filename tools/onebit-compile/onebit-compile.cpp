@@ -16,9 +16,11 @@
 #include "onebit/InitAll.h"
 #include "onebit/Target/CPU/CPUTarget.h"
 #include "onebit/Target/CUDA/CUDATarget.h"
+#include "onebit/Target/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/SymbolTable.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/CommandLine.h"
@@ -87,6 +89,15 @@ cl::opt<std::string> ptxasPath(
              "/usr/local/cuda/bin/ptxas if it exists, else the library "
              "holds PTX that the driver compiles when the model loads"),
     cl::value_desc("path"), cl::init(""), cl::cat(category));
+cl::opt<int64_t> gemvRowsPerStep(
+    "gemv-rows-per-step",
+    cl::desc("Decode kernel (-target=cuda): output rows a block loads per "
+             "step"),
+    cl::init(4), cl::cat(category));
+cl::opt<int64_t> gemvMaxGridSize(
+    "gemv-max-grid-size",
+    cl::desc("Decode kernel (-target=cuda): most blocks per kernel"),
+    cl::init(264), cl::cat(category));
 cl::list<std::string> inputShapes(
     "input-shape",
     cl::desc("Static shape for a graph input with symbolic dimensions, "
@@ -96,6 +107,28 @@ cl::opt<bool> fusionReport(
     "fusion-report",
     cl::desc("Report each fused layer and a summary (remarks on stderr)"),
     cl::init(false), cl::cat(category));
+cl::opt<bool> memoryReport(
+    "memory-report",
+    cl::desc("Report the activation arena that onebit-plan-arena planned "
+             "(-target=cpu, on stderr): its size and what the buffers "
+             "would take without reuse"),
+    cl::init(false), cl::cat(category));
+
+/// Prints the plan that onebit-plan-arena attached to the entry point (the
+/// LLVM lowering keeps a function's discardable attributes).
+void printMemoryReport(ModuleOp module) {
+  Operation *entry =
+      SymbolTable::lookupSymbolIn(module, onebit::kMainFunctionName);
+  auto get = [&](StringRef name) -> int64_t {
+    auto value = entry ? entry->getAttrOfType<IntegerAttr>(name) : nullptr;
+    return value ? value.getInt() : 0;
+  };
+  llvm::errs() << "onebit-compile: activation arena "
+               << get(onebit::kArenaBytesAttrName) << " bytes ("
+               << get(onebit::kArenaBuffersAttrName) << " buffers totalling "
+               << get(onebit::kArenaUnsharedBytesAttrName)
+               << " bytes without reuse)\n";
+}
 
 } // namespace
 
@@ -154,6 +187,13 @@ int main(int argc, char **argv) {
       return 1;
     }
     cudaOptions.chip = gpuArch;
+    if (gemvRowsPerStep < 1 || gemvRowsPerStep > 8 || gemvMaxGridSize < 1) {
+      llvm::errs() << "onebit-compile: --gemv-rows-per-step must be 1..8 "
+                      "and --gemv-max-grid-size at least 1\n";
+      return 1;
+    }
+    cudaOptions.gemvRowsPerStep = gemvRowsPerStep;
+    cudaOptions.gemvMaxGridSize = gemvMaxGridSize;
     std::string ptxas = ptxasPath;
     if (!ptxas.empty() && !llvm::sys::fs::can_execute(ptxas)) {
       llvm::errs() << "onebit-compile: --ptxas=" << ptxas
@@ -179,6 +219,8 @@ int main(int argc, char **argv) {
       onebit::buildCPULoweringPipeline(pm);
     if (failed(pm.run(*module)))
       return 1;
+    if (memoryReport && target == Target::CPU)
+      printMemoryReport(*module);
   }
 
   onebit::CPUTargetOptions targetOptions;

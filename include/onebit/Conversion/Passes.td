@@ -13,12 +13,19 @@ def ConvertOneBitToLinalg : Pass<"convert-onebit-to-linalg"> {
     become TOSA ops around it (lowered by `tosa-to-linalg`), in f32.
 
     - OneBit's bytes (`word = 8, order = lsb_first`, no interleave): a
-      vector kernel. An `scf.forall` over blocks of 4 output rows (parallel,
-      on all cores once lowered to OpenMP) walks each packed row 1 or 2
-      bytes at a time; the bytes, `vector.bitcast` to `vector<16xi1>`,
-      select `-x` or `x` for 16 activations at once (one masked sign flip
-      with AVX-512), and the 4 rows keep independent accumulators. The
-      activations are zero-padded to whole bytes.
+      vector kernel. Input rows go in tiles: a decode batch (up to 8 rows)
+      is one tile, a larger batch tiles of at most 6 rows in an `scf.for`.
+      Each tile is an `scf.forall` over blocks of 4 (or 2) output rows
+      (parallel, on all cores once lowered to OpenMP) that walks the packed
+      rows 2 (or 1) bytes at a time with one vector accumulator per (input
+      row, output row). A step loads each row's bytes once and
+      `vector.bitcast`s them to `vector<16xi1>`, which selects -1 or 1; every
+      input row of the tile then multiplies-adds that ±1 vector into its
+      accumulator (an FMA, which rounds like the add of ±x). So a packed row
+      is read and decoded once per tile, not once per input row. A single
+      input row selects `-x` or `x` instead and adds it. The activations
+      are zero-padded to whole bytes; each block writes its outputs into the
+      shared result in place.
     - Any other layout: a `linalg.generic` over (m, n, k) that extracts bit
       k of row n as `#onebit.sign_packing` places it.
 
@@ -27,13 +34,14 @@ def ConvertOneBitToLinalg : Pass<"convert-onebit-to-linalg"> {
 
     ```mlir
     %y = onebit.linear %x, %s packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
-           : tensor<1x64xf32>, tensor<32x8xi8> -> tensor<1x32xf32>
-    // becomes, per block of rows and chunk of 16 inputs:
-    %xs = vector.transfer_read %x[%m, %k] : tensor<1x64xf32>, vector<16xf32>
-    %b  = vector.transfer_read %s[%n, %kb] : tensor<32x8xi8>, vector<2xi8>
-    %neg = vector.bitcast %b : vector<2xi8> to vector<16xi1>
-    %t  = arith.select %neg, %minus_xs, %xs : vector<16xi1>, vector<16xf32>
-    %acc1 = arith.addf %acc, %t fastmath<reassoc> : vector<16xf32>
+           : tensor<2x64xf32>, tensor<32x8xi8> -> tensor<2x32xf32>
+    // becomes, per block of rows, chunk of 16 inputs and (for a tile of
+    // several input rows) pair of input row m and output row n:
+    %b    = vector.transfer_read %s[%n, %kb] : tensor<32x8xi8>, vector<2xi8>
+    %neg  = vector.bitcast %b : vector<2xi8> to vector<16xi1>
+    %sign = arith.select %neg, %minus_ones, %ones : vector<16xi1>, vector<16xf32>
+    %xs   = vector.transfer_read %x[%m, %k] : tensor<2x64xf32>, vector<16xf32>
+    %acc1 = vector.fma %xs, %sign, %acc : vector<16xf32>
     ```
   }];
   let dependentDialects = [
@@ -53,7 +61,9 @@ def ConvertOneBitToGPU : Pass<"convert-onebit-to-gpu"> {
     (lib/Conversion/OneBitToGPU): the product reads the packed sign words
     in a `linalg.generic` over (m, n, k) whose parallel dimensions (m, n)
     become the threads of one kernel, each summing `±x[m, k]` in f32 with
-    the sign taken from its bit; g, h, the LayerNorm (a reduction over all
+    the sign taken from its bit. Products with at most 4 input rows
+    (decode) and word-8 LSB-first packing with K a multiple of 32 are
+    marked `onebit.sign_gemv` for `onebit-gpu-sign-gemv`. g, h, the LayerNorm (a reduction over all
     N outputs, its own kernel) and the bias become TOSA ops around it.
     `onebit.unpack_signs` is left to `convert-onebit-to-linalg`.
   }];
@@ -62,6 +72,83 @@ def ConvertOneBitToGPU : Pass<"convert-onebit-to-gpu"> {
     "::mlir::linalg::LinalgDialect",
     "::mlir::tensor::TensorDialect",
     "::mlir::tosa::TosaDialect",
+  ];
+}
+
+def OneBitGPUSignGemv : Pass<"onebit-gpu-sign-gemv", "::mlir::func::FuncOp"> {
+  let summary = "Turn marked packed-sign products into the GPU decode kernel";
+  let description = [{
+    Runs in `onebit-cuda-pipeline` after bufferization. Every
+    `linalg.generic` that `convert-onebit-to-gpu` marked with
+    `onebit.sign_gemv` (a packed-sign product with at most 4 input rows,
+    K a multiple of 32, word-8 LSB-first packing) becomes one `gpu.launch`
+    shaped for memory bandwidth instead of one thread per output:
+
+    - a row group of threads (whole warps, several per block up to 256
+      threads) works on its own rows; each thread owns a fixed slice of
+      32-bit sign words of every row (128 weights for M = 1, fewer for
+      larger M) and keeps the matching activations in registers for the
+      whole kernel, read once per block from workgroup memory where the
+      block staged them with coalesced loads (when they fit in 48 KiB;
+      slices rotated against bank conflicts);
+    - blocks walk steps of `rows-per-step` rows per group grid-stride, one
+      aligned vector load per row and thread (a warp reads a contiguous,
+      coalesced run of the row), the next step's words loaded while the
+      current step computes;
+    - bit b of a word flips the sign bit of its activation (XOR) before an
+      add; for f16 activations two weights share each instruction (half2
+      registers pair inputs j and j + 16 of a word, so one shift and mask
+      give both sign bits; the f16x2 sums are flushed to f32 every 32
+      weights);
+    - warp shuffles and workgroup memory reduce the partial sums;
+    - the zero fill of the sums is dropped, and the elementwise generic
+      that writes the activations (e.g. x * g) and the one that reads the
+      sums (e.g. * h and a cast) are evaluated inside the kernel, at the
+      points where it loads and stores, when the product is their only
+      other user and no op between them touches memory.
+
+    A marked product whose operands are not plain static buffers keeps its
+    generic (one thread per output) and loses the mark.
+
+    ```mlir
+    // Before (after bufferization):
+    linalg.generic {..., onebit.sign_gemv = #onebit.sign_packing<word = 8,
+        order = lsb_first, negative = 1>}
+        ins(%x, %signs : memref<1x4096xf16>, memref<4096x512xi8>)
+        outs(%y : memref<1x4096xf32>) {...}
+    // After: gpu.launch blocks(...) threads(...) { ... vector.load ...
+    //   gpu.shuffle xor ... }
+    ```
+  }];
+  let options = [
+    Option<"rowsPerStep", "rows-per-step", "int64_t", /*default=*/"4",
+           "Output rows a block loads per step (loads in flight per thread)">,
+    Option<"maxGridSize", "max-grid-size", "int64_t", /*default=*/"264",
+           "Most blocks per kernel (rows are walked grid-stride)">,
+  ];
+  let dependentDialects = [
+    "::mlir::gpu::GPUDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect",
+  ];
+}
+
+def OneBitFuseElementwise : Pass<"onebit-fuse-elementwise"> {
+  let summary = "Elementwise fusion of linalg ops that keeps decode products whole";
+  let description = [{
+    `linalg-fuse-elementwise-ops` with upstream's default policy (fuse a
+    producer with a single use, fold reshapes by expansion, constant-fold),
+    except that a product marked `onebit.sign_gemv` by
+    `convert-onebit-to-gpu` is neither fused into nor fused away: upstream
+    would fold the producers of its activations into a new generic without
+    the mark, and `onebit-gpu-sign-gemv` would not see it. Used by
+    `onebit-cuda-pipeline` in place of the upstream pass.
+  }];
+  let dependentDialects = [
+    "::mlir::affine::AffineDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::tensor::TensorDialect",
   ];
 }
 

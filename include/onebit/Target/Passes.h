@@ -7,6 +7,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Tosa/IR/TosaOps.h"
@@ -17,6 +18,13 @@ namespace mlir::onebit {
 
 /// Module attribute holding the signature text of the entry point.
 constexpr llvm::StringLiteral kSignatureAttrName = "onebit.signature";
+
+/// Function attributes of `onebit-plan-arena`: the arena's size, how many
+/// buffers it holds and the sum of their sizes.
+constexpr llvm::StringLiteral kArenaBytesAttrName = "onebit.arena_bytes";
+constexpr llvm::StringLiteral kArenaBuffersAttrName = "onebit.arena_buffers";
+constexpr llvm::StringLiteral kArenaUnsharedBytesAttrName =
+    "onebit.arena_unshared_bytes";
 
 #define GEN_PASS_DECL
 #include "onebit/Target/Passes.h.inc"

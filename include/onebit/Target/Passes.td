@@ -26,6 +26,63 @@ def OneBitExportEntryPoint : Pass<"onebit-export-entry-point", "::mlir::ModuleOp
   }];
 }
 
+def OneBitPlanArena : Pass<"onebit-plan-arena", "::mlir::func::FuncOp"> {
+  let summary = "Place a bufferized function's intermediates in one arena with reuse";
+  let description = [{
+    Runs on a bufferized function after the buffer-deallocation pipeline.
+    Every `memref.alloc` of the entry block with a static shape, the
+    identity layout and the default memory space, whose one deallocation
+    is a `memref.dealloc` of the same block, gets a byte offset in one
+    arena: buffers that are live at the same time never share bytes, and a
+    buffer allocated after another one's last use may take its bytes.
+
+    A buffer is live from its `memref.alloc` to the last operation of the
+    entry block that uses it or a view of it (a use inside a loop or any
+    other region counts at the operation that holds the region). The
+    deallocation pipeline frees every buffer at the end of the block, so
+    the position of the `memref.dealloc` says nothing about when the data
+    is dead; the last use does. Offsets are assigned greedily, largest
+    buffer first, each at the lowest offset (a multiple of 64 bytes, or of
+    the alloc's larger `alignment`) that does not overlap an already
+    placed buffer with an overlapping lifetime.
+
+    The planned allocs become `memref.view`s into one
+    `memref.alloc() {alignment = 64} : memref<PEAKxi8>` at the start of the
+    function, their deallocs are erased and the arena is deallocated before
+    the return. Anything else is left as it is: allocs inside loops or
+    other regions, dynamic shapes, buffers that are freed conditionally or
+    not at all, or that escape (returned, passed to a call). The function
+    gets the plan as attributes:
+
+    - `onebit.arena_bytes`: the arena's size (the peak);
+    - `onebit.arena_buffers`: how many buffers it holds;
+    - `onebit.arena_unshared_bytes`: the sum of their sizes, what separate
+      allocations would take at once.
+
+    ```mlir
+    %a = memref.alloc() : memref<16xf32>
+    linalg.fill ins(%cst : f32) outs(%a : memref<16xf32>)
+    %b = memref.alloc() : memref<16xf32>
+    linalg.copy ins(%a : memref<16xf32>) outs(%b : memref<16xf32>)
+    %c = memref.alloc() : memref<16xf32>
+    linalg.copy ins(%b : memref<16xf32>) outs(%c : memref<16xf32>)
+    ```
+
+    becomes (`%a` is dead when `%c` is allocated: they share bytes 0-63)
+
+    ```mlir
+    %arena = memref.alloc() {alignment = 64 : i64} : memref<128xi8>
+    %a = memref.view %arena[%c0][] : memref<128xi8> to memref<16xf32>
+    %b = memref.view %arena[%c64][] : memref<128xi8> to memref<16xf32>
+    %c = memref.view %arena[%c0][] : memref<128xi8> to memref<16xf32>
+    ```
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::memref::MemRefDialect",
+  ];
+}
+
 def OneBitGPUHostBuffers : Pass<"onebit-gpu-host-buffers", "::mlir::func::FuncOp"> {
   let summary = "Put a bufferized model's buffers on the GPU";
   let description = [{

@@ -34,9 +34,16 @@ struct LowerLinear : OpRewritePattern<LinearOp> {
   LogicalResult matchAndRewrite(LinearOp op,
                                 PatternRewriter &rewriter) const override {
     return decomposeLinear(op, rewriter, [&](TosaBuilder &, Value x) {
-      // One output per thread once the pipeline maps the parallel dims.
-      return buildPackedSignProduct(rewriter, op.getLoc(), x, op.getSigns(),
-                                op.getPacking(), op.getOutFeatures());
+      // One output per thread once the pipeline maps the parallel dims,
+      // unless onebit-gpu-sign-gemv takes it (decode: few input rows).
+      Value product =
+          buildPackedSignProduct(rewriter, op.getLoc(), x, op.getSigns(),
+                                 op.getPacking(), op.getOutFeatures());
+      auto xType = cast<RankedTensorType>(x.getType());
+      if (isSignGemvCandidate(xType.getDimSize(0), xType.getDimSize(1),
+                              op.getPacking()))
+        product.getDefiningOp()->setAttr(kSignGemvAttrName, op.getPacking());
+      return product;
     });
   }
 };

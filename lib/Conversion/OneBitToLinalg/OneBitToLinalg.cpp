@@ -61,119 +61,245 @@ bool hasVectorKernel(SignPackingAttr packing) {
          packing.getInterleave() == 1;
 }
 
-/// The same product as buildPackedSignProduct, as a vector kernel. An
-/// scf.forall (parallel over N) takes `blockRows` output rows at a time and
-/// walks their packed rows `chunkBytes` bytes at a time: each chunk of
-/// bytes, bitcast to a vector of i1, selects -x or x for 8 * chunkBytes
-/// activations at once (a masked sign flip). Activations are loaded once
-/// for all output rows of the block and, for small batches, the bytes once
-/// for all input rows; the accumulators are independent. The ±1 matrix is
-/// never formed. `x` is [rows, K] in f32, padded with zeros to whole bytes.
-Value buildVectorPackedProduct(OpBuilder &b, Location loc, Value x,
-                               Value signs, SignPackingAttr packing,
-                               int64_t outFeatures) {
-  auto xType = cast<RankedTensorType>(x.getType());
-  int64_t rows = xType.getDimSize(0);
-  int64_t wordsPerRow = cast<RankedTensorType>(signs.getType()).getDimSize(1);
-  int64_t chunkBytes = wordsPerRow % 2 == 0 ? 2 : 1;
-  int64_t lanes = 8 * chunkBytes;
-  int64_t blockRows = outFeatures % 4 == 0 ? 4 : outFeatures % 2 == 0 ? 2 : 1;
-  Type f32 = b.getF32Type();
-  auto accType = VectorType::get({lanes}, f32);
-  auto byteVector = VectorType::get({chunkBytes}, b.getI8Type());
-  auto maskVector = VectorType::get({lanes}, b.getI1Type());
-  auto index = [&](OpBuilder &ib, int64_t v) -> Value {
-    return arith::ConstantIndexOp::create(ib, loc, v);
+/// Input rows that share every decoded chunk of signs in a decode batch:
+/// up to 8 rows are one tile, so each packed byte is read and decoded once.
+constexpr int64_t kMaxDecodeRows = 8;
+/// Rows per tile of a larger (prefill) batch: with 4 output rows per block,
+/// 6 x 4 accumulators and the activation loads of a step (one per input
+/// row, each used by 4 FMAs) keep the FMA units busy.
+constexpr int64_t kPrefillTileRows = 6;
+/// Vector accumulators of one tile (tile rows x block rows) that fit in
+/// AVX-512's 32 registers beside the block's sign vectors, one activation
+/// vector and the ±1 constants.
+constexpr int64_t kMaxAccumulators = 24;
+
+/// How the vector kernel walks y = x Sᵀ: input rows in tiles, output rows in
+/// blocks (one scf.forall iteration each), packed rows `chunkBytes` bytes
+/// (8 * chunkBytes activations) a step.
+struct VectorKernelShape {
+  int64_t chunkBytes;
+  int64_t lanes;
+  int64_t chunks;
+  bool negativeIsOne;
+};
+
+/// Input rows in tiles: a decode batch is one tile; a larger one is cut as
+/// evenly as possible into tiles of at most kPrefillTileRows (33 rows: 3
+/// tiles of 6 and 3 of 5), so that no tile decodes a chunk for few rows.
+int64_t getTileCount(int64_t rows) {
+  if (rows <= kMaxDecodeRows)
+    return 1;
+  return llvm::divideCeil(rows, kPrefillTileRows);
+}
+
+/// Output rows per block for a tile: as many as divide N (4, 2 or 1) while
+/// the accumulators stay in registers.
+int64_t getBlockRows(int64_t tileRows, int64_t outFeatures) {
+  for (int64_t blockRows : {4, 2})
+    if (outFeatures % blockRows == 0 &&
+        tileRows * blockRows <= kMaxAccumulators)
+      return blockRows;
+  return 1;
+}
+
+/// A vector of f32 `value`s.
+Value splat(OpBuilder &b, Location loc, VectorType type, float value) {
+  return arith::ConstantOp::create(
+      b, loc, DenseElementsAttr::get(type, b.getF32FloatAttr(value)));
+}
+
+/// One step of a tile of several input rows: each chunk becomes a ±1
+/// vector once (the mask selects -1 or 1) and multiplies-adds it into the
+/// accumulator of every input row. fma with ±1 rounds exactly like the add
+/// of ±x. `sums` and the result are input-row major.
+SmallVector<Value> accumulateSignVectors(OpBuilder &b, Location loc,
+                                         const VectorKernelShape &shape,
+                                         ArrayRef<Value> xs,
+                                         ArrayRef<Value> masks,
+                                         ValueRange sums) {
+  auto type = cast<VectorType>(xs.front().getType());
+  Value plusOne = splat(b, loc, type, 1), minusOne = splat(b, loc, type, -1);
+  SmallVector<Value> signs;
+  for (Value mask : masks)
+    signs.push_back(
+        shape.negativeIsOne
+            ? arith::SelectOp::create(b, loc, mask, minusOne, plusOne)
+            : arith::SelectOp::create(b, loc, mask, plusOne, minusOne));
+  SmallVector<Value> next;
+  for (auto [i, input] : llvm::enumerate(xs))
+    for (auto [r, sign] : llvm::enumerate(signs))
+      next.push_back(vector::FMAOp::create(b, loc, input, sign,
+                                           sums[i * masks.size() + r]));
+  return next;
+}
+
+/// One step of a single input row: the sign goes on the activation instead
+/// (one negation shared by the block, a select of x or -x per row), and the
+/// add's shorter latency keeps the block's few accumulator chains going.
+SmallVector<Value> accumulateSignedInput(OpBuilder &b, Location loc,
+                                         const VectorKernelShape &shape,
+                                         Value xs, ArrayRef<Value> masks,
+                                         ValueRange sums) {
+  Value negated = arith::NegFOp::create(b, loc, xs);
+  SmallVector<Value> next;
+  for (auto [mask, sum] : llvm::zip_equal(masks, sums)) {
+    Value term = shape.negativeIsOne
+                     ? arith::SelectOp::create(b, loc, mask, negated, xs)
+                     : arith::SelectOp::create(b, loc, mask, xs, negated);
+    next.push_back(arith::AddFOp::create(b, loc, sum, term,
+                                         arith::FastMathFlags::reassoc));
+  }
+  return next;
+}
+
+/// The chunk loop of one tile: `tileRows` input rows from `firstInput`
+/// against `blockRows` packed rows from `firstRow`. Each step loads the
+/// block's chunks once (bytes bitcast to i1 lanes) and one activation vector
+/// per input row, and updates every (input row, output row) accumulator, so
+/// a chunk is read and decoded once per tile whatever its size. Returns the
+/// accumulators, input-row major.
+ValueRange buildTileSums(OpBuilder &b, Location loc,
+                         const VectorKernelShape &shape, Value x, Value signs,
+                         Value firstInput, int64_t tileRows, Value firstRow,
+                         int64_t blockRows) {
+  auto index = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, v);
   };
+  Type f32 = b.getF32Type();
+  auto accType = VectorType::get({shape.lanes}, f32);
+  auto byteVector = VectorType::get({shape.chunkBytes}, b.getI8Type());
+  auto maskVector = VectorType::get({shape.lanes}, b.getI1Type());
   Value floatZero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
   Value byteZero = arith::ConstantIntOp::create(b, loc, b.getI8Type(), 0);
-  Value zeros = arith::ConstantOp::create(
-      b, loc, DenseElementsAttr::get(accType, b.getF32FloatAttr(0)));
-  Value init = tensor::EmptyOp::create(
-      b, loc, ArrayRef<int64_t>{rows, outFeatures}, f32);
-  bool negativeIsOne = packing.getNegative() == 1;
+  Value zeros = splat(b, loc, accType, 0);
+  SmallVector<Value> rowIndices, inputIndices;
+  for (int64_t r = 0; r < blockRows; ++r)
+    rowIndices.push_back(arith::AddIOp::create(b, loc, firstRow, index(r)));
+  for (int64_t i = 0; i < tileRows; ++i)
+    inputIndices.push_back(arith::AddIOp::create(b, loc, firstInput, index(i)));
 
+  SmallVector<Value> initial(tileRows * blockRows, zeros);
+  auto loop = scf::ForOp::create(
+      b, loc, index(0), index(shape.chunks), index(1), initial,
+      [&](OpBuilder &cb, Location, Value c, ValueRange sums) {
+        Value column = arith::MulIOp::create(cb, loc, c, index(shape.lanes));
+        Value byte = arith::MulIOp::create(cb, loc, c, index(shape.chunkBytes));
+        SmallVector<Value> masks;
+        for (Value row : rowIndices) {
+          Value bytes = vector::TransferReadOp::create(
+              cb, loc, byteVector, signs, ValueRange{row, byte}, byteZero,
+              ArrayRef<bool>{true});
+          masks.push_back(
+              vector::BitCastOp::create(cb, loc, maskVector, bytes));
+        }
+        SmallVector<Value> xs;
+        for (Value input : inputIndices)
+          xs.push_back(vector::TransferReadOp::create(
+              cb, loc, accType, x, ValueRange{input, column}, floatZero,
+              ArrayRef<bool>{true}));
+        scf::YieldOp::create(
+            cb, loc,
+            tileRows == 1
+                ? accumulateSignedInput(cb, loc, shape, xs[0], masks, sums)
+                : accumulateSignVectors(cb, loc, shape, xs, masks, sums));
+      });
+  return loop.getResults();
+}
+
+/// Rows [firstInput, firstInput + tileRows) of y, written into `result`
+/// ([rows, N]) by an scf.forall over blocks of output rows (OpenMP over N).
+/// Each iteration writes its [tileRows, blockRows] block in place: the
+/// inserts go into a slice of the shared output, not a new tensor.
+Value buildTileProduct(OpBuilder &b, Location loc,
+                       const VectorKernelShape &shape, Value x, Value signs,
+                       Value result, Value firstInput, int64_t tileRows) {
+  int64_t outFeatures = cast<RankedTensorType>(result.getType()).getDimSize(1);
+  int64_t blockRows = getBlockRows(tileRows, outFeatures);
   auto forall = scf::ForallOp::create(
       b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(outFeatures / blockRows)},
-      ValueRange{init}, std::nullopt);
+      ValueRange{result}, std::nullopt);
   OpBuilder::InsertionGuard guard(b);
   Block *body = forall.getBody();
   b.setInsertionPointToStart(body);
   Value firstRow =
-      arith::MulIOp::create(b, loc, body->getArgument(0), index(b, blockRows));
-  Value block = tensor::EmptyOp::create(
-      b, loc, ArrayRef<int64_t>{rows, blockRows}, f32);
-  // Small batches (decode) keep an accumulator per (input row, output row)
-  // so each packed byte is read once; larger ones go one input row at a
-  // time.
-  int64_t inputBlock = rows * blockRows <= 32 ? rows : 1;
-  auto overInputRows = scf::ForOp::create(
-      b, loc, index(b, 0), index(b, rows), index(b, inputBlock),
-      ValueRange{block},
-      [&](OpBuilder &rb, Location, Value firstInput, ValueRange rowArgs) {
-        SmallVector<Value> initial(inputBlock * blockRows, zeros);
-        auto overChunks = scf::ForOp::create(
-            rb, loc, index(rb, 0), index(rb, wordsPerRow / chunkBytes),
-            index(rb, 1), initial,
-            [&](OpBuilder &cb, Location, Value c, ValueRange sums) {
-              Value column = arith::MulIOp::create(cb, loc, c, index(cb, lanes));
-              Value byte = arith::MulIOp::create(cb, loc, c,
-                                                 index(cb, chunkBytes));
-              SmallVector<Value> masks;
-              for (int64_t r = 0; r < blockRows; ++r) {
-                Value row = arith::AddIOp::create(cb, loc, firstRow,
-                                                  index(cb, r));
-                Value bytes = vector::TransferReadOp::create(
-                    cb, loc, byteVector, signs, ValueRange{row, byte},
-                    byteZero, ArrayRef<bool>{true});
-                masks.push_back(
-                    vector::BitCastOp::create(cb, loc, maskVector, bytes));
-              }
-              SmallVector<Value> next;
-              for (int64_t i = 0; i < inputBlock; ++i) {
-                Value m = arith::AddIOp::create(cb, loc, firstInput,
-                                                index(cb, i));
-                Value xs = vector::TransferReadOp::create(
-                    cb, loc, accType, x, ValueRange{m, column}, floatZero,
-                    ArrayRef<bool>{true});
-                Value negated = arith::NegFOp::create(cb, loc, xs);
-                for (int64_t r = 0; r < blockRows; ++r) {
-                  Value term =
-                      negativeIsOne
-                          ? arith::SelectOp::create(cb, loc, masks[r], negated,
-                                                    xs)
-                          : arith::SelectOp::create(cb, loc, masks[r], xs,
-                                                    negated);
-                  next.push_back(arith::AddFOp::create(
-                      cb, loc, sums[i * blockRows + r], term,
-                      arith::FastMathFlags::reassoc));
-                }
-              }
-              scf::YieldOp::create(cb, loc, next);
-            });
-        Value updated = rowArgs[0];
-        for (int64_t i = 0; i < inputBlock; ++i) {
-          Value m = arith::AddIOp::create(rb, loc, firstInput, index(rb, i));
-          for (int64_t r = 0; r < blockRows; ++r) {
-            Value total = vector::ReductionOp::create(
-                rb, loc, vector::CombiningKind::ADD,
-                overChunks.getResult(i * blockRows + r),
-                arith::FastMathFlags::reassoc);
-            updated = tensor::InsertOp::create(rb, loc, total, updated,
-                                               ValueRange{m, index(rb, r)});
-          }
-        }
-        scf::YieldOp::create(rb, loc, updated);
-      });
-  b.setInsertionPointToStart(forall.getTerminator().getBody());
-  SmallVector<OpFoldResult> offsets = {b.getIndexAttr(0), firstRow};
-  SmallVector<OpFoldResult> sizes = {b.getIndexAttr(rows),
+      arith::MulIOp::create(b, loc, body->getArgument(0),
+                            arith::ConstantIndexOp::create(b, loc, blockRows));
+  SmallVector<OpFoldResult> offsets = {firstInput, firstRow};
+  SmallVector<OpFoldResult> sizes = {b.getIndexAttr(tileRows),
                                      b.getIndexAttr(blockRows)};
-  SmallVector<OpFoldResult> strides = {b.getIndexAttr(1), b.getIndexAttr(1)};
-  tensor::ParallelInsertSliceOp::create(b, loc, overInputRows.getResult(0),
-                                        body->getArgument(1), offsets, sizes,
-                                        strides);
+  SmallVector<OpFoldResult> strides(2, b.getIndexAttr(1));
+  Value block = tensor::ExtractSliceOp::create(b, loc, body->getArgument(1),
+                                               offsets, sizes, strides);
+  ValueRange sums = buildTileSums(b, loc, shape, x, signs, firstInput, tileRows,
+                                  firstRow, blockRows);
+  for (int64_t i = 0; i < tileRows; ++i) {
+    for (int64_t r = 0; r < blockRows; ++r) {
+      Value total = vector::ReductionOp::create(
+          b, loc, vector::CombiningKind::ADD, sums[i * blockRows + r],
+          arith::FastMathFlags::reassoc);
+      block = tensor::InsertOp::create(
+          b, loc, total, block,
+          ValueRange{arith::ConstantIndexOp::create(b, loc, i),
+                     arith::ConstantIndexOp::create(b, loc, r)});
+    }
+  }
+  b.setInsertionPointToStart(forall.getTerminator().getBody());
+  tensor::ParallelInsertSliceOp::create(b, loc, block, body->getArgument(1),
+                                        offsets, sizes, strides);
   return forall.getResult(0);
+}
+
+/// `count` consecutive tiles of `tileRows` input rows from `firstInput`:
+/// one scf.forall, or an scf.for over them.
+Value buildTiles(OpBuilder &b, Location loc, const VectorKernelShape &shape,
+                 Value x, Value signs, Value result, int64_t firstInput,
+                 int64_t tileRows, int64_t count) {
+  auto index = [&](OpBuilder &ib, int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(ib, loc, v);
+  };
+  if (count == 1)
+    return buildTileProduct(b, loc, shape, x, signs, result,
+                            index(b, firstInput), tileRows);
+  auto overTiles = scf::ForOp::create(
+      b, loc, index(b, firstInput), index(b, firstInput + count * tileRows),
+      index(b, tileRows), ValueRange{result},
+      [&](OpBuilder &tb, Location, Value first, ValueRange args) {
+        scf::YieldOp::create(tb, loc,
+                             buildTileProduct(tb, loc, shape, x, signs, args[0],
+                                              first, tileRows));
+      });
+  return overTiles.getResult(0);
+}
+
+/// The same product as buildPackedSignProduct, as a vector kernel for
+/// OneBit's bytes; the ±1 matrix is never formed. `x` is [rows, K] in f32,
+/// padded with zeros to whole bytes and contiguous. A decode batch is a
+/// single tile: one scf.forall over blocks of output rows whose steps use
+/// each decoded chunk for every input row. A prefill batch loops over tiles
+/// outside the scf.forall, so a tile's activations stay in cache while the
+/// packed rows stream past them, each packed row read once per tile rather
+/// than once per input row.
+Value buildVectorPackedProduct(OpBuilder &b, Location loc, Value x, Value signs,
+                               SignPackingAttr packing, int64_t outFeatures) {
+  int64_t rows = cast<RankedTensorType>(x.getType()).getDimSize(0);
+  int64_t wordsPerRow = cast<RankedTensorType>(signs.getType()).getDimSize(1);
+  VectorKernelShape shape;
+  shape.chunkBytes = wordsPerRow % 2 == 0 ? 2 : 1;
+  shape.lanes = 8 * shape.chunkBytes;
+  shape.chunks = wordsPerRow / shape.chunkBytes;
+  shape.negativeIsOne = packing.getNegative() == 1;
+
+  // `larger` tiles of tileRows + 1 rows, then the rest of tileRows rows.
+  int64_t tiles = getTileCount(rows);
+  int64_t tileRows = rows / tiles;
+  int64_t larger = rows % tiles;
+  Value result = tensor::EmptyOp::create(
+      b, loc, ArrayRef<int64_t>{rows, outFeatures}, b.getF32Type());
+  if (larger != 0)
+    result =
+        buildTiles(b, loc, shape, x, signs, result, 0, tileRows + 1, larger);
+  return buildTiles(b, loc, shape, x, signs, result, larger * (tileRows + 1),
+                    tileRows, tiles - larger);
 }
 
 struct LowerLinear : OpRewritePattern<LinearOp> {

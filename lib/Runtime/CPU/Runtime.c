@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Emitted by onebit-compile into the same library. */
 extern const char onebit_model_signature[];
@@ -28,6 +29,8 @@ int onebit_cuda_model_run(void *state, void **descriptors,
                           const onebit_tensor *inputs,
                           const onebit_tensor *outputs, char *error,
                           size_t size);
+int onebit_cuda_model_time(void *state, int32_t iterations,
+                           double *microseconds, char *error, size_t size);
 #define ONEBIT_DEVICE "cuda"
 #else
 #define ONEBIT_DEVICE "cpu"
@@ -327,6 +330,41 @@ int onebit_model_run(onebit_model *model, const onebit_tensor *inputs,
   free(storage);
   free(descriptors);
   return status;
+}
+
+int onebit_model_time(onebit_model *model, const onebit_tensor *inputs,
+                      int32_t num_inputs, const onebit_tensor *outputs,
+                      int32_t num_outputs, int32_t iterations,
+                      double *microseconds) {
+  if (!model)
+    return ONEBIT_ERROR_INVALID_ARGUMENT;
+  if (iterations < 1 || !microseconds)
+    return fail(model, ONEBIT_ERROR_INVALID_ARGUMENT,
+                "iterations must be at least 1 and microseconds not NULL");
+  for (int warm = 0; warm < 2; ++warm) {
+    int status =
+        onebit_model_run(model, inputs, num_inputs, outputs, num_outputs);
+    if (status != ONEBIT_OK)
+      return status;
+  }
+#ifdef ONEBIT_RUNTIME_CUDA
+  return onebit_cuda_model_time(model->device, iterations, microseconds,
+                                model->error, sizeof(model->error));
+#else
+  struct timespec start, end;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  for (int32_t i = 0; i < iterations; ++i) {
+    int status =
+        onebit_model_run(model, inputs, num_inputs, outputs, num_outputs);
+    if (status != ONEBIT_OK)
+      return status;
+  }
+  clock_gettime(CLOCK_MONOTONIC, &end);
+  *microseconds = ((double)(end.tv_sec - start.tv_sec) * 1e6 +
+                   (double)(end.tv_nsec - start.tv_nsec) * 1e-3) /
+                  iterations;
+  return ONEBIT_OK;
+#endif
 }
 
 /* MLIR lowers memref.copy between non-contiguous memrefs to a call of

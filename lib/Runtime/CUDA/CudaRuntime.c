@@ -77,6 +77,7 @@ typedef struct CUgraphExec_st *CUgraphExec;
   X(cuEventDestroy, "cuEventDestroy_v2", (CUevent))                            \
   X(cuEventRecord, "cuEventRecord", (CUevent, CUstream))                       \
   X(cuEventSynchronize, "cuEventSynchronize", (CUevent))                       \
+  X(cuEventElapsedTime, "cuEventElapsedTime", (float *, CUevent, CUevent))     \
   X(cuMemAlloc, "cuMemAlloc_v2", (CUdeviceptr *, size_t))                      \
   X(cuMemFree, "cuMemFree_v2", (CUdeviceptr))                                  \
   X(cuMemcpyHtoD, "cuMemcpyHtoD_v2", (CUdeviceptr, const void *, size_t))      \
@@ -438,6 +439,51 @@ int onebit_cuda_model_run(void *state, void **descriptors,
     return fail(error, size, "CUDA error %s while %s", error_name(result),
                 step);
   ++model->runs;
+  return ONEBIT_OK;
+}
+
+/* `iterations` graph replays queued back to back between two timing
+ * events; the model has run twice before (its graph is captured). */
+int onebit_cuda_model_time(void *state, int32_t iterations,
+                           double *microseconds, char *error, size_t size) {
+  cuda_model *model = (cuda_model *)state;
+  p_cuCtxPushCurrent(context);
+  CUevent start = NULL, end = NULL;
+  const char *step = "creating timing events";
+  CUresult result = p_cuEventCreate(&start, 0);
+  if (result == CUDA_SUCCESS)
+    result = p_cuEventCreate(&end, 0);
+  if (result == CUDA_SUCCESS) {
+    step = "timing the model";
+    result = p_cuEventRecord(start, model->stream);
+  }
+  int status = ONEBIT_OK;
+  if (!model->graph)
+    status = fail(error, size,
+                  "timing replays the model's CUDA graph, and graphs are off "
+                  "(ONEBIT_CUDA_GRAPHS=0)");
+  for (int32_t i = 0;
+       result == CUDA_SUCCESS && status == ONEBIT_OK && i < iterations; ++i)
+    result = p_cuGraphLaunch(model->graph, model->stream);
+  float milliseconds = 0;
+  if (result == CUDA_SUCCESS && status == ONEBIT_OK)
+    result = p_cuEventRecord(end, model->stream);
+  if (result == CUDA_SUCCESS && status == ONEBIT_OK)
+    result = p_cuEventSynchronize(end);
+  if (result == CUDA_SUCCESS && status == ONEBIT_OK)
+    result = p_cuEventElapsedTime(&milliseconds, start, end);
+  if (start)
+    p_cuEventDestroy(start);
+  if (end)
+    p_cuEventDestroy(end);
+  CUcontext ignored;
+  p_cuCtxPopCurrent(&ignored);
+  if (status != ONEBIT_OK)
+    return status;
+  if (result != CUDA_SUCCESS)
+    return fail(error, size, "CUDA error %s while %s", error_name(result),
+                step);
+  *microseconds = 1e3 * (double)milliseconds / iterations;
   return ONEBIT_OK;
 }
 

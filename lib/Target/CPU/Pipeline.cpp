@@ -42,6 +42,10 @@ void mlir::onebit::buildCPULoweringPipeline(OpPassManager &pm) {
   pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
   bufferization::BufferDeallocationPipelineOptions deallocation;
   bufferization::buildBufferDeallocationPipeline(pm, deallocation);
+  // Every intermediate into one arena: after the deallocation pipeline, whose
+  // one memref.dealloc per buffer says the function owns it, and while
+  // linalg ops on whole buffers still make lifetimes easy to read.
+  pm.addNestedPass<func::FuncOp>(createOneBitPlanArena());
 
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   // The 1-bit kernel's scf.forall over output rows runs on all cores, with

@@ -42,7 +42,7 @@ void mlir::onebit::buildCUDALoweringPipeline(
   func.addPass(createTosaToArithPass());
   func.addPass(createTosaToTensorPass());
   func.addPass(createCanonicalizerPass());
-  func.addPass(createLinalgElementwiseOpFusionPass());
+  func.addPass(createOneBitFuseElementwise());
 
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;
@@ -57,6 +57,10 @@ void mlir::onebit::buildCUDALoweringPipeline(
   // Buffers on the device, loop nests as grid x block, kernels outlined.
   OpPassManager &host = pm.nest<func::FuncOp>();
   host.addPass(createOneBitGPUHostBuffers());
+  OneBitGPUSignGemvOptions gemv;
+  gemv.rowsPerStep = options.gemvRowsPerStep;
+  gemv.maxGridSize = options.gemvMaxGridSize;
+  host.addPass(createOneBitGPUSignGemv(gemv));
   host.addPass(createConvertLinalgToParallelLoopsPass());
   host.addPass(createCanonicalizerPass());
   OneBitGPUTileLoopsOptions tile;
@@ -71,6 +75,9 @@ void mlir::onebit::buildCUDALoweringPipeline(
   OpPassManager &kernels = pm.nest<func::FuncOp>();
   kernels.addPass(createGpuMapParallelLoopsPass());
   kernels.addPass(createConvertParallelLoopToGpuPass());
+  // Constants and index arithmetic into the kernels rather than parameters:
+  // the canonicalizer hoisted them out of the launches.
+  pm.addNestedPass<func::FuncOp>(createGpuLaunchSinkIndexComputationsPass());
   pm.addPass(createGpuKernelOutliningPass());
   pm.addNestedPass<func::FuncOp>(createGpuAsyncRegionPass());
   GpuNVVMAttachTargetOptions target;

@@ -23,3 +23,26 @@ func.func @linear(%x: tensor<3x16xf32>, %s: tensor<4x2xi8>, %g: tensor<16xf32>,
          : tensor<3x16xf32>, tensor<4x2xi8> -> tensor<3x4xf32>
   return %y : tensor<3x4xf32>
 }
+
+// Decode (at most 4 input rows, K a multiple of 32, word-8 LSB-first):
+// the product is marked for onebit-gpu-sign-gemv's kernel.
+// CHECK-LABEL: func @decode
+// CHECK: linalg.generic
+// CHECK-SAME: onebit.sign_gemv = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>
+func.func @decode(%x: tensor<2x64xf16>, %s: tensor<4x8xi8>) -> tensor<2x4xf16> {
+  %y = onebit.linear %x, %s packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
+         : tensor<2x64xf16>, tensor<4x8xi8> -> tensor<2x4xf16>
+  return %y : tensor<2x4xf16>
+}
+
+// Five input rows, or K not a multiple of 32: no mark.
+// CHECK-LABEL: func @not_decode
+// CHECK-NOT: onebit.sign_gemv
+// CHECK: return
+func.func @not_decode(%x: tensor<5x64xf32>, %s: tensor<4x8xi8>, %x2: tensor<1x40xf32>, %s2: tensor<4x5xi8>) -> (tensor<5x4xf32>, tensor<1x4xf32>) {
+  %y = onebit.linear %x, %s packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
+         : tensor<5x64xf32>, tensor<4x8xi8> -> tensor<5x4xf32>
+  %y2 = onebit.linear %x2, %s2 packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
+         : tensor<1x40xf32>, tensor<4x5xi8> -> tensor<1x4xf32>
+  return %y, %y2 : tensor<5x4xf32>, tensor<1x4xf32>
+}

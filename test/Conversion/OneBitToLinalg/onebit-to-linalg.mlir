@@ -1,25 +1,41 @@
 // RUN: onebit-opt %s -convert-onebit-to-linalg -split-input-file -verify-diagnostics --mlir-print-local-scope | FileCheck %s
 
-// OneBit's bytes (word 8, LSB first): the vector kernel. Output rows go in
-// blocks of 4 through an scf.forall; two bytes bitcast to 16 lanes of i1
-// select -x or x. With 3 input rows x 4 output rows, all 12 accumulators
-// live in one loop, so each byte is read once.
+// OneBit's bytes (word 8, LSB first): the vector kernel. A decode batch (at
+// most 8 input rows) is a single tile: an scf.forall over blocks of 4
+// output rows whose chunk loop keeps 3 x 4 accumulators. Each step reads the
+// 4 rows' bytes once, bitcasts them to 16 lanes of i1 that select -1 or 1,
+// reads the 3 input rows and multiplies-adds every pair; no loop over input
+// rows encloses the chunk loop, so each byte is read and decoded once.
 // CHECK-LABEL: func @linear_f16
+// CHECK-DAG: %[[MINUS:.*]] = arith.constant dense<-1.000000e+00> : vector<16xf32>
+// CHECK-DAG: %[[PLUS:.*]] = arith.constant dense<1.000000e+00> : vector<16xf32>
 // CHECK: %[[X:.*]] = tosa.cast %arg0 : (tensor<3x16xf16>) -> tensor<3x16xf32>
-// CHECK: scf.forall (%[[BLOCK:.*]]) in (1) shared_outs(%{{.*}} = %{{.*}}) -> (tensor<3x4xf32>)
+// CHECK-NOT: scf.for
+// CHECK: scf.forall (%[[BLOCK:.*]]) in (1) shared_outs(%[[OUT:.*]] = %{{.*}}) -> (tensor<3x4xf32>)
 // CHECK:   %[[ROW0:.*]] = arith.muli %[[BLOCK]], %c4
-// CHECK:   scf.for %[[M:.*]] = %c0 to %c3 step %c3
-// CHECK:     scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
-// CHECK:       %[[BYTES:.*]] = vector.transfer_read %arg1[%[[ROW0]], %{{.*}}], %{{.*}} {in_bounds = [true]} : tensor<4x2xi8>, vector<2xi8>
-// CHECK:       %[[MASK:.*]] = vector.bitcast %[[BYTES]] : vector<2xi8> to vector<16xi1>
-// CHECK-COUNT-3: vector.bitcast
-// CHECK:       %[[XS:.*]] = vector.transfer_read %[[X]][%{{.*}}, %{{.*}}], %{{.*}} {in_bounds = [true]} : tensor<3x16xf32>, vector<16xf32>
-// CHECK:       %[[NEG:.*]] = arith.negf %[[XS]] : vector<16xf32>
-// CHECK:       %[[TERM:.*]] = arith.select %[[MASK]], %[[NEG]], %[[XS]] : vector<16xi1>, vector<16xf32>
-// CHECK:       arith.addf %{{.*}}, %[[TERM]] fastmath<reassoc> : vector<16xf32>
-// CHECK:     vector.reduction <add>, %{{.*}} fastmath<reassoc> : vector<16xf32> into f32
+// CHECK:   %[[SLICE:.*]] = tensor.extract_slice %[[OUT]][%c0, %[[ROW0]]] [3, 4] [1, 1]
+// CHECK-NOT: scf.for
+// CHECK:   %[[SUMS:.*]]:12 = scf.for
+// CHECK:     %[[BYTES:.*]] = vector.transfer_read %arg1[%[[ROW0]], %{{.*}}], %{{.*}} {in_bounds = [true]} : tensor<4x2xi8>, vector<2xi8>
+// CHECK:     %[[MASK:.*]] = vector.bitcast %[[BYTES]] : vector<2xi8> to vector<16xi1>
+// CHECK-COUNT-3: vector.bitcast %{{.*}} : vector<2xi8> to vector<16xi1>
+// CHECK:     %[[X0:.*]] = vector.transfer_read %[[X]][%c0, %[[COLUMN:.*]]], %{{.*}} {in_bounds = [true]} : tensor<3x16xf32>, vector<16xf32>
+// CHECK:     %[[X1:.*]] = vector.transfer_read %[[X]][%c1, %[[COLUMN]]]
+// CHECK:     %[[X2:.*]] = vector.transfer_read %[[X]][%c2, %[[COLUMN]]]
+// CHECK:     %[[SIGN:.*]] = arith.select %[[MASK]], %[[MINUS]], %[[PLUS]] : vector<16xi1>, vector<16xf32>
+// CHECK-COUNT-3: arith.select %{{.*}}, %[[MINUS]], %[[PLUS]]
+// CHECK:     vector.fma %[[X0]], %[[SIGN]], %{{.*}} : vector<16xf32>
+// CHECK-COUNT-3: vector.fma %[[X0]],
+// CHECK:     vector.fma %[[X1]], %[[SIGN]],
+// CHECK-COUNT-3: vector.fma %[[X1]],
+// CHECK:     vector.fma %[[X2]], %[[SIGN]],
+// CHECK-COUNT-3: vector.fma %[[X2]],
+// CHECK-NOT: vector.transfer_read
+// CHECK:     scf.yield
+// CHECK:   vector.reduction <add>, %[[SUMS]]#0 fastmath<reassoc> : vector<16xf32> into f32
+// CHECK:   tensor.insert %{{.*}} into %[[SLICE]][%c0, %c0] : tensor<3x4xf32>
 // CHECK:   scf.forall.in_parallel
-// CHECK:     tensor.parallel_insert_slice %{{.*}} into %{{.*}}[0, %[[ROW0]]] [3, 4] [1, 1]
+// CHECK:     tensor.parallel_insert_slice %{{.*}} into %[[OUT]][%c0, %[[ROW0]]] [3, 4] [1, 1]
 // CHECK: tosa.cast %{{.*}} : (tensor<3x4xf32>) -> tensor<3x4xf16>
 // CHECK-NOT: onebit.
 func.func @linear_f16(%x: tensor<3x16xf16>, %s: tensor<4x2xi8>) -> tensor<3x4xf16> {
@@ -30,15 +46,73 @@ func.func @linear_f16(%x: tensor<3x16xf16>, %s: tensor<4x2xi8>) -> tensor<3x4xf1
 
 // -----
 
-// K = 12 is not whole bytes: the activations are padded with zeros (the pad
-// bits are ignored), one byte per chunk, and 0 meaning -1 swaps the select.
-// CHECK-LABEL: func @linear_padded
-// CHECK: tensor.pad %{{.*}} low[0, 0] high[0, 4]
-// CHECK: vector.bitcast %{{.*}} : vector<2xi8> to vector<16xi1>
-// CHECK: arith.select %{{.*}}, %{{.*}}, %{{.*}} : vector<16xi1>, vector<16xf32>
-func.func @linear_padded(%x: tensor<1x12xf32>, %s: tensor<2x2xi8>) -> tensor<1x2xf32> {
+// 8 input rows: still one tile, with blocks of 2 output rows so that the
+// 8 x 2 accumulators stay in registers.
+// CHECK-LABEL: func @linear_decode8
+// CHECK-NOT: scf.for
+// CHECK: scf.forall (%{{.*}}) in (2) shared_outs(%{{.*}} = %{{.*}}) -> (tensor<8x4xf32>)
+// CHECK-NOT: scf.for
+// CHECK:   %{{.*}}:16 = scf.for
+// CHECK-COUNT-2: vector.bitcast
+// CHECK-COUNT-8: vector.transfer_read %arg0
+// CHECK-COUNT-16: vector.fma
+// CHECK-NOT: vector.transfer_read
+// CHECK:     scf.yield
+func.func @linear_decode8(%x: tensor<8x16xf32>, %s: tensor<4x2xi8>) -> tensor<8x4xf32> {
+  %y = onebit.linear %x, %s packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
+         : tensor<8x16xf32>, tensor<4x2xi8> -> tensor<8x4xf32>
+  return %y : tensor<8x4xf32>
+}
+
+// -----
+
+// A prefill batch of 13 rows: tiles as even as possible (one of 5 rows, then
+// a loop over two of 4), each an scf.forall that writes its rows of the
+// output in place; every tile decodes each chunk once for all its rows. 0
+// meaning -1 swaps the select.
+// CHECK-LABEL: func @linear_prefill
+// CHECK: %[[EMPTY:.*]] = tensor.empty() : tensor<13x8xf32>
+// CHECK: %[[FIRST:.*]] = scf.forall (%[[B0:.*]]) in (2) shared_outs(%[[OUT0:.*]] = %[[EMPTY]])
+// CHECK:   %[[R0:.*]] = arith.muli %[[B0]], %c4
+// CHECK:   tensor.extract_slice %[[OUT0]][%c0, %[[R0]]] [5, 4] [1, 1]
+// CHECK:   %{{.*}}:20 = scf.for
+// CHECK:   tensor.parallel_insert_slice %{{.*}} into %[[OUT0]][%c0, %[[R0]]] [5, 4] [1, 1]
+// CHECK: scf.for %[[M:.*]] = %c5 to %c13 step %c4 iter_args(%[[ACC:.*]] = %[[FIRST]]) -> (tensor<13x8xf32>)
+// CHECK:   scf.forall (%[[B:.*]]) in (2) shared_outs(%[[OUT:.*]] = %[[ACC]])
+// CHECK:     %[[R:.*]] = arith.muli %[[B]], %c4
+// CHECK:     tensor.extract_slice %[[OUT]][%[[M]], %[[R]]] [4, 4] [1, 1]
+// CHECK:     %{{.*}}:16 = scf.for
+// CHECK:       %[[BYTES:.*]] = vector.transfer_read %arg1[%[[R]], %{{.*}}]
+// CHECK:       %[[MASK:.*]] = vector.bitcast %[[BYTES]] : vector<2xi8> to vector<16xi1>
+// CHECK:       %[[X0:.*]] = vector.transfer_read %arg0[%[[M]], %{{.*}}]
+// CHECK:       %[[SIGN:.*]] = arith.select %[[MASK]], %{{.*}}, %{{.*}} : vector<16xi1>, vector<16xf32>
+// CHECK:       vector.fma %[[X0]], %[[SIGN]], %{{.*}} : vector<16xf32>
+// CHECK:     tensor.parallel_insert_slice %{{.*}} into %[[OUT]][%[[M]], %[[R]]] [4, 4] [1, 1]
+func.func @linear_prefill(%x: tensor<13x32xf32>, %s: tensor<8x4xi8>) -> tensor<13x8xf32> {
   %y = onebit.linear %x, %s packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 0>)
-         : tensor<1x12xf32>, tensor<2x2xi8> -> tensor<1x2xf32>
+         : tensor<13x32xf32>, tensor<8x4xi8> -> tensor<13x8xf32>
+  return %y : tensor<13x8xf32>
+}
+
+// -----
+
+// One input row, K = 20: the activations are padded with zeros to whole
+// bytes (the pad bits are ignored) and an odd byte count goes one byte (8
+// lanes) per step. A single row puts the sign on the activation: a select of
+// x or -x (0 meaning -1) and an add per output row.
+// CHECK-LABEL: func @linear_padded
+// CHECK: %[[X:.*]] = tensor.pad %{{.*}} low[0, 0] high[0, 4]
+// CHECK: scf.forall (%{{.*}}) in (1)
+// CHECK:   scf.for %{{.*}} = %c0 to %c3 step %c1 {{.*}} -> (vector<8xf32>, vector<8xf32>)
+// CHECK:     %[[MASK:.*]] = vector.bitcast %{{.*}} : vector<1xi8> to vector<8xi1>
+// CHECK:     vector.bitcast
+// CHECK:     %[[XS:.*]] = vector.transfer_read %[[X]]
+// CHECK:     %[[NEG:.*]] = arith.negf %[[XS]] : vector<8xf32>
+// CHECK:     %[[TERM:.*]] = arith.select %[[MASK]], %[[XS]], %[[NEG]] : vector<8xi1>, vector<8xf32>
+// CHECK:     arith.addf %{{.*}}, %[[TERM]] fastmath<reassoc> : vector<8xf32>
+func.func @linear_padded(%x: tensor<1x20xf32>, %s: tensor<2x3xi8>) -> tensor<1x2xf32> {
+  %y = onebit.linear %x, %s packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 0>)
+         : tensor<1x20xf32>, tensor<2x3xi8> -> tensor<1x2xf32>
   return %y : tensor<1x2xf32>
 }
 

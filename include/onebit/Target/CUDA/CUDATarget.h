@@ -32,6 +32,15 @@ struct CUDAPipelineOptions : PassPipelineOptions<CUDAPipelineOptions> {
                             llvm::cl::desc("Threads per block of the "
                                            "elementwise and reduction kernels"),
                             llvm::cl::init(256)};
+  Option<int64_t> gemvRowsPerStep{
+      *this, "gemv-rows-per-step",
+      llvm::cl::desc("Output rows a block of the decode kernel loads per "
+                     "step (onebit-gpu-sign-gemv)"),
+      llvm::cl::init(4)};
+  Option<int64_t> gemvMaxGridSize{
+      *this, "gemv-max-grid-size",
+      llvm::cl::desc("Most blocks of a decode kernel (onebit-gpu-sign-gemv)"),
+      llvm::cl::init(264)};
 };
 
 /// The GPU architectures -target=cuda accepts.

@@ -1,0 +1,713 @@
+//===- SignGemvKernel.cpp - the decode kernel of onebit.linear ------------===//
+//
+// onebit-gpu-sign-gemv: the packed-sign products that convert-onebit-to-gpu
+// marked for decode (few input rows) become one hand-shaped gpu.launch each,
+// designed for memory bandwidth rather than one thread per output:
+//
+// - Thread t of a block owns a fixed slice of `words` consecutive 32-bit
+//   sign words of every row (K/32/words threads per row) and keeps the
+//   matching activations in registers for the whole kernel: they are read
+//   once per block, the weights once per grid.
+// - The block walks rows (grid-stride over groups of `rowsPerStep` rows):
+//   each step issues one vector load of `4 * words` bytes per row and
+//   thread, so a warp reads a contiguous, coalesced run of every row.
+// - A weight never becomes a float in memory: bit b of a word flips the
+//   sign bit of its activation (XOR), then an add. For f16 activations two
+//   weights share one instruction each: register j holds the activations
+//   of bits j and j + 16 as a half2, so `(word << (15 - j)) & 0x80008000`
+//   is the sign mask of both (an f16x2 add per two weights, flushed to the
+//   f32 accumulator once per word).
+// - Partial sums are reduced with warp shuffles, then across warps through
+//   workgroup memory.
+//
+//===----------------------------------------------------------------------===//
+
+#include "onebit/Conversion/Passes.h"
+#include "onebit/Dialect/OneBit/IR/OneBitDialect.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+namespace mlir::onebit {
+#define GEN_PASS_DEF_ONEBITGPUSIGNGEMV
+#include "onebit/Conversion/Passes.h.inc"
+} // namespace mlir::onebit
+
+using namespace mlir;
+using namespace mlir::onebit;
+
+namespace {
+
+constexpr int64_t kWarpSize = 32;
+
+/// The shape of one decode kernel.
+struct GemvShape {
+  int64_t rows;        // M, input rows
+  int64_t inFeatures;  // K
+  int64_t outFeatures; // N
+  int64_t words;       // 32-bit sign words per thread and row
+  int64_t threadsPerRow;
+  int64_t groupSize; // threadsPerRow rounded up to whole warps
+  int64_t groups;    // row groups per block, each on its own rows
+  int64_t rowsPerStep; // rows per group and step
+  int64_t gridSize;
+  bool halfPairs; // f16 activations: two weights per instruction
+  bool staged;    // activations staged in workgroup memory
+
+  int64_t blockSize() const { return groups * groupSize; }
+  /// Activations per thread slice and input row.
+  int64_t sliceLength() const { return 32 * words; }
+};
+
+/// The most workgroup memory the staged activations may take (the static
+/// limit of every architecture we target).
+constexpr int64_t kMaxStagedBytes = 48 * 1024;
+/// Threads per block the row groups fill up to.
+constexpr int64_t kTargetBlockSize = 256;
+
+Value constIndex(ImplicitLocOpBuilder &b, int64_t value) {
+  return arith::ConstantIndexOp::create(b, value);
+}
+Value constI32(ImplicitLocOpBuilder &b, uint32_t value) {
+  return arith::ConstantIntOp::create(b, b.getI32Type(),
+                                      static_cast<int64_t>(value));
+}
+
+/// `value` summed over the 32 lanes of each warp (every lane gets the sum).
+Value warpSum(ImplicitLocOpBuilder &b, Value value) {
+  for (int32_t offset = kWarpSize / 2; offset > 0; offset /= 2) {
+    auto shuffle = gpu::ShuffleOp::create(b, value, offset, kWarpSize,
+                                          gpu::ShuffleMode::XOR);
+    value = arith::AddFOp::create(b, value, shuffle.getShuffleResult());
+  }
+  return value;
+}
+
+//===----------------------------------------------------------------------===//
+// Folding the elementwise kernels on either side into the decode kernel
+//===----------------------------------------------------------------------===//
+
+/// An elementwise linalg.generic folded into the kernel: the one that
+/// writes the activations (prologue: typically x * g, fused with what made
+/// x) or the one that reads the sums (epilogue: * h, the cast, a residual
+/// add...). Each saves a kernel launch and a round trip through memory.
+struct ElementwiseFold {
+  linalg::GenericOp op;
+  OpOperand *link = nullptr; // the prologue's output or the epilogue's input
+  Value root;                // the buffer between them and the product
+};
+
+/// `value` without the reshapes in front of it: the buffer it views.
+Value getBufferRoot(Value value) {
+  while (Operation *def = value.getDefiningOp()) {
+    if (auto collapse = dyn_cast<memref::CollapseShapeOp>(def))
+      value = collapse.getSrc();
+    else if (auto expand = dyn_cast<memref::ExpandShapeOp>(def))
+      value = expand.getSrc();
+    else
+      break;
+  }
+  return value;
+}
+
+/// The ops that use `root` other than by reshaping it.
+SmallVector<Operation *> getDataUsers(Value root) {
+  SmallVector<Operation *> users;
+  for (Operation *user : root.getUsers()) {
+    if (isa<memref::CollapseShapeOp, memref::ExpandShapeOp>(user))
+      llvm::append_range(users, getDataUsers(user->getResult(0)));
+    else
+      users.push_back(user);
+  }
+  return users;
+}
+
+/// Whether `op` neither reads nor writes buffer contents.
+bool touchesNoData(Operation *op) {
+  return isa<gpu::AllocOp, memref::AllocOp>(op) || isMemoryEffectFree(op);
+}
+
+/// Whether nothing between `first` and `last` (same block) touches data.
+bool onlyDataFreeOpsBetween(Operation *first, Operation *last) {
+  if (first->getBlock() != last->getBlock() || !first->isBeforeInBlock(last))
+    return false;
+  for (Operation *op = first->getNextNode(); op != last; op = op->getNextNode())
+    if (!touchesNoData(op))
+      return false;
+  return true;
+}
+
+/// Whether `op` can be evaluated at one point of its iteration space inside
+/// the kernel: all parallel, one output with an identity map that its body
+/// does not read, operands indexed by dimensions or constants, a body of
+/// side-effect-free ops.
+bool isFoldableElementwise(linalg::GenericOp op) {
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInits() != 1 ||
+      op.getNumReductionLoops() != 0 ||
+      !op.getMatchingIndexingMap(op.getDpsInitOperand(0)).isIdentity() ||
+      !op.getRegionOutputArgs()[0].use_empty())
+    return false;
+  for (AffineMap map : op.getIndexingMapsArray())
+    for (AffineExpr expr : map.getResults())
+      if (!isa<AffineDimExpr, AffineConstantExpr>(expr))
+        return false;
+  return llvm::all_of(op.getBody()->without_terminator(), [](Operation &inner) {
+    return inner.getNumRegions() == 0 && isMemoryEffectFree(&inner);
+  });
+}
+
+/// The buffer behind `value` if only `product` and one foldable generic
+/// use it, that generic as a fold (`isPrologue`: it writes the buffer
+/// before `product`; else it reads it after, with an identity map).
+FailureOr<ElementwiseFold> findFold(linalg::GenericOp product, Value value,
+                                    bool isPrologue) {
+  Value root = getBufferRoot(value);
+  if (!root.getDefiningOp<gpu::AllocOp>())
+    return failure();
+  SmallVector<Operation *> users = getDataUsers(root);
+  if (users.size() != 2 || !llvm::is_contained(users, product.getOperation()))
+    return failure();
+  auto op = dyn_cast<linalg::GenericOp>(
+      users[0] == product.getOperation() ? users[1] : users[0]);
+  if (!op || !isFoldableElementwise(op))
+    return failure();
+  ElementwiseFold fold{op, nullptr, root};
+  if (isPrologue) {
+    fold.link = op.getDpsInitOperand(0);
+    if (getBufferRoot(fold.link->get()) != root ||
+        !onlyDataFreeOpsBetween(op, product))
+      return failure();
+    return fold;
+  }
+  for (OpOperand *input : op.getDpsInputOperands()) {
+    if (getBufferRoot(input->get()) != root)
+      continue;
+    if (fold.link || !op.getMatchingIndexingMap(input).isIdentity())
+      return failure();
+    fold.link = input;
+  }
+  if (!fold.link || getBufferRoot(op.getDpsInits()[0]) == root ||
+      !onlyDataFreeOpsBetween(product, op))
+    return failure();
+  return fold;
+}
+
+/// The row-major indices of position `linear` in `shape`.
+SmallVector<Value> delinearize(ImplicitLocOpBuilder &b, Value linear,
+                               ArrayRef<int64_t> shape) {
+  SmallVector<Value> indices(shape.size());
+  for (int64_t d = shape.size() - 1; d >= 0; --d) {
+    Value size = arith::ConstantIndexOp::create(b, shape[d]);
+    indices[d] = d == 0 ? linear : arith::RemUIOp::create(b, linear, size);
+    linear = arith::DivUIOp::create(b, linear, size);
+  }
+  return indices;
+}
+
+/// The iteration point of `fold.op` at element (row, column) of the
+/// [rows, columns] product operand: the same element of the (possibly
+/// reshaped) linked buffer, whose indexing map is the identity.
+SmallVector<Value> getFoldIndices(ImplicitLocOpBuilder &b,
+                                  const ElementwiseFold &fold, Value row,
+                                  Value column, int64_t columns) {
+  Value linear = arith::AddIOp::create(
+      b, arith::MulIOp::create(b, row, arith::ConstantIndexOp::create(b, columns)),
+      column);
+  return delinearize(b, linear,
+                     cast<MemRefType>(fold.link->get().getType()).getShape());
+}
+
+/// What `fold.op` computes at iteration point `indices`, its other inputs
+/// loaded there and its linked input (epilogue) taken as `linked`.
+Value evaluateFold(ImplicitLocOpBuilder &b, const ElementwiseFold &fold,
+                   ArrayRef<Value> indices, Value linked) {
+  linalg::GenericOp op = fold.op;
+  IRMapping mapping;
+  for (OpOperand *input : op.getDpsInputOperands()) {
+    Value argument = op.getMatchingBlockArgument(input);
+    if (input == fold.link) {
+      mapping.map(argument, linked);
+      continue;
+    }
+    if (!isa<MemRefType>(input->get().getType())) {
+      mapping.map(argument, input->get());
+      continue;
+    }
+    SmallVector<Value> at;
+    for (AffineExpr expr : op.getMatchingIndexingMap(input).getResults()) {
+      if (auto dim = dyn_cast<AffineDimExpr>(expr))
+        at.push_back(indices[dim.getPosition()]);
+      else
+        at.push_back(arith::ConstantIndexOp::create(
+            b, cast<AffineConstantExpr>(expr).getValue()));
+    }
+    mapping.map(argument, memref::LoadOp::create(b, input->get(), at));
+  }
+  for (Operation &inner : op.getBody()->without_terminator()) {
+    if (auto index = dyn_cast<linalg::IndexOp>(inner))
+      mapping.map(index.getResult(), indices[index.getDim()]);
+    else
+      b.clone(inner, mapping);
+  }
+  return mapping.lookup(op.getBody()->getTerminator()->getOperand(0));
+}
+
+/// Erases `fold.op` and then its buffer, once nothing else uses them.
+void eraseFold(ElementwiseFold fold) {
+  fold.op.erase();
+  SmallVector<Operation *> dead;
+  std::function<bool(Value)> collect = [&](Value value) {
+    for (Operation *user : value.getUsers()) {
+      if (!isa<memref::CollapseShapeOp, memref::ExpandShapeOp>(user) ||
+          !collect(user->getResult(0)))
+        return false;
+      dead.push_back(user);
+    }
+    return true;
+  };
+  if (!collect(fold.root))
+    return;
+  for (Operation *op : llvm::reverse(dead))
+    op->erase();
+  fold.root.getDefiningOp()->erase();
+}
+
+//===----------------------------------------------------------------------===//
+// The kernel
+//===----------------------------------------------------------------------===//
+
+/// Where element (row, k) of the activations lives in workgroup memory:
+/// each thread slice keeps its 4-byte bank words in an order rotated (XOR)
+/// by the slice's index, so that the threads of a warp, which read the
+/// same position of their own slices together, hit distinct banks.
+SmallVector<Value> getStagedIndex(ImplicitLocOpBuilder &b, const GemvShape &s,
+                                  unsigned elementBytes, Value row, Value k) {
+  int64_t length = s.sliceLength();
+  int64_t perBankWord = std::max<int64_t>(1, 4 / elementBytes);
+  int64_t mask = std::min<int64_t>(32, length / perBankWord) - 1;
+  Value slice = arith::DivUIOp::create(b, k, constIndex(b, length));
+  Value within = arith::RemUIOp::create(b, k, constIndex(b, length));
+  Value bankWord = arith::DivUIOp::create(b, within, constIndex(b, perBankWord));
+  Value part = arith::RemUIOp::create(b, within, constIndex(b, perBankWord));
+  bankWord = arith::XOrIOp::create(
+      b, bankWord, arith::AndIOp::create(b, slice, constIndex(b, mask)));
+  Value index = arith::AddIOp::create(
+      b, arith::MulIOp::create(b, slice, constIndex(b, length)),
+      arith::AddIOp::create(
+          b, arith::MulIOp::create(b, bankWord, constIndex(b, perBankWord)),
+          part));
+  return {row, index};
+}
+
+/// The activations one thread keeps for one input row, as i32 registers:
+/// the f32 bit pattern of input 32w + b, or for f16 the half2 of inputs
+/// 32w + j and 32w + j + 16. Threads beyond the row keep zeros. They come
+/// from workgroup memory when staged, else from `x` (or the prologue).
+SmallVector<Value> loadActivations(ImplicitLocOpBuilder &b, const GemvShape &s,
+                                   Value x, Value staged,
+                                   const std::optional<ElementwiseFold> &prologue,
+                                   Value row, Value firstWord, Value active) {
+  Type elementType = cast<MemRefType>(x.getType()).getElementType();
+  unsigned elementBytes = elementType.getIntOrFloatBitWidth() / 8;
+  SmallVector<Value> registers;
+  auto load = [&](int64_t word, int64_t bit) -> Value {
+    Value k = arith::AddIOp::create(
+        b, arith::MulIOp::create(b, firstWord, constIndex(b, 32)),
+        constIndex(b, 32 * word + bit));
+    if (staged)
+      return memref::LoadOp::create(
+          b, staged, getStagedIndex(b, s, elementBytes, row, k));
+    if (prologue)
+      return evaluateFold(b, *prologue,
+                          getFoldIndices(b, *prologue, row, k, s.inFeatures),
+                          Value());
+    return memref::LoadOp::create(b, x, ValueRange{row, k});
+  };
+  for (int64_t word = 0; word < s.words; ++word) {
+    if (s.halfPairs) {
+      for (int64_t j = 0; j < 16; ++j) {
+        Value pair = vector::FromElementsOp::create(
+            b, VectorType::get({2}, elementType),
+            ValueRange{load(word, j), load(word, j + 16)});
+        Value bits = vector::BitCastOp::create(
+            b, VectorType::get({1}, b.getI32Type()), pair);
+        bits = vector::ExtractOp::create(b, bits, ArrayRef<int64_t>{0});
+        registers.push_back(
+            arith::SelectOp::create(b, active, bits, constI32(b, 0)));
+      }
+      continue;
+    }
+    for (int64_t bit = 0; bit < 32; ++bit) {
+      Value value = load(word, bit);
+      if (elementType != b.getF32Type())
+        value = arith::ExtFOp::create(b, b.getF32Type(), value);
+      Value bits = arith::BitcastOp::create(b, b.getI32Type(), value);
+      registers.push_back(
+          arith::SelectOp::create(b, active, bits, constI32(b, 0)));
+    }
+  }
+  return registers;
+}
+
+/// sum_b (bit b of `word` means -1 ? -a_b : a_b) for the activations of
+/// one word (`negativeIsOne`: which bit value means -1).
+Value wordDot(ImplicitLocOpBuilder &b, const GemvShape &s, Value word,
+              ArrayRef<Value> activations, bool negativeIsOne) {
+  if (!negativeIsOne)
+    word = arith::XOrIOp::create(b, word, constI32(b, 0xFFFFFFFFu));
+  Type f32 = b.getF32Type();
+  if (!s.halfPairs) {
+    Value sum;
+    for (int64_t bit = 0; bit < 32; ++bit) {
+      Value shifted = bit == 31 ? word
+                                : arith::ShLIOp::create(
+                                      b, word, constI32(b, 31 - bit));
+      Value sign = arith::AndIOp::create(b, shifted, constI32(b, 0x80000000u));
+      Value flipped = arith::XOrIOp::create(b, activations[bit], sign);
+      Value term = arith::BitcastOp::create(b, f32, flipped);
+      sum = sum ? arith::AddFOp::create(b, sum, term).getResult() : term;
+    }
+    return sum;
+  }
+  auto half2 = VectorType::get({2}, b.getF16Type());
+  auto word1 = VectorType::get({1}, b.getI32Type());
+  Value pairs;
+  for (int64_t j = 0; j < 16; ++j) {
+    Value shifted =
+        j == 15 ? word : arith::ShLIOp::create(b, word, constI32(b, 15 - j));
+    Value sign = arith::AndIOp::create(b, shifted, constI32(b, 0x80008000u));
+    Value flipped = arith::XOrIOp::create(b, activations[j], sign);
+    Value asVector = vector::BroadcastOp::create(b, word1, flipped);
+    Value term = vector::BitCastOp::create(b, half2, asVector);
+    pairs = pairs ? arith::AddFOp::create(b, pairs, term).getResult() : term;
+  }
+  Value low = vector::ExtractOp::create(b, pairs, ArrayRef<int64_t>{0});
+  Value high = vector::ExtractOp::create(b, pairs, ArrayRef<int64_t>{1});
+  low = arith::ExtFOp::create(b, f32, low);
+  high = arith::ExtFOp::create(b, f32, high);
+  return arith::AddFOp::create(b, low, high);
+}
+
+/// Erases the zero fill of `y` that the product accumulates onto, if the
+/// last op before `generic` that touches `y` is one: the kernel then stores
+/// its sums instead of adding them (one kernel launch less).
+bool eraseZeroFill(linalg::GenericOp generic, Value y) {
+  for (Operation *op = generic->getPrevNode(); op; op = op->getPrevNode()) {
+    if (llvm::none_of(op->getOperands(), [&](Value v) { return v == y; }))
+      continue;
+    auto fill = dyn_cast<linalg::FillOp>(op);
+    if (!fill || fill.getOutputs()[0] != y ||
+        !matchPattern(fill.getInputs()[0], m_AnyZeroFloat()))
+      return false;
+    fill.erase();
+    return true;
+  }
+  return false;
+}
+
+/// Replaces the marked product `generic` (x [M, K], signs [N, K/8] i8 ->
+/// y [M, N] f32, accumulated onto y) by the decode kernel.
+void buildKernel(linalg::GenericOp generic, const GemvShape &s,
+                 bool negativeIsOne) {
+  ImplicitLocOpBuilder b(generic.getLoc(), generic);
+  Value x = generic.getDpsInputs()[0];
+  Value signs = generic.getDpsInputs()[1];
+  Value y = generic.getDpsInits()[0];
+  int64_t wordsPerRow = s.inFeatures / 32;
+  bool overwrite = eraseZeroFill(generic, y);
+  std::optional<ElementwiseFold> prologue, epilogue;
+  if (FailureOr<ElementwiseFold> fold = findFold(generic, x, true);
+      succeeded(fold))
+    prologue = *fold;
+  // Without the fill, the sums add to what y holds: y must stay.
+  if (FailureOr<ElementwiseFold> fold = findFold(generic, y, false);
+      overwrite && succeeded(fold)) {
+    epilogue = *fold;
+    // What the epilogue uses is defined by the (data-free) ops between the
+    // product and it: define it before the kernel.
+    for (Operation *op = generic->getNextNode(); op != epilogue->op.getOperation();) {
+      Operation *next = op->getNextNode();
+      op->moveBefore(generic);
+      op = next;
+    }
+  }
+
+  // The sign bytes as 32-bit words: one vector load per row and thread.
+  Value flat = memref::CollapseShapeOp::create(
+      b, signs, SmallVector<ReassociationIndices>{{0, 1}});
+  auto wordType = MemRefType::get({s.outFeatures * wordsPerRow}, b.getI32Type());
+  Value words = memref::ViewOp::create(b, wordType, flat, constIndex(b, 0),
+                                       ValueRange{});
+
+  int64_t warpsPerGroup = s.groupSize / kWarpSize;
+  int64_t numWarps = s.groups * warpsPerGroup;
+  int64_t partials = s.rowsPerStep * s.rows;
+  auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
+                                              gpu::AddressSpace::Workgroup);
+  SmallVector<Type> workgroupTypes;
+  if (s.staged)
+    workgroupTypes.push_back(
+        MemRefType::get({s.rows, s.inFeatures},
+                        cast<MemRefType>(x.getType()).getElementType(),
+                        MemRefLayoutAttrInterface(), workgroup));
+  if (warpsPerGroup > 1)
+    workgroupTypes.push_back(MemRefType::get({numWarps, partials},
+                                             b.getF32Type(),
+                                             MemRefLayoutAttrInterface(),
+                                             workgroup));
+  Value one = constIndex(b, 1);
+  auto launch = gpu::LaunchOp::create(
+      b, constIndex(b, s.gridSize), one, one, constIndex(b, s.blockSize()),
+      one, one, /*dynamicSharedMemorySize=*/nullptr,
+      /*asyncTokenType=*/nullptr, /*asyncDependencies=*/{}, workgroupTypes);
+  Block &body = launch.getBody().front();
+  b.setInsertionPointToEnd(&body);
+  gpu::TerminatorOp::create(b);
+  b.setInsertionPointToStart(&body);
+  ArrayRef<BlockArgument> attributions = launch.getWorkgroupAttributions();
+  Value staged = s.staged ? Value(attributions[0]) : Value();
+  Value partialsBuffer =
+      warpsPerGroup > 1 ? Value(attributions[s.staged ? 1 : 0]) : Value();
+
+  Value thread = launch.getThreadIds().x;
+  Value group = arith::DivUIOp::create(b, thread, constIndex(b, s.groupSize));
+  Value inGroup = arith::RemUIOp::create(b, thread, constIndex(b, s.groupSize));
+
+  // The block stages the activations (through the prologue) once, with
+  // coalesced loads, for all of its threads.
+  if (s.staged) {
+    int64_t total = s.rows * s.inFeatures;
+    unsigned elementBytes =
+        cast<MemRefType>(staged.getType()).getElementTypeBitWidth() / 8;
+    auto fill = scf::ForOp::create(b, thread, constIndex(b, total),
+                                   constIndex(b, s.blockSize()));
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(fill.getBody());
+    Value element = fill.getInductionVar();
+    Value row = arith::DivUIOp::create(b, element, constIndex(b, s.inFeatures));
+    Value k = arith::RemUIOp::create(b, element, constIndex(b, s.inFeatures));
+    Value value =
+        prologue
+            ? evaluateFold(b, *prologue,
+                           getFoldIndices(b, *prologue, row, k, s.inFeatures),
+                           Value())
+            : memref::LoadOp::create(b, x, ValueRange{row, k}).getResult();
+    memref::StoreOp::create(b, value, staged,
+                            getStagedIndex(b, s, elementBytes, row, k));
+  }
+  if (s.staged)
+    gpu::BarrierOp::create(b);
+
+  Value active = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, inGroup,
+                                       constIndex(b, s.threadsPerRow));
+  // Idle threads read the last slice (a valid address) with zero activations.
+  Value slice = arith::MinUIOp::create(b, inGroup,
+                                       constIndex(b, s.threadsPerRow - 1));
+  Value firstWord = arith::MulIOp::create(b, slice, constIndex(b, s.words));
+  SmallVector<SmallVector<Value>> activations;
+  for (int64_t m = 0; m < s.rows; ++m)
+    activations.push_back(loadActivations(b, s, x, staged, prologue,
+                                          constIndex(b, m), firstWord,
+                                          active));
+
+  // A step covers groups * rowsPerStep rows: rowsPerStep per group.
+  int64_t rowsPerBlockStep = s.groups * s.rowsPerStep;
+  int64_t steps = llvm::divideCeil(s.outFeatures, rowsPerBlockStep);
+  auto vectorType = VectorType::get({s.words}, b.getI32Type());
+  auto getFirstRow = [&](Value step) -> Value {
+    return arith::AddIOp::create(
+        b, arith::MulIOp::create(b, step, constIndex(b, rowsPerBlockStep)),
+        arith::MulIOp::create(b, group, constIndex(b, s.rowsPerStep)));
+  };
+  // The words of this group's rows of step `step`, all loads in flight
+  // together. Rows past N read row N - 1 (a valid address), never stored.
+  auto loadStep = [&](Value step) {
+    Value firstRow = getFirstRow(step);
+    SmallVector<Value> loaded;
+    for (int64_t r = 0; r < s.rowsPerStep; ++r) {
+      Value row = arith::AddIOp::create(b, firstRow, constIndex(b, r));
+      Value safeRow =
+          arith::MinUIOp::create(b, row, constIndex(b, s.outFeatures - 1));
+      Value offset = arith::AddIOp::create(
+          b, arith::MulIOp::create(b, safeRow, constIndex(b, wordsPerRow)),
+          firstWord);
+      loaded.push_back(vector::LoadOp::create(
+          b, vectorType, words, ValueRange{offset}, /*nontemporal=*/false,
+          /*alignment=*/llvm::MaybeAlign(4 * s.words)));
+    }
+    return loaded;
+  };
+  // Software pipelining: each step loads the next step's words before it
+  // computes on its own, so memory latency hides behind the arithmetic.
+  Value stride = launch.getGridSize().x;
+  auto loop = scf::ForOp::create(b, launch.getBlockIds().x,
+                                 constIndex(b, steps), stride,
+                                 loadStep(launch.getBlockIds().x));
+  b.setInsertionPointToStart(loop.getBody());
+  Value step = loop.getInductionVar();
+  SmallVector<Value> loaded(loop.getRegionIterArgs());
+  SmallVector<Value> next =
+      loadStep(arith::AddIOp::create(b, step, stride).getResult());
+  Value firstRow = getFirstRow(step);
+  SmallVector<Value> outRows;
+  for (int64_t r = 0; r < s.rowsPerStep; ++r)
+    outRows.push_back(arith::AddIOp::create(b, firstRow, constIndex(b, r)));
+  SmallVector<Value> sums; // [r][m]
+  for (int64_t r = 0; r < s.rowsPerStep; ++r)
+    for (int64_t m = 0; m < s.rows; ++m) {
+      Value sum;
+      for (int64_t w = 0; w < s.words; ++w) {
+        Value word = vector::ExtractOp::create(b, loaded[r], ArrayRef<int64_t>{w});
+        int64_t perWord = s.halfPairs ? 16 : 32;
+        Value dot = wordDot(
+            b, s, word,
+            ArrayRef<Value>(activations[m]).slice(w * perWord, perWord),
+            negativeIsOne);
+        sum = sum ? arith::AddFOp::create(b, sum, dot) : dot;
+      }
+      sums.push_back(warpSum(b, sum));
+    }
+
+  // Thread i < partials of a group writes partial i = (r, m): after the
+  // warp sums (and, for several warps per group, their sum through
+  // workgroup memory). With one warp per group every lane holds them all.
+  if (warpsPerGroup > 1) {
+    Value lane = arith::RemUIOp::create(b, thread, constIndex(b, kWarpSize));
+    Value warp = arith::DivUIOp::create(b, thread, constIndex(b, kWarpSize));
+    Value leader = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane,
+                                         constIndex(b, 0));
+    auto ifLeader = scf::IfOp::create(b, leader, /*withElse=*/false);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(ifLeader.thenBlock());
+      for (int64_t i = 0; i < partials; ++i)
+        memref::StoreOp::create(b, sums[i], partialsBuffer,
+                                ValueRange{warp, constIndex(b, i)});
+    }
+    gpu::BarrierOp::create(b);
+    Value mine =
+        arith::MinUIOp::create(b, inGroup, constIndex(b, partials - 1));
+    Value firstWarp =
+        arith::MulIOp::create(b, group, constIndex(b, warpsPerGroup));
+    Value total;
+    for (int64_t w = 0; w < warpsPerGroup; ++w) {
+      Value warpIndex =
+          arith::AddIOp::create(b, firstWarp, constIndex(b, w));
+      Value part = memref::LoadOp::create(b, partialsBuffer,
+                                          ValueRange{warpIndex, mine});
+      total = total ? arith::AddFOp::create(b, total, part) : part;
+    }
+    sums.assign(partials, total);
+  }
+  for (int64_t i = 0; i < partials; ++i) {
+    int64_t r = i / s.rows, m = i % s.rows;
+    Value mine = arith::AndIOp::create(
+        b,
+        arith::CmpIOp::create(b, arith::CmpIPredicate::eq, inGroup,
+                              constIndex(b, i)),
+        arith::CmpIOp::create(b, arith::CmpIPredicate::ult, outRows[r],
+                              constIndex(b, s.outFeatures)));
+    auto ifMine = scf::IfOp::create(b, mine, /*withElse=*/false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifMine.thenBlock());
+    SmallVector<Value> at{constIndex(b, m), outRows[r]};
+    Value sum = sums[i];
+    if (!overwrite)
+      sum = arith::AddFOp::create(b, memref::LoadOp::create(b, y, at), sum);
+    if (!epilogue) {
+      memref::StoreOp::create(b, sum, y, at);
+      continue;
+    }
+    SmallVector<Value> point =
+        getFoldIndices(b, *epilogue, at[0], at[1], s.outFeatures);
+    memref::StoreOp::create(b, evaluateFold(b, *epilogue, point, sum),
+                            epilogue->op.getDpsInits()[0], point);
+  }
+  // The partials buffer is reused by the next step.
+  if (warpsPerGroup > 1)
+    gpu::BarrierOp::create(b);
+  scf::YieldOp::create(b, next);
+  generic.erase();
+  if (prologue)
+    eraseFold(*prologue);
+  if (epilogue)
+    eraseFold(*epilogue);
+}
+
+/// The kernel shape for a marked product, or failure where the operands
+/// are not what the decode kernel reads (identity layouts, static shapes).
+FailureOr<GemvShape> getShape(linalg::GenericOp generic, int64_t maxGridSize,
+                              int64_t rowsPerStep) {
+  if (generic.getNumDpsInputs() != 2 || generic.getNumDpsInits() != 1)
+    return failure();
+  auto x = dyn_cast<MemRefType>(generic.getDpsInputs()[0].getType());
+  auto signs = dyn_cast<MemRefType>(generic.getDpsInputs()[1].getType());
+  auto y = dyn_cast<MemRefType>(generic.getDpsInits()[0].getType());
+  if (!x || !signs || !y || !x.hasStaticShape() || !signs.hasStaticShape() ||
+      !y.hasStaticShape() || !x.getLayout().isIdentity() ||
+      !signs.getLayout().isIdentity() || x.getRank() != 2 ||
+      signs.getRank() != 2 || !signs.getElementType().isInteger(8))
+    return failure();
+  GemvShape s;
+  s.rows = x.getDimSize(0);
+  s.inFeatures = x.getDimSize(1);
+  s.outFeatures = signs.getDimSize(0);
+  if (s.inFeatures % 32 != 0 || signs.getDimSize(1) * 8 != s.inFeatures)
+    return failure();
+  s.halfPairs = x.getElementType().isF16();
+  // Registers for activations: about 128 per thread whatever M is.
+  int64_t wordsPerRow = s.inFeatures / 32;
+  s.words = s.rows == 1 ? 4 : s.rows == 2 ? 2 : 1;
+  while (wordsPerRow % s.words != 0)
+    s.words /= 2;
+  s.threadsPerRow = wordsPerRow / s.words;
+  if (s.threadsPerRow > 1024)
+    return failure();
+  s.groupSize = llvm::alignTo(s.threadsPerRow, kWarpSize);
+  s.groups = std::max<int64_t>(1, kTargetBlockSize / s.groupSize);
+  s.rowsPerStep = rowsPerStep;
+  s.gridSize = std::min<int64_t>(
+      maxGridSize,
+      llvm::divideCeil(s.outFeatures, s.rowsPerStep * s.groups));
+  unsigned elementBytes = x.getElementType().getIntOrFloatBitWidth() / 8;
+  s.staged = s.rows * s.inFeatures * elementBytes <= kMaxStagedBytes;
+  return s;
+}
+
+struct GPUSignGemvPass
+    : onebit::impl::OneBitGPUSignGemvBase<GPUSignGemvPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    SmallVector<linalg::GenericOp> marked;
+    getOperation()->walk([&](linalg::GenericOp generic) {
+      if (generic->hasAttr(kSignGemvAttrName))
+        marked.push_back(generic);
+    });
+    for (linalg::GenericOp generic : marked) {
+      auto packing =
+          dyn_cast<SignPackingAttr>(generic->getAttr(kSignGemvAttrName));
+      FailureOr<GemvShape> shape = getShape(generic, maxGridSize, rowsPerStep);
+      if (!packing || failed(shape)) {
+        // The generic itself stays correct: one thread per output.
+        generic->removeAttr(kSignGemvAttrName);
+        continue;
+      }
+      buildKernel(generic, *shape, packing.getNegative() == 1);
+    }
+  }
+};
+
+} // namespace
+
+bool mlir::onebit::isSignGemvCandidate(int64_t rows, int64_t inFeatures,
+                                       SignPackingAttr packing) {
+  return rows >= 1 && rows <= kMaxSignGemvRows && inFeatures % 32 == 0 &&
+         inFeatures / 32 <= 1024 && packing.getWord() == 8 &&
+         packing.getOrder() == BitOrder::LSBFirst &&
+         packing.getInterleave() == 1;
+}
