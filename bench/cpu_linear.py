@@ -9,6 +9,12 @@ For each shape K->N and batch M, in one run on one machine:
 Prints a markdown table; the packed weight bytes / onebit time is the
 effective bandwidth, compared with the probe. Threads: OMP_NUM_THREADS for
 onebit, intra_op_num_threads for onnxruntime (both --threads).
+
+With --baseline-build DIR, compares two onebit builds instead (e.g. before
+and after a kernel change; no onnxruntime): each layer is compiled by both,
+and the two libraries' onebit-run --benchmark alternate for --rounds rounds,
+so that both see the same load; the table gives the minimum time of each,
+the least disturbed by other jobs on a shared machine.
 """
 
 import argparse
@@ -51,6 +57,52 @@ def dense_model(k, n, m, dtype):
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
 
 
+def write_layer(tmp, k, n, m):
+    """The packed layer K->N for M rows and its input; returns their paths."""
+    config = models.MLPConfig(sizes=[k, n], batch=m, layer_norm=False, bias=False,
+                              activation="none")
+    built = models.build_mlp(config, encoding="packed", opset=18, seed=0)
+    model = tmp / "layer.onnx"
+    model.write_bytes(built.model.SerializeToString())
+    x = np.random.default_rng(1).standard_normal((m, k)).astype(np.float32)
+    np.save(tmp / "x.npy", x)
+    return model, tmp / "x.npy"
+
+
+def onebit_times(build, library, inputs, runs, env):
+    """(median, min) microseconds of `runs` runs by `build`'s onebit-run."""
+    out = subprocess.run([Path(build) / "bin" / "onebit-run", library, "--input",
+                          f"x={inputs}", "--benchmark", str(runs)], check=True, env=env,
+                         capture_output=True, text=True).stdout
+    return (float(out.split("median_us:")[1].split()[0]),
+            float(out.split("min_us:")[1].split()[0]))
+
+
+def compare_builds(args, env):
+    builds = {"baseline": args.baseline_build, "onebit": args.build}
+    print(f"threads: {args.threads}; min of {args.rounds} x {args.runs} runs each")
+    print("| K->N | M | baseline min us | onebit min us | speed-up |")
+    print("|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        for shape in args.shapes.split(","):
+            k, n = map(int, shape.split("x"))
+            for m in map(int, args.batches.split(",")):
+                model, inputs = write_layer(tmp, k, n, m)
+                best = {}
+                for name, build in builds.items():
+                    subprocess.run([Path(build) / "bin" / "onebit-compile", model, "-o",
+                                    tmp / f"{name}.so"], check=True)
+                    best[name] = float("inf")
+                for _ in range(args.rounds):
+                    for name, build in builds.items():
+                        _, fastest = onebit_times(build, tmp / f"{name}.so", inputs,
+                                                  args.runs, env)
+                        best[name] = min(best[name], fastest)
+                print(f"| {k}->{n} | {m} | {best['baseline']:.0f} | {best['onebit']:.0f} "
+                      f"| {best['baseline'] / best['onebit']:.2f}x |", flush=True)
+
+
 def probe_bandwidth():
     data = np.ones(256 * 1024 * 1024 // 8, dtype=np.float64)
     seconds = median_time(lambda: data.sum(), 5)
@@ -65,10 +117,16 @@ def main():
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--build", default=str(ROOT / "build"))
+    parser.add_argument("--baseline-build", default=None,
+                        help="compare onebit with this build's onebit (no onnxruntime)")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="alternations of the two builds (--baseline-build)")
     args = parser.parse_args()
     compiler = Path(args.build) / "bin" / "onebit-compile"
-    runner = Path(args.build) / "bin" / "onebit-run"
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
+    if args.baseline_build:
+        compare_builds(args, env)
+        return
     options = ort.SessionOptions()
     options.intra_op_num_threads = args.threads
 
@@ -82,19 +140,11 @@ def main():
         for shape in args.shapes.split(","):
             k, n = map(int, shape.split("x"))
             for m in map(int, args.batches.split(",")):
-                config = models.MLPConfig(sizes=[k, n], batch=m, layer_norm=False, bias=False,
-                                          activation="none")
-                built = models.build_mlp(config, encoding="packed", opset=18, seed=0)
-                model = tmp / "layer.onnx"
-                model.write_bytes(built.model.SerializeToString())
+                model, inputs = write_layer(tmp, k, n, m)
                 library = tmp / "layer.so"
                 subprocess.run([compiler, model, "-o", library], check=True)
-                x = np.random.default_rng(1).standard_normal((m, k)).astype(np.float32)
-                np.save(tmp / "x.npy", x)
-                out = subprocess.run([runner, library, "--input", f"x={tmp / 'x.npy'}",
-                                      "--benchmark", str(args.runs)], check=True, env=env,
-                                     capture_output=True, text=True).stdout
-                ours = float(out.split("median_us:")[1].split()[0])
+                x = np.load(inputs)
+                ours, _ = onebit_times(args.build, library, inputs, args.runs, env)
                 peers = {}
                 for name, dtype in (("fp32", np.float32), ("fp16", np.float16)):
                     session = ort.InferenceSession(dense_model(k, n, m, dtype).SerializeToString(),

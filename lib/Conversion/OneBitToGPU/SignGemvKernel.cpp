@@ -4,21 +4,25 @@
 // marked for decode (few input rows) become one hand-shaped gpu.launch each,
 // designed for memory bandwidth rather than one thread per output:
 //
-// - Thread t of a block owns a fixed slice of `words` consecutive 32-bit
-//   sign words of every row (K/32/words threads per row) and keeps the
-//   matching activations in registers for the whole kernel: they are read
-//   once per block, the weights once per grid.
-// - The block walks rows (grid-stride over groups of `rowsPerStep` rows):
-//   each step issues one vector load of `4 * words` bytes per row and
-//   thread, so a warp reads a contiguous, coalesced run of every row.
+// - A row group (whole warps, several per 256-thread block) works on its
+//   own rows; thread t of a group owns a fixed slice of `words` consecutive
+//   32-bit sign words of every row and keeps the matching activations in
+//   registers for the whole kernel. The block stages the activations in
+//   workgroup memory first, with coalesced loads (through the prologue).
+// - Blocks walk steps of `rowsPerStep` rows per group grid-stride; each
+//   step issues one vector load of `4 * words` bytes per row and thread (a
+//   warp reads a contiguous, coalesced run of every row) and loads the
+//   next step's words before computing on its own.
 // - A weight never becomes a float in memory: bit b of a word flips the
 //   sign bit of its activation (XOR), then an add. For f16 activations two
 //   weights share one instruction each: register j holds the activations
 //   of bits j and j + 16 as a half2, so `(word << (15 - j)) & 0x80008000`
 //   is the sign mask of both (an f16x2 add per two weights, flushed to the
 //   f32 accumulator once per word).
-// - Partial sums are reduced with warp shuffles, then across warps through
-//   workgroup memory.
+// - Partial sums are reduced with warp shuffles, then across the warps of
+//   a group through workgroup memory.
+// - The elementwise kernels on either side (x * g before, * h and casts
+//   after) are evaluated inside this one where it loads and stores.
 //
 //===----------------------------------------------------------------------===//
 
