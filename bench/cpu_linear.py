@@ -78,6 +78,14 @@ def onebit_times(build, library, inputs, runs, env):
             float(out.split("min_us:")[1].split()[0]))
 
 
+def layer_cases(args, tmp):
+    """(K, N, M, model path, input path) for every shape and batch asked for."""
+    for shape in args.shapes.split(","):
+        k, n = map(int, shape.split("x"))
+        for m in map(int, args.batches.split(",")):
+            yield (k, n, m) + write_layer(tmp, k, n, m)
+
+
 def compare_builds(args, env):
     builds = {"baseline": args.baseline_build, "onebit": args.build}
     print(f"threads: {args.threads}; min of {args.rounds} x {args.runs} runs each")
@@ -85,22 +93,19 @@ def compare_builds(args, env):
     print("|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        for shape in args.shapes.split(","):
-            k, n = map(int, shape.split("x"))
-            for m in map(int, args.batches.split(",")):
-                model, inputs = write_layer(tmp, k, n, m)
-                best = {}
+        for k, n, m, model, inputs in layer_cases(args, tmp):
+            best = {}
+            for name, build in builds.items():
+                subprocess.run([Path(build) / "bin" / "onebit-compile", model, "-o",
+                                tmp / f"{name}.so"], check=True)
+                best[name] = float("inf")
+            for _ in range(args.rounds):
                 for name, build in builds.items():
-                    subprocess.run([Path(build) / "bin" / "onebit-compile", model, "-o",
-                                    tmp / f"{name}.so"], check=True)
-                    best[name] = float("inf")
-                for _ in range(args.rounds):
-                    for name, build in builds.items():
-                        _, fastest = onebit_times(build, tmp / f"{name}.so", inputs,
-                                                  args.runs, env)
-                        best[name] = min(best[name], fastest)
-                print(f"| {k}->{n} | {m} | {best['baseline']:.0f} | {best['onebit']:.0f} "
-                      f"| {best['baseline'] / best['onebit']:.2f}x |", flush=True)
+                    _, fastest = onebit_times(build, tmp / f"{name}.so", inputs,
+                                              args.runs, env)
+                    best[name] = min(best[name], fastest)
+            print(f"| {k}->{n} | {m} | {best['baseline']:.0f} | {best['onebit']:.0f} "
+                  f"| {best['baseline'] / best['onebit']:.2f}x |", flush=True)
 
 
 def probe_bandwidth():
@@ -137,25 +142,22 @@ def main():
     print("|---|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        for shape in args.shapes.split(","):
-            k, n = map(int, shape.split("x"))
-            for m in map(int, args.batches.split(",")):
-                model, inputs = write_layer(tmp, k, n, m)
-                library = tmp / "layer.so"
-                subprocess.run([compiler, model, "-o", library], check=True)
-                x = np.load(inputs)
-                ours, _ = onebit_times(args.build, library, inputs, args.runs, env)
-                peers = {}
-                for name, dtype in (("fp32", np.float32), ("fp16", np.float16)):
-                    session = ort.InferenceSession(dense_model(k, n, m, dtype).SerializeToString(),
-                                                   options)
-                    feed = {"x": x.astype(dtype)}
-                    peers[name] = median_time(lambda: session.run(None, feed), args.runs) * 1e6
-                packed_bytes = n * ((k + 7) // 8)
-                gbs = packed_bytes / (ours * 1e-6) / 1e9
-                print(f"| {k}->{n} | {m} | {ours:.0f} | {peers['fp32']:.0f} | {peers['fp16']:.0f} "
-                      f"| {peers['fp32'] / ours:.1f}x | {peers['fp16'] / ours:.1f}x "
-                      f"| {gbs:.1f} | {100 * gbs / bandwidth:.0f}% |", flush=True)
+        for k, n, m, model, inputs in layer_cases(args, tmp):
+            library = tmp / "layer.so"
+            subprocess.run([compiler, model, "-o", library], check=True)
+            x = np.load(inputs)
+            ours, _ = onebit_times(args.build, library, inputs, args.runs, env)
+            peers = {}
+            for name, dtype in (("fp32", np.float32), ("fp16", np.float16)):
+                session = ort.InferenceSession(dense_model(k, n, m, dtype).SerializeToString(),
+                                               options)
+                feed = {"x": x.astype(dtype)}
+                peers[name] = median_time(lambda: session.run(None, feed), args.runs) * 1e6
+            packed_bytes = n * ((k + 7) // 8)
+            gbs = packed_bytes / (ours * 1e-6) / 1e9
+            print(f"| {k}->{n} | {m} | {ours:.0f} | {peers['fp32']:.0f} | {peers['fp16']:.0f} "
+                  f"| {peers['fp32'] / ours:.1f}x | {peers['fp16'] / ours:.1f}x "
+                  f"| {gbs:.1f} | {100 * gbs / bandwidth:.0f}% |", flush=True)
 
 
 if __name__ == "__main__":

@@ -91,8 +91,8 @@ cl::opt<std::string> ptxasPath(
     cl::value_desc("path"), cl::init(""), cl::cat(category));
 cl::opt<int64_t> gemvRowsPerStep(
     "gemv-rows-per-step",
-    cl::desc("Decode kernel (-target=cuda): output rows a block loads per "
-             "step"),
+    cl::desc("Decode kernel (-target=cuda): output rows each row group "
+             "loads per step"),
     cl::init(4), cl::cat(category));
 cl::opt<int64_t> gemvMaxGridSize(
     "gemv-max-grid-size",

@@ -122,7 +122,7 @@ def OneBitGPUSignGemv : Pass<"onebit-gpu-sign-gemv", "::mlir::func::FuncOp"> {
   }];
   let options = [
     Option<"rowsPerStep", "rows-per-step", "int64_t", /*default=*/"4",
-           "Output rows a block loads per step (loads in flight per thread)">,
+           "Output rows each row group loads per step (loads in flight per thread)">,
     Option<"maxGridSize", "max-grid-size", "int64_t", /*default=*/"264",
            "Most blocks per kernel (rows are walked grid-stride)">,
   ];

@@ -687,6 +687,12 @@ struct GPUSignGemvPass
   using Base::Base;
 
   void runOnOperation() override {
+    if (rowsPerStep < 1 || rowsPerStep > 8 || maxGridSize < 1) {
+      getOperation()->emitError()
+          << "onebit-gpu-sign-gemv: rows-per-step must be 1..8 and "
+             "max-grid-size at least 1";
+      return signalPassFailure();
+    }
     SmallVector<linalg::GenericOp> marked;
     getOperation()->walk([&](linalg::GenericOp generic) {
       if (generic->hasAttr(kSignGemvAttrName))

@@ -353,6 +353,20 @@ static int launch(cuda_model *model, void **descriptors, char *error,
   return ONEBIT_OK;
 }
 
+/* Pops the context a call pushed and turns its outcome into a status: an
+ * earlier failure `status`, else the CUDA error `result` met while `step`. */
+static int leave_context(int status, CUresult result, const char *step,
+                         char *error, size_t size) {
+  CUcontext ignored;
+  p_cuCtxPopCurrent(&ignored);
+  if (status != ONEBIT_OK)
+    return status;
+  if (result != CUDA_SUCCESS)
+    return fail(error, size, "CUDA error %s while %s", error_name(result),
+                step);
+  return ONEBIT_OK;
+}
+
 /* Runs the model: `descriptors` are memref descriptors over the caller's
  * buffers (inputs then outputs); their pointers are replaced by the
  * staging buffers. */
@@ -431,15 +445,10 @@ int onebit_cuda_model_run(void *state, void **descriptors,
     step = "running the model";
     result = p_cuStreamSynchronize(model->stream);
   }
-  CUcontext ignored;
-  p_cuCtxPopCurrent(&ignored);
-  if (status != ONEBIT_OK)
-    return status;
-  if (result != CUDA_SUCCESS)
-    return fail(error, size, "CUDA error %s while %s", error_name(result),
-                step);
-  ++model->runs;
-  return ONEBIT_OK;
+  status = leave_context(status, result, step, error, size);
+  if (status == ONEBIT_OK)
+    ++model->runs;
+  return status;
 }
 
 /* `iterations` graph replays queued back to back between two timing
@@ -476,15 +485,10 @@ int onebit_cuda_model_time(void *state, int32_t iterations,
     p_cuEventDestroy(start);
   if (end)
     p_cuEventDestroy(end);
-  CUcontext ignored;
-  p_cuCtxPopCurrent(&ignored);
-  if (status != ONEBIT_OK)
-    return status;
-  if (result != CUDA_SUCCESS)
-    return fail(error, size, "CUDA error %s while %s", error_name(result),
-                step);
-  *microseconds = 1e3 * (double)milliseconds / iterations;
-  return ONEBIT_OK;
+  status = leave_context(status, result, step, error, size);
+  if (status == ONEBIT_OK)
+    *microseconds = 1e3 * (double)milliseconds / iterations;
+  return status;
 }
 
 /*--- The mgpu* functions of MLIR's gpu-to-llvm lowering -------------------*/

@@ -34,8 +34,8 @@ struct CUDAPipelineOptions : PassPipelineOptions<CUDAPipelineOptions> {
                             llvm::cl::init(256)};
   Option<int64_t> gemvRowsPerStep{
       *this, "gemv-rows-per-step",
-      llvm::cl::desc("Output rows a block of the decode kernel loads per "
-                     "step (onebit-gpu-sign-gemv)"),
+      llvm::cl::desc("Output rows each row group of the decode kernel loads "
+                     "per step (onebit-gpu-sign-gemv)"),
       llvm::cl::init(4)};
   Option<int64_t> gemvMaxGridSize{
       *this, "gemv-max-grid-size",
