@@ -8,6 +8,9 @@ APT_PACKAGES=(
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools lld-22 libomp-22-dev clang
   cmake ninja-build
   libonnx-dev libonnx-testdata libprotobuf-dev protobuf-compiler
+  # Debian's CPU PyTorch (with its own numpy and onnx) for the training
+  # pipeline's tests, run by /usr/bin/python3 (python/tests_torch)
+  python3-torch python3-onnx python3-pytest
 )
 missing=()
 for package in "${APT_PACKAGES[@]}"; do

@@ -23,4 +23,10 @@ echo "== pytest"
 "$PYTHON" -m pytest -q python/tests --junitxml "$results/pytest-python.xml"
 "$PYTHON" -m pytest -q test/e2e --junitxml "$results/pytest-e2e.xml"
 
+echo "== pytest (training pipeline, PyTorch on the CPU)"
+# Debian's python3-torch belongs to Debian's python3, which may not be $PYTHON.
+TORCH_PYTHON=${TORCH_PYTHON:-/usr/bin/python3}
+"$TORCH_PYTHON" -m pytest -q -p no:cacheprovider python/tests_torch \
+  --junitxml "$results/pytest-torch.xml"
+
 "$PYTHON" scripts/summarize_tests.py "$results"/*.xml

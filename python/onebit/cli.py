@@ -125,6 +125,29 @@ def cmd_inspect(a):
     return 0
 
 
+def cmd_generate(a):
+    from .generate import Backend
+    backend = (Backend.onnxruntime(a.model) if a.model.endswith(".onnx")
+               else Backend.onebit(a.model))
+    prompt = list(a.prompt.encode("utf-8"))
+    sampling = dict(top_k=a.top_k, temperature=a.temperature, seed=a.seed)
+    out = backend.generate(prompt, a.tokens, **sampling)
+    print(a.prompt + out.text())
+    print(f"-- {backend.name}: {len(out.tokens)} tokens in {out.seconds:.2f} s, "
+          f"{out.tokens_per_second:.1f} tokens/s (window {backend.window}, "
+          f"{'greedy' if not a.top_k or a.top_k == 1 else f'top-{a.top_k} at temperature {a.temperature}'})")
+    if a.check:
+        ref = Backend.onnxruntime(a.check).generate(prompt, a.tokens, **sampling)
+        same = next((i for i, (x, y) in enumerate(zip(out.tokens, ref.tokens)) if x != y),
+                    None)
+        if same is not None or len(out.tokens) != len(ref.tokens):
+            print(f"-- onnxruntime differs from token {same}: {ref.text()!r}")
+            return 1
+        print(f"-- onnxruntime ({a.check}) generated the same {len(ref.tokens)} tokens "
+              f"({ref.tokens_per_second:.1f} tokens/s)")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m onebit",
                                  description="OneBit reference models and ONNX encodings")
@@ -176,6 +199,22 @@ def parser() -> argparse.ArgumentParser:
     q.add_argument("-v", "--verbose", action="store_true", help="per-layer SVID errors")
     _add_output_args(q)
     q.set_defaults(func=cmd_quantize)
+
+    g = sub.add_parser("generate", help="generate text with a byte-level model",
+                       description="Generate bytes after a prompt with a compiled model (.so) "
+                                   "or an ONNX file (run in onnxruntime) whose input is "
+                                   "input_ids [1, T] and output logits [1, T, 256].")
+    g.add_argument("model", help="compiled library (.so) or .onnx")
+    g.add_argument("--prompt", required=True)
+    g.add_argument("--tokens", type=int, default=200, help="bytes to generate")
+    g.add_argument("--top-k", type=int, help="sample among the k most likely bytes "
+                   "(default: greedy)")
+    g.add_argument("--temperature", type=float, default=1.0)
+    g.add_argument("--seed", type=int, default=0, help="seed of top-k sampling")
+    g.add_argument("--check", metavar="ONNX",
+                   help="also generate with onnxruntime on this ONNX file and fail unless "
+                        "the tokens are the same")
+    g.set_defaults(func=cmd_generate)
     return ap
 
 

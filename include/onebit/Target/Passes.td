@@ -83,6 +83,69 @@ def OneBitPlanArena : Pass<"onebit-plan-arena", "::mlir::func::FuncOp"> {
   ];
 }
 
+def OneBitInterchangeContractions
+    : Pass<"onebit-interchange-contractions", "::mlir::func::FuncOp"> {
+  let summary = "Move the reduction loops of contractions outside their "
+                "contiguous output dimension";
+  let description = [{
+    Runs on linalg ops before they become loops on the CPU. A contraction
+    such as `linalg.matmul` or `linalg.batch_matmul` iterates its
+    reduction dimensions innermost, so its loops add into one output
+    element per iteration through memory: a serial chain that the LLVM
+    vectorizer cannot split without reassociating floating-point adds.
+
+    When the innermost result of the (single) output's indexing map is a
+    parallel loop `j`, some reduction loop comes after `j`, and every
+    operand that reads `j` reads it as its innermost (contiguous) index,
+    the op is generalized and its loops are reordered so that `j` is
+    innermost, the others keeping their order: `C[i, j] += A[i, k] · B[k, j]`
+    becomes an `i, k, j` nest whose inner loop is a contiguous
+    multiply-add over rows of `B` and `C`, which vectorizes. Ops that read
+    `j` with a stride (a matmul with a transposed operand, a row reduction)
+    keep their order. The arithmetic of each output element is unchanged:
+    the same products are added in the same order.
+
+    ```mlir
+    linalg.matmul ins(%a, %b : memref<4x8xf32>, memref<8x16xf32>)
+                  outs(%c : memref<4x16xf32>)
+    ```
+
+    becomes a `linalg.generic` with iterator types
+    `["parallel", "reduction", "parallel"]` and the maps
+    `(d0, d1, d2) -> (d0, d1)`, `(d0, d1, d2) -> (d1, d2)`,
+    `(d0, d1, d2) -> (d0, d2)`.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
+def OneBitSerializeNestedParallel
+    : Pass<"onebit-serialize-nested-parallel", "::mlir::func::FuncOp"> {
+  let summary = "Turn scf.parallel loops nested in another one into scf.for";
+  let description = [{
+    On the CPU every `scf.parallel` becomes an OpenMP parallel region, and
+    a region nested in a running one costs a fork and a join per iteration
+    of its parent while the threads are already busy. This pass keeps the
+    outermost `scf.parallel` of each nest and rewrites every `scf.parallel`
+    inside it (without reductions) as a nest of `scf.for` loops with the
+    same bounds and steps, in the order of its induction variables.
+    `convert-linalg-to-parallel-loops` produces such nests when a reduction
+    loop sits between parallel ones, as in a contraction reordered by
+    `onebit-interchange-contractions`.
+
+    ```mlir
+    scf.parallel (%i) = (%c0) to (%c4) step (%c1) {
+      scf.for %k = %c0 to %c8 step %c1 {
+        scf.parallel (%j) = (%c0) to (%c16) step (%c1) { ... }
+      }
+    }
+    ```
+
+    keeps the outer `scf.parallel` and makes the inner one
+    `scf.for %j = %c0 to %c16 step %c1 { ... }`.
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect"];
+}
+
 def OneBitGPUHostBuffers : Pass<"onebit-gpu-host-buffers", "::mlir::func::FuncOp"> {
   let summary = "Put a bufferized model's buffers on the GPU";
   let description = [{

@@ -47,10 +47,12 @@ void mlir::onebit::buildCPULoweringPipeline(OpPassManager &pm) {
   // linalg ops on whole buffers still make lifetimes easy to read.
   pm.addNestedPass<func::FuncOp>(createOneBitPlanArena());
 
-  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  pm.addNestedPass<func::FuncOp>(createOneBitInterchangeContractions());
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   // The 1-bit kernel's scf.forall over output rows runs on all cores, with
   // OpenMP (the library links libomp).
   pm.addNestedPass<func::FuncOp>(createForallToParallelLoopPass());
+  pm.addNestedPass<func::FuncOp>(createOneBitSerializeNestedParallel());
   pm.addPass(createConvertSCFToOpenMPPass());
   pm.addNestedPass<func::FuncOp>(createConvertVectorToSCFPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
