@@ -134,7 +134,7 @@ def cmd_generate(a):
     out = backend.generate(prompt, a.tokens, **sampling)
     print(a.prompt + out.text())
     print(f"-- {backend.name}: {len(out.tokens)} tokens in {out.seconds:.2f} s, "
-          f"{out.tokens_per_second:.1f} tokens/s (window {backend.window}, "
+          f"{out.tokens_per_second:.1f} tokens/s ({backend.mode}, "
           f"{'greedy' if not a.top_k or a.top_k == 1 else f'top-{a.top_k} at temperature {a.temperature}'})")
     if a.check:
         ref = Backend.onnxruntime(a.check).generate(prompt, a.tokens, **sampling)
@@ -202,8 +202,10 @@ def parser() -> argparse.ArgumentParser:
 
     g = sub.add_parser("generate", help="generate text with a byte-level model",
                        description="Generate bytes after a prompt with a compiled model (.so) "
-                                   "or an ONNX file (run in onnxruntime) whose input is "
-                                   "input_ids [1, T] and output logits [1, T, 256].")
+                                   "or an ONNX file (run in onnxruntime): a full-sequence "
+                                   "model (input_ids [1, T] -> logits [1, T, 256]) run on a "
+                                   "sliding window, or a one-token step with a key/value "
+                                   "cache (python -m onebit.train export --decode).")
     g.add_argument("model", help="compiled library (.so) or .onnx")
     g.add_argument("--prompt", required=True)
     g.add_argument("--tokens", type=int, default=200, help="bytes to generate")

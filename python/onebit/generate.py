@@ -72,21 +72,61 @@ def generate(forward: Forward, prompt: List[int], n_tokens: int, window: int,
     return Generation(list(prompt), generated, time.perf_counter() - start)
 
 
-class Backend:
-    """A compiled model or an ONNX file in onnxruntime, as ``forward`` plus
-    the sequence length ``window`` its input was built with."""
+def generate_cached(step: Callable[[int, int], np.ndarray], prompt: List[int], n_tokens: int,
+                    max_len: int, top_k: Optional[int] = None, temperature: float = 1.0,
+                    seed: int = 0, stop: Optional[int] = None) -> Generation:
+    """Generation with a one-token step ``step(token, position) -> logits [V]``
+    that keeps its own key/value cache: the prompt is fed one token at a time,
+    then each new token. Stops when the cache of ``max_len`` positions is full."""
+    if not prompt:
+        raise ValueError("the prompt must hold at least one token")
+    if len(prompt) >= max_len:
+        raise ValueError(f"the prompt has {len(prompt)} tokens; the model's cache holds "
+                         f"{max_len} positions")
+    rng = np.random.default_rng(seed)
+    start = time.perf_counter()
+    for position, token in enumerate(prompt):
+        logits = step(token, position)
+    generated = []
+    for position in range(len(prompt), min(max_len, len(prompt) + n_tokens)):
+        token = next_token(logits, top_k, temperature, rng)
+        generated.append(token)
+        if (stop is not None and token == stop) or len(generated) == n_tokens:
+            break
+        logits = step(token, position)
+    return Generation(list(prompt), generated, time.perf_counter() - start)
 
-    def __init__(self, forward: Forward, window: int, name: str):
-        self.forward, self.window, self.name = forward, window, name
+
+class Backend:
+    """A compiled model or an ONNX file in onnxruntime that generates text:
+    either a full-sequence model (``input_ids`` [1, T] -> ``logits``
+    [1, T, V]), run on a sliding window of T tokens, or a one-token step with
+    a key/value cache (``onebit.decode``: inputs ``input_ids`` [1, 1],
+    ``position`` and ``past_key.i`` / ``past_value.i``)."""
+
+    def __init__(self, run: Callable[[dict], dict], inputs: dict, dtypes: dict, name: str):
+        self.run, self.inputs, self.name = run, inputs, name
+        shape = inputs.get("input_ids")
+        if shape is None:
+            raise ValueError(f"{name}: a generating model needs an input named input_ids")
+        _check_shape(name, shape)
+        self.cached = "position" in inputs
+        if self.cached:
+            self.caches = {k: (v, dtypes[k]) for k, v in inputs.items()
+                           if k.startswith(("past_key.", "past_value."))}
+            if not self.caches or shape[1] != 1:
+                raise ValueError(f"{name}: a cached step needs input_ids [1, 1] and "
+                                 "past_key.i / past_value.i inputs")
+            self.context = next(iter(self.caches.values()))[0][2]
+        else:
+            self.context = shape[1]
 
     @classmethod
     def onebit(cls, library: str) -> "Backend":
-        from .runtime import Model
+        from .runtime import Model, _numpy_dtype
         model = Model(library)
-        (inp,), out = model.inputs, model.outputs[0]
-        _check_shape(library, inp.shape)
-        return cls(lambda ids: model.run({inp.name: ids})[out.name], inp.shape[1],
-                   f"onebit ({library})")
+        return cls(model.run, {i.name: list(i.shape) for i in model.inputs},
+                   {i.name: _numpy_dtype(i.dtype) for i in model.inputs}, f"onebit ({library})")
 
     @classmethod
     def onnxruntime(cls, onnx_path: str) -> "Backend":
@@ -94,16 +134,35 @@ class Backend:
         options = ort.SessionOptions()
         options.log_severity_level = 3
         session = ort.InferenceSession(onnx_path, options, providers=["CPUExecutionProvider"])
-        (inp,) = session.get_inputs()
-        _check_shape(onnx_path, inp.shape)
-        return cls(lambda ids: session.run(None, {inp.name: ids})[0], inp.shape[1],
+        names = [o.name for o in session.get_outputs()]
+        dtypes = {"tensor(float)": np.float32, "tensor(float16)": np.float16}
+        return cls(lambda feeds: dict(zip(names, session.run(None, feeds))),
+                   {i.name: list(i.shape) for i in session.get_inputs()},
+                   {i.name: dtypes.get(i.type) for i in session.get_inputs()},
                    f"onnxruntime ({onnx_path})")
 
+    @property
+    def mode(self) -> str:
+        return (f"key/value cache of {self.context}" if self.cached
+                else f"window of {self.context}")
+
     def generate(self, prompt: List[int], n_tokens: int, **kwargs) -> Generation:
-        return generate(self.forward, prompt, n_tokens, self.window, **kwargs)
+        if not self.cached:
+            return generate(lambda ids: self.run({"input_ids": ids})["logits"], prompt,
+                            n_tokens, self.context, **kwargs)
+        caches = {k: np.zeros(shape, dtype) for k, (shape, dtype) in self.caches.items()}
+
+        def step(token, position):
+            out = self.run({"input_ids": np.array([[token]], np.int64),
+                            "position": np.array([position], np.int64), **caches})
+            for name, cache in caches.items():
+                cache[:, :, position] = out[name[len("past_"):]][:, :, 0]
+            return out["logits"][0, -1]
+
+        return generate_cached(step, prompt, n_tokens, self.context, **kwargs)
 
 
 def _check_shape(path, shape):
     if len(shape) != 2 or shape[0] != 1 or not isinstance(shape[1], int):
-        raise ValueError(f"{path}: generation needs one input of static shape [1, T], "
+        raise ValueError(f"{path}: generation needs input_ids of static shape [1, T], "
                          f"got {list(shape)}")

@@ -1,4 +1,8 @@
-// RUN: onebit-opt %s --onebit-serialize-nested-parallel --split-input-file | FileCheck %s
+// RUN: onebit-opt %s --split-input-file \
+// RUN:   --pass-pipeline='builtin.module(func.func(onebit-serialize-nested-parallel{min-parallel-work=0}))' \
+// RUN:   | FileCheck %s
+// RUN: onebit-opt %s --split-input-file --onebit-serialize-nested-parallel \
+// RUN:   | FileCheck %s --check-prefix=WORK
 
 // The outer loop stays parallel; the inner one, under a reduction loop,
 // becomes a sequential loop with the same bounds and body.
@@ -65,10 +69,15 @@ func.func @deep(%m: memref<2x3x4xf32>, %v: f32) {
 
 // -----
 
-// Top-level loops are untouched.
+// Top-level loops stay parallel when they have the work (here: the option
+// is 0); with the default of 16384 iterations, 8 stores run on one thread.
 // CHECK-LABEL: func.func @top_level
 // CHECK: scf.parallel
 // CHECK: scf.parallel
+// WORK-LABEL: func.func @top_level
+// WORK-NOT: scf.parallel
+// WORK: scf.for
+// WORK: scf.for
 func.func @top_level(%m: memref<8xf32>, %v: f32) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
@@ -80,6 +89,43 @@ func.func @top_level(%m: memref<8xf32>, %v: f32) {
   scf.parallel (%i) = (%c0) to (%c8) step (%c1) {
     memref.store %v, %m[%i] : memref<8xf32>
     scf.reduce
+  }
+  return
+}
+
+// -----
+
+// The work counts the loops inside: 128 x 256 iterations stay parallel by
+// default, and so does a loop with dynamic bounds (its work is unknown).
+// An scf.forall is never touched, nor a parallel loop nested in it.
+// WORK-LABEL: func.func @work
+// WORK: scf.parallel (%{{.*}}) = (%c0) to (%c128)
+// WORK: scf.for %{{.*}} = %c0 to %c256
+// WORK: scf.parallel (%{{.*}}) = (%c0) to (%[[N:.*]]) step
+// WORK: scf.forall
+// WORK-NOT: scf.parallel
+// WORK: return
+func.func @work(%m: memref<128x256xf32>, %d: memref<?xf32>, %v: f32) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c128 = arith.constant 128 : index
+  %c256 = arith.constant 256 : index
+  scf.parallel (%i) = (%c0) to (%c128) step (%c1) {
+    scf.for %j = %c0 to %c256 step %c1 {
+      memref.store %v, %m[%i, %j] : memref<128x256xf32>
+    }
+    scf.reduce
+  }
+  %n = memref.dim %d, %c0 : memref<?xf32>
+  scf.parallel (%i) = (%c0) to (%n) step (%c1) {
+    memref.store %v, %d[%i] : memref<?xf32>
+    scf.reduce
+  }
+  scf.forall (%i) in (4) {
+    scf.parallel (%j) = (%c0) to (%c128) step (%c1) {
+      memref.store %v, %m[%i, %j] : memref<128x256xf32>
+      scf.reduce
+    }
   }
   return
 }

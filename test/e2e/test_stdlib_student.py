@@ -1,6 +1,7 @@
 """The committed demo model (models/stdlib-onebit-llama, a OneBit student
-distilled from a byte-level teacher, docs/quality.md) compiled for this CPU:
-its logits and its greedy text match onnxruntime on the same ONNX file."""
+distilled from a byte-level teacher, docs/quality.md) compiled for this CPU,
+as the full-sequence model and as the one-token step with a key/value cache:
+logits and greedy text match onnxruntime on the same ONNX files."""
 
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from onebit import generate
 from onebit.runtime import Model
 
 MODEL = ROOT / "models" / "stdlib-onebit-llama" / "model.onnx"
+DECODE = ROOT / "models" / "stdlib-onebit-llama" / "decode.onnx"
 PROMPT = b"class Stack:\n    def push(self, item):\n        "
 
 
@@ -24,13 +26,41 @@ def library(onebit_compile, tmp_path_factory):
     return out
 
 
+@pytest.fixture(scope="module")
+def decode_library(onebit_compile, tmp_path_factory):
+    out = tmp_path_factory.mktemp("student") / "decode.so"
+    onebit_compile(DECODE, "-target=cpu", "-o", out)
+    return out
+
+
 def test_logits_match_onnxruntime(library):
     ort = generate.Backend.onnxruntime(str(MODEL))
-    ids = np.frombuffer((PROMPT * 4)[:ort.window], np.uint8).astype(np.int64)[None]
+    ids = np.frombuffer((PROMPT * 4)[:ort.context], np.uint8).astype(np.int64)[None]
     ours = Model(str(library)).run({"input_ids": ids})["logits"]
-    ref = ort.forward(ids)
-    assert ours.shape == ref.shape == (1, ort.window, 256)
+    ref = ort.run({"input_ids": ids})["logits"]
+    assert ours.shape == ref.shape == (1, ort.context, 256)
     assert np.abs(ours - ref).max() <= 1e-4 * np.abs(ref).max()
+
+
+def test_cached_steps_reproduce_the_full_model(decode_library):
+    """Each compiled decoding step gives the full-sequence model's logits at
+    its position (onnxruntime on model.onnx)."""
+    full = generate.Backend.onnxruntime(str(MODEL))
+    ids = np.frombuffer((PROMPT * 4)[:full.context], np.uint8).astype(np.int64)[None]
+    ref = full.run({"input_ids": ids})["logits"][0]
+    step = generate.Backend.onebit(str(decode_library))
+    caches = {k: np.zeros(shape, dtype) for k, (shape, dtype) in step.caches.items()}
+    for pos in range(0, 48):
+        out = step.run({"input_ids": ids[:, pos:pos + 1], "position": np.array([pos]), **caches})
+        for name, cache in caches.items():
+            cache[:, :, pos] = out[name[len("past_"):]][:, :, 0]
+        assert np.abs(out["logits"][0, 0] - ref[pos]).max() <= 1e-4 * np.abs(ref).max(), pos
+
+
+def test_cached_greedy_text_is_onnxruntimes_token_for_token(decode_library):
+    ours = generate.Backend.onebit(str(decode_library)).generate(list(PROMPT), 96)
+    ref = generate.Backend.onnxruntime(str(DECODE)).generate(list(PROMPT), 96)
+    assert ours.tokens == ref.tokens
 
 
 def test_greedy_text_is_onnxruntimes_token_for_token(library):
@@ -41,10 +71,12 @@ def test_greedy_text_is_onnxruntimes_token_for_token(library):
     assert sum(32 <= t < 127 or t == 10 for t in ours.tokens) >= 40
 
 
-def test_generate_command_checks_against_onnxruntime(library):
+@pytest.mark.parametrize("kind", ["window", "cached"])
+def test_generate_command_checks_against_onnxruntime(kind, library, decode_library):
+    lib, onnx_file = (library, MODEL) if kind == "window" else (decode_library, DECODE)
     result = subprocess.run(
-        [sys.executable, "-m", "onebit", "generate", str(library), "--prompt", PROMPT.decode(),
-         "--tokens", "24", "--top-k", "5", "--temperature", "0.8", "--check", str(MODEL)],
+        [sys.executable, "-m", "onebit", "generate", str(lib), "--prompt", PROMPT.decode(),
+         "--tokens", "24", "--top-k", "5", "--temperature", "0.8", "--check", str(onnx_file)],
         capture_output=True, text=True, cwd=ROOT / "python")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "tokens/s" in result.stdout

@@ -120,29 +120,46 @@ def OneBitInterchangeContractions
 
 def OneBitSerializeNestedParallel
     : Pass<"onebit-serialize-nested-parallel", "::mlir::func::FuncOp"> {
-  let summary = "Turn scf.parallel loops nested in another one into scf.for";
+  let summary = "Keep scf.parallel only where a parallel region pays for itself";
   let description = [{
-    On the CPU every `scf.parallel` becomes an OpenMP parallel region, and
-    a region nested in a running one costs a fork and a join per iteration
-    of its parent while the threads are already busy. This pass keeps the
-    outermost `scf.parallel` of each nest and rewrites every `scf.parallel`
-    inside it (without reductions) as a nest of `scf.for` loops with the
-    same bounds and steps, in the order of its induction variables.
-    `convert-linalg-to-parallel-loops` produces such nests when a reduction
-    loop sits between parallel ones, as in a contraction reordered by
-    `onebit-interchange-contractions`.
+    On the CPU every `scf.parallel` becomes an OpenMP parallel region, which
+    costs a fork and a join (microseconds) each time it runs. This pass
+    rewrites as a nest of `scf.for` loops with the same bounds and steps,
+    in the order of its induction variables, every `scf.parallel` without
+    reductions that
+
+    - is nested in another `scf.parallel` or in an `scf.forall`: it would
+      fork once per
+      iteration of the loops around it, while the outer region already
+      keeps every core busy. `convert-linalg-to-parallel-loops` produces
+      such nests when a reduction loop sits between parallel ones, as in a
+      contraction reordered by `onebit-interchange-contractions`;
+    - or runs fewer than `min-parallel-work` iterations in all, counting
+      the static trip counts of the loops nested in it (a loop with dynamic
+      bounds counts as large): at batch 1 most ops of a decoder touch a
+      few hundred elements, far less work than a fork and join.
+
+    `scf.forall` loops are left as they are: the CPU pipeline runs this
+    pass before turning them into `scf.parallel`, so the 1-bit kernels'
+    loops over output rows, whose vector bodies this count would
+    underestimate, stay parallel.
 
     ```mlir
-    scf.parallel (%i) = (%c0) to (%c4) step (%c1) {
-      scf.for %k = %c0 to %c8 step %c1 {
-        scf.parallel (%j) = (%c0) to (%c16) step (%c1) { ... }
+    scf.parallel (%i) = (%c0) to (%c64) step (%c1) {
+      scf.for %k = %c0 to %c64 step %c1 {
+        scf.parallel (%j) = (%c0) to (%c64) step (%c1) { ... }
       }
     }
     ```
 
-    keeps the outer `scf.parallel` and makes the inner one
-    `scf.for %j = %c0 to %c16 step %c1 { ... }`.
+    keeps the outer `scf.parallel` (64 · 64 · 64 iterations) and makes the
+    inner one `scf.for %j = %c0 to %c64 step %c1 { ... }`.
   }];
+  let options = [
+    Option<"minParallelWork", "min-parallel-work", "int64_t", "16384",
+           "Iterations (the loop nest's static trip counts multiplied) below "
+           "which an outermost scf.parallel runs on one thread">,
+  ];
   let dependentDialects = ["::mlir::scf::SCFDialect"];
 }
 

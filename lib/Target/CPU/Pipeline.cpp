@@ -49,10 +49,11 @@ void mlir::onebit::buildCPULoweringPipeline(OpPassManager &pm) {
 
   pm.addNestedPass<func::FuncOp>(createOneBitInterchangeContractions());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
-  // The 1-bit kernel's scf.forall over output rows runs on all cores, with
-  // OpenMP (the library links libomp).
-  pm.addNestedPass<func::FuncOp>(createForallToParallelLoopPass());
+  // Parallel loops of linalg ops run on all cores when they have the work
+  // for it; the 1-bit kernel's scf.forall over output rows always does. Both
+  // become OpenMP regions (the library links libomp).
   pm.addNestedPass<func::FuncOp>(createOneBitSerializeNestedParallel());
+  pm.addNestedPass<func::FuncOp>(createForallToParallelLoopPass());
   pm.addPass(createConvertSCFToOpenMPPass());
   pm.addNestedPass<func::FuncOp>(createConvertVectorToSCFPass());
   pm.addPass(memref::createExpandStridedMetadataPass());

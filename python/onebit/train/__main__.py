@@ -138,10 +138,13 @@ def plot(results, path):
 def cmd_export(a):
     from . import export
     config = export.load_config(a.config, seq_len=a.seq_len, batch=a.batch)
+    max_len = (a.max_len or config.seq_len) if a.decode else None
     built = export.export_student(export.load_state(a.state), config, a.output, a.dtype,
-                                  a.opset)
-    print(f"{a.output}: {len(built.encodings)} 1-bit layers, input_ids "
-          f"[{config.batch}, {config.seq_len}], {os.path.getsize(a.output)} bytes")
+                                  a.opset, decode_max_len=max_len)
+    shape = (f"one token, key/value cache of {max_len}" if a.decode
+             else f"input_ids [{config.batch}, {config.seq_len}]")
+    print(f"{a.output}: {len(built.encodings)} 1-bit layers, {shape}, "
+          f"{os.path.getsize(a.output)} bytes")
 
 
 def cmd_plot(a):
@@ -188,6 +191,10 @@ def parser():
     e.add_argument("-o", "--output", required=True)
     e.add_argument("--seq-len", type=int, help="input length of the exported graph")
     e.add_argument("--batch", type=int, default=1)
+    e.add_argument("--decode", action="store_true",
+                   help="write one decoding step with a key/value cache (onebit.decode)")
+    e.add_argument("--max-len", type=int,
+                   help="--decode: positions in the cache (default: the training context)")
     e.add_argument("--dtype", default="float32", choices=("float32", "float16"))
     e.add_argument("--opset", type=int, default=18)
     e.set_defaults(fn=cmd_export)

@@ -16,6 +16,7 @@ from typing import Dict, Optional
 
 import numpy as np
 
+from ..decode import build_llama_decode
 from ..models import BuiltModel, LlamaConfig, build_llama
 from ..weights import StateDictWeights
 
@@ -72,9 +73,16 @@ def load_config(path: str, **overrides) -> LlamaConfig:
 
 def export_student(state: Dict[str, np.ndarray], config: LlamaConfig,
                    path: Optional[str] = None, dtype="float32", opset: int = 18,
-                   encoding: str = "packed") -> BuiltModel:
-    """The student as a LLaMA-style ONNX model (``input_ids`` [batch, seq_len]
-    -> ``logits``) whose 1-bit layers use ``encoding`` (default: OneBit's
-    packed bytes)."""
+                   encoding: str = "packed", decode_max_len: Optional[int] = None
+                   ) -> BuiltModel:
+    """The student as a LLaMA-style ONNX model whose 1-bit layers use
+    ``encoding`` (default: OneBit's packed bytes): the full-sequence model
+    (``input_ids`` [batch, seq_len] -> ``logits``), or with
+    ``decode_max_len`` one decoding step with a key/value cache of that many
+    positions (``onebit.decode``)."""
+    weights = StateDictWeights(state)
+    if decode_max_len is not None:
+        return build_llama_decode(config, decode_max_len, encoding=encoding, dtype=dtype,
+                                  opset=opset, weights=weights, path=path)
     return build_llama(config, encoding=encoding, dtype=dtype, opset=opset,
-                       weights=StateDictWeights(state), path=path)
+                       weights=weights, path=path)

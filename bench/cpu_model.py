@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""A whole compiled model against onnxruntime on the same ONNX file, on this
+CPU: time per forward, in one run, alternating the two.
+
+    python3 bench/cpu_model.py MODEL.onnx [--library MODEL.so] [--rounds 5]
+
+Inputs are generated: token ids from a fixed seed, ``position`` = half the
+cache, caches zero (the work of a step does not depend on their values).
+onebit is timed with ``Model.time`` (back-to-back forwards in the library)
+and with a Python loop of ``Model.run`` (what generation pays per step);
+onnxruntime with a Python loop of ``InferenceSession.run``, one thread per
+core (its default).
+"""
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "python"))
+
+
+def feeds_for(inputs):
+    rng = np.random.default_rng(0)
+    feeds = {}
+    for name, (shape, dtype) in inputs.items():
+        if name == "position":
+            cache = next(s for n, (s, _) in inputs.items() if n.startswith("past_key."))
+            feeds[name] = np.array([cache[2] // 2], np.int64)
+        elif np.dtype(dtype).kind == "i":
+            feeds[name] = rng.integers(32, 127, size=shape).astype(dtype)
+        else:
+            feeds[name] = np.zeros(shape, dtype)
+    return feeds
+
+
+def loop_us(fn, iterations):
+    fn()
+    start = time.perf_counter()
+    for _ in range(iterations):
+        fn()
+    return (time.perf_counter() - start) / iterations * 1e6
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("model")
+    ap.add_argument("--library", help="compiled model (default: compile MODEL for this CPU)")
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--iterations", type=int, default=0,
+                    help="forwards per round (default: about 0.5 s of work)")
+    a = ap.parse_args()
+    import onnxruntime as ort
+    from onebit.runtime import Model, _numpy_dtype
+
+    library = a.library
+    if not library:
+        library = os.path.join(tempfile.mkdtemp(), "model.so")
+        subprocess.run([os.path.join(a.build, "bin", "onebit-compile"), a.model, "-target=cpu",
+                        "-o", library], check=True)
+    model = Model(library)
+    feeds = feeds_for({i.name: (list(i.shape), _numpy_dtype(i.dtype)) for i in model.inputs})
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    session = ort.InferenceSession(a.model, options, providers=["CPUExecutionProvider"])
+    ours, theirs = model.run(feeds), session.run(None, feeds)
+    err = max(float(np.abs(o - t).max() / max(np.abs(t).max(), 1e-30))
+              for o, t in zip(ours.values(), theirs))
+    iterations = a.iterations or max(3, int(0.5e6 / loop_us(lambda: model.run(feeds), 3)))
+    lib_us, run_us, ort_us = [], [], []
+    for _ in range(a.rounds):
+        lib_us.append(model.time(feeds, iterations))
+        run_us.append(loop_us(lambda: model.run(feeds), iterations))
+        ort_us.append(loop_us(lambda: session.run(None, feeds), iterations))
+    med = statistics.median
+    print(f"{os.path.basename(a.model)}: max relative difference to onnxruntime {err:.1e}; "
+          f"median of {a.rounds} rounds of {iterations} forwards, {os.cpu_count()} cores")
+    print(f"  onebit Model.time     {med(lib_us):10.1f} us")
+    print(f"  onebit Model.run loop {med(run_us):10.1f} us")
+    print(f"  onnxruntime run loop  {med(ort_us):10.1f} us   "
+          f"(onebit {med(ort_us) / med(run_us):.2f}x faster)")
+
+
+if __name__ == "__main__":
+    main()
