@@ -84,6 +84,57 @@ bool touchesMemory(Operation *op) {
   return result.wasInterrupted();
 }
 
+/// Moves `group` (ops of one block, in order) into a one-iteration
+/// scf.parallel placed after the last of them. Fails, naming the op, when a
+/// result is used outside the group: the host cannot read device memory.
+LogicalResult wrapGroup(IRRewriter &rewriter, ArrayRef<Operation *> group) {
+  if (group.empty())
+    return success();
+  llvm::SmallPtrSet<Operation *, 16> members(group.begin(), group.end());
+  for (Operation *op : group)
+    for (Operation *user : op->getUsers())
+      if (!members.contains(op->getBlock()->findAncestorOpInBlock(*user)))
+        return op->emitError()
+               << "'" << op->getName()
+               << "' cannot run on the GPU: it reads device memory and its "
+                  "results are needed on the host";
+  rewriter.setInsertionPointAfter(group.back());
+  Location loc = group.front()->getLoc();
+  Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
+  Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
+  auto parallel = scf::ParallelOp::create(rewriter, loc, ValueRange{zero},
+                                          ValueRange{one}, ValueRange{one});
+  for (Operation *op : group)
+    op->moveBefore(parallel.getBody()->getTerminator());
+  return success();
+}
+
+LogicalResult wrapSequentialWork(IRRewriter &rewriter, Block &body) {
+  SmallVector<Operation *> group;
+  llvm::SmallPtrSet<Operation *, 16> members;
+  for (Operation &op : llvm::make_early_inc_range(body)) {
+    if (isa<scf::ParallelOp, gpu::LaunchOp>(op) ||
+        op.hasTrait<OpTrait::IsTerminator>()) {
+      if (failed(wrapGroup(rewriter, group)))
+        return failure();
+      group.clear();
+      members.clear();
+      continue;
+    }
+    bool usesGroup = op.walk([&](Operation *inner) {
+                         for (Value v : inner->getOperands())
+                           if (members.contains(v.getDefiningOp()))
+                             return WalkResult::interrupt();
+                         return WalkResult::advance();
+                       }).wasInterrupted();
+    if (usesGroup || touchesMemory(&op)) {
+      group.push_back(&op);
+      members.insert(&op);
+    }
+  }
+  return wrapGroup(rewriter, group);
+}
+
 struct GPUTileLoopsPass
     : onebit::impl::OneBitGPUTileLoopsBase<GPUTileLoopsPass> {
   using Base::Base;
@@ -95,23 +146,11 @@ struct GPUTileLoopsPass
     IRRewriter rewriter(&getContext());
     Block &body = func.getBody().front();
 
-    // 1. Sequential work that touches memory runs as a one-thread kernel.
-    for (Operation &op : llvm::make_early_inc_range(body)) {
-      if (isa<scf::ParallelOp, gpu::LaunchOp>(op) || !touchesMemory(&op))
-        continue;
-      if (op.getNumResults() != 0) {
-        op.emitError() << "cannot run on the GPU: its results are needed on "
-                          "the host";
-        return signalPassFailure();
-      }
-      rewriter.setInsertionPoint(&op);
-      Location loc = op.getLoc();
-      Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
-      Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
-      auto parallel = scf::ParallelOp::create(rewriter, loc, ValueRange{zero},
-                                              ValueRange{one}, ValueRange{one});
-      op.moveBefore(parallel.getBody()->getTerminator());
-    }
+    // 1. Sequential work that touches memory runs as a one-thread kernel:
+    // each run of such ops between two loop nests, with the ops that compute
+    // on their results (a load, the arithmetic on it, the store of it).
+    if (failed(wrapSequentialWork(rewriter, body)))
+      return signalPassFailure();
 
     // 2. Every loop nest: one dimension, tiled by the block size (or by
     // its trip count where that is smaller).

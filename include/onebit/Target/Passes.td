@@ -187,11 +187,14 @@ def OneBitGPUTileLoops : Pass<"onebit-gpu-tile-loops", "::mlir::func::FuncOp"> {
     `gpu-map-parallel-loops` and `convert-parallel-loops-to-gpu`: each
     outermost `scf.parallel` is collapsed to one dimension and tiled by
     `block-size` (a guard replaces the partial tile), so the tile loop
-    becomes the grid and the intra-tile loop the block. Any other operation
-    at the top of the function that touches memory (a sequential loop, a
-    load or store) is wrapped in a one-iteration `scf.parallel` so that it
-    runs on the GPU too: a model run never reads device memory on the
-    host.
+    becomes the grid and the intra-tile loop the block. Other operations
+    at the top of the function that touch memory (a sequential loop, a
+    load or store, e.g. what a one-element op becomes once canonicalization
+    folds its loop away) run on the GPU too: each run of them between two
+    loop nests, with the operations that compute on their results, is
+    wrapped in one one-iteration `scf.parallel`. A model run never reads
+    device memory on the host; a value loaded from it that the host would
+    need (a loop bound, say) is an error that names the op.
   }];
   let options = [
     Option<"blockSize", "block-size", "int64_t", /*default=*/"256",

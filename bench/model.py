@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""A whole compiled model against onnxruntime on the same ONNX file, on this
-CPU: time per forward, in one run, alternating the two.
+"""A whole compiled model against onnxruntime (on the CPU) on the same ONNX
+file: time per forward, in one run, alternating the two.
 
-    python3 bench/cpu_model.py MODEL.onnx [--library MODEL.so] [--rounds 5]
+    python3 bench/model.py MODEL.onnx [--library MODEL.so | --target cpu|cuda] [--rounds 5]
 
 Inputs are generated: token ids from a fixed seed, ``position`` = half the
 cache, caches zero (the work of a step does not depend on their values).
@@ -51,7 +51,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("model")
-    ap.add_argument("--library", help="compiled model (default: compile MODEL for this CPU)")
+    ap.add_argument("--library", help="compiled model (default: compile MODEL for --target)")
+    ap.add_argument("--target", default="cpu", choices=("cpu", "cuda"))
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--iterations", type=int, default=0,
@@ -63,7 +64,7 @@ def main():
     library = a.library
     if not library:
         library = os.path.join(tempfile.mkdtemp(), "model.so")
-        subprocess.run([os.path.join(a.build, "bin", "onebit-compile"), a.model, "-target=cpu",
+        subprocess.run([os.path.join(a.build, "bin", "onebit-compile"), a.model, f"-target={a.target}",
                         "-o", library], check=True)
     model = Model(library)
     feeds = feeds_for({i.name: (list(i.shape), _numpy_dtype(i.dtype)) for i in model.inputs})
