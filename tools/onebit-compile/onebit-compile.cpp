@@ -70,8 +70,9 @@ cl::opt<Target> target(
     cl::values(clEnumValN(Target::CPU, "cpu",
                           "x86-64 CPUs, through LLVM (default)"),
                clEnumValN(Target::CUDA, "cuda",
-                          "NVIDIA GPUs: kernels as PTX (cubin where ptxas "
-                          "exists) in the library, host code for this CPU")),
+                          "NVIDIA GPUs: kernels as PTX (with ptxas: a fatbin "
+                          "of the cubin and the PTX) in the library, host code "
+                          "for this CPU")),
     cl::cat(category));
 cl::opt<std::string> cpuName(
     "mcpu",
@@ -86,8 +87,10 @@ cl::opt<std::string> gpuArch(
 cl::opt<std::string> ptxasPath(
     "ptxas",
     cl::desc("ptxas to make cubins with (-target=cuda); default "
-             "/usr/local/cuda/bin/ptxas if it exists, else the library "
-             "holds PTX that the driver compiles when the model loads"),
+             "/usr/local/cuda/bin/ptxas if it exists. The library holds, "
+             "per kernel module, a fatbin of the cubin and its PTX (a bare "
+             "cubin if fatbinary is not beside ptxas); without ptxas, PTX "
+             "that the driver compiles when the model loads"),
     cl::value_desc("path"), cl::init(""), cl::cat(category));
 cl::opt<int64_t> gemvRowsPerStep(
     "gemv-rows-per-step",
@@ -208,8 +211,16 @@ int main(int argc, char **argv) {
       cudaOptions.toolkit = llvm::sys::path::parent_path(
                                 llvm::sys::path::parent_path(ptxas))
                                 .str();
-    cudaOptions.format =
-        emitKind == EmitKind::PTX || ptxas.empty() ? "isa" : "bin";
+    // With ptxas, each kernel module is a fatbin holding the cubin for -arch
+    // and the PTX beside it, which the driver JIT-compiles on GPUs the cubin
+    // does not run on (a bare cubin where the toolkit has no fatbinary).
+    bool fatbinary =
+        !ptxas.empty() &&
+        llvm::sys::fs::can_execute(
+            (llvm::sys::path::parent_path(ptxas) + "/fatbinary").str());
+    cudaOptions.format = emitKind == EmitKind::PTX || ptxas.empty() ? "isa"
+                         : fatbinary                                ? "fatbin"
+                                                                    : "bin";
   }
   if (emitKind >= EmitKind::Lowered) {
     PassManager pm(&context);
