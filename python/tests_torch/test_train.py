@@ -231,7 +231,7 @@ def test_run_trains_distils_and_writes_results(tmp_path):
 
 def _llama_forward_dense(c, state, ids):
     """The LLaMA of onebit.models.reference_forward with dense projections."""
-    d, hd = c.d_model, c.d_model // c.n_heads
+    hd = c.d_model // c.n_heads
     cos, sin = reference.rotary_tables(c.seq_len, hd, c.rope_base)
     mask = reference.causal_mask(c.seq_len, -1e9)
     t = state["model.embed_tokens.weight"][ids].astype(np.float64)

@@ -75,6 +75,61 @@ def ConvertOneBitToGPU : Pass<"convert-onebit-to-gpu"> {
   ];
 }
 
+def OneBitGPURowReductions
+    : Pass<"onebit-gpu-row-reductions", "::mlir::func::FuncOp"> {
+  let summary = "Reduce each row of a linalg reduction with one thread block";
+  let description = [{
+    Runs in `onebit-cuda-pipeline` after bufferization, before loops are
+    made of the remaining linalg ops, which would give each output element
+    one thread that walks its whole row: a norm or a softmax over a few
+    rows then runs on a few threads. Every `linalg.generic` on static
+    memrefs that reduces its innermost loop, and only that one, into one
+    output indexed by the other loops in order (a row reduction: the sums
+    of RMSNorm and LayerNorm, softmax's max and sum), whose body combines
+    the output's value once with `arith.addf`, `arith.maximumf`,
+    `arith.maxnumf`, `arith.minimumf` or `arith.minnumf`, becomes one
+    `gpu.launch` with a block per output element:
+
+    - the block's threads (a multiple of 32, at most 256) walk the row with
+      a stride of the block size, evaluate the body's other operations at
+      each point (coalesced loads) and combine their values in f32;
+    - warp shuffles combine the threads of a warp, workgroup memory the
+      warps;
+    - one thread combines the result with the output's value and stores
+      it.
+
+    Sums are reassociated (added in a tree instead of in order), which
+    changes their rounding within the usual floating-point tolerance.
+    Reductions over fewer than `min-row-size` elements, or with more rows
+    than `max-rows`, are left to the generic schedule.
+
+    ```mlir
+    // Before: the sums of squares of 6 rows of 384 (RMSNorm)
+    linalg.generic {iterator_types = ["parallel", "reduction"], ...}
+        ins(%x : memref<6x384xf32>) outs(%sum : memref<6xf32>) {
+    ^bb0(%in: f32, %acc: f32):
+      %sq = arith.mulf %in, %in : f32
+      %s = arith.addf %acc, %sq : f32
+      linalg.yield %s : f32
+    }
+    // After: gpu.launch blocks(6, 1, 1) threads(256, 1, 1) { scf.for ...
+    //   gpu.shuffle xor ... gpu.barrier ... }
+    ```
+  }];
+  let options = [
+    Option<"minRowSize", "min-row-size", "int64_t", /*default=*/"32",
+           "Shortest row worth a block">,
+    Option<"maxRows", "max-rows", "int64_t", /*default=*/"65536",
+           "Most rows (blocks) per reduction">,
+  ];
+  let dependentDialects = [
+    "::mlir::gpu::GPUDialect",
+    "::mlir::arith::ArithDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
+  ];
+}
+
 def OneBitGPUSignGemv : Pass<"onebit-gpu-sign-gemv", "::mlir::func::FuncOp"> {
   let summary = "Turn marked packed-sign products into the GPU decode kernel";
   let description = [{

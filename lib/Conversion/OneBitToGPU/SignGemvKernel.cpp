@@ -26,6 +26,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "KernelBuilding.h"
 #include "onebit/Conversion/Passes.h"
 #include "onebit/Dialect/OneBit/IR/OneBitDialect.h"
 
@@ -45,8 +46,6 @@ using namespace mlir;
 using namespace mlir::onebit;
 
 namespace {
-
-constexpr int64_t kWarpSize = 32;
 
 /// The shape of one decode kernel.
 struct GemvShape {
@@ -73,22 +72,9 @@ constexpr int64_t kMaxStagedBytes = 48 * 1024;
 /// Threads per block the row groups fill up to.
 constexpr int64_t kTargetBlockSize = 256;
 
-Value constIndex(ImplicitLocOpBuilder &b, int64_t value) {
-  return arith::ConstantIndexOp::create(b, value);
-}
 Value constI32(ImplicitLocOpBuilder &b, uint32_t value) {
   return arith::ConstantIntOp::create(b, b.getI32Type(),
                                       static_cast<int64_t>(value));
-}
-
-/// `value` summed over the 32 lanes of each warp (every lane gets the sum).
-Value warpSum(ImplicitLocOpBuilder &b, Value value) {
-  for (int32_t offset = kWarpSize / 2; offset > 0; offset /= 2) {
-    auto shuffle = gpu::ShuffleOp::create(b, value, offset, kWarpSize,
-                                          gpu::ShuffleMode::XOR);
-    value = arith::AddFOp::create(b, value, shuffle.getShuffleResult());
-  }
-  return value;
 }
 
 //===----------------------------------------------------------------------===//
@@ -198,18 +184,6 @@ FailureOr<ElementwiseFold> findFold(linalg::GenericOp product, Value value,
       !onlyDataFreeOpsBetween(product, op))
     return failure();
   return fold;
-}
-
-/// The row-major indices of position `linear` in `shape`.
-SmallVector<Value> delinearize(ImplicitLocOpBuilder &b, Value linear,
-                               ArrayRef<int64_t> shape) {
-  SmallVector<Value> indices(shape.size());
-  for (int64_t d = shape.size() - 1; d >= 0; --d) {
-    Value size = arith::ConstantIndexOp::create(b, shape[d]);
-    indices[d] = d == 0 ? linear : arith::RemUIOp::create(b, linear, size);
-    linear = arith::DivUIOp::create(b, linear, size);
-  }
-  return indices;
 }
 
 /// The iteration point of `fold.op` at element (row, column) of the

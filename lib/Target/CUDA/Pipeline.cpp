@@ -61,6 +61,7 @@ void mlir::onebit::buildCUDALoweringPipeline(
   gemv.rowsPerStep = options.gemvRowsPerStep;
   gemv.maxGridSize = options.gemvMaxGridSize;
   host.addPass(createOneBitGPUSignGemv(gemv));
+  host.addPass(createOneBitGPURowReductions());
   host.addPass(createConvertLinalgToParallelLoopsPass());
   host.addPass(createCanonicalizerPass());
   OneBitGPUTileLoopsOptions tile;

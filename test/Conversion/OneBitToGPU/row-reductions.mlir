@@ -1,0 +1,97 @@
+// RUN: onebit-opt %s --split-input-file --onebit-gpu-row-reductions | FileCheck %s
+
+// RMSNorm's sum of squares over 6 rows of 384: a block of 256 threads per
+// row, strided loads, the square evaluated in the loop, warp shuffles and
+// workgroup memory, thread 0 adding the result to the output.
+// CHECK-LABEL: func.func @sum_of_squares
+// CHECK-DAG: %[[C6:.*]] = arith.constant 6 : index
+// CHECK-DAG: %[[C256:.*]] = arith.constant 256 : index
+// CHECK: gpu.launch blocks(%{{.*}}, %{{.*}}, %{{.*}}) in (%{{.*}} = %[[C6]], %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}) threads(%{{.*}}, %{{.*}}, %{{.*}}) in (%{{.*}} = %[[C256]],
+// CHECK-SAME: workgroup(%[[PARTIALS:.*]] : memref<8xf32, #gpu.address_space<workgroup>>)
+// CHECK: %[[SUM:.*]] = scf.for %[[K:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[ACC:.*]] = %{{.*}}) -> (f32)
+// CHECK: %[[X:.*]] = memref.load %arg0[%{{.*}}, %[[K]]]
+// CHECK: %[[SQ:.*]] = arith.mulf %[[X]], %[[X]]
+// CHECK: %[[NEXT:.*]] = arith.addf %[[ACC]], %[[SQ]]
+// CHECK: scf.yield %[[NEXT]]
+// CHECK: gpu.shuffle xor %[[SUM]], %{{.*}}, %{{.*}} : f32
+// CHECK: memref.store %{{.*}}, %[[PARTIALS]]
+// CHECK: gpu.barrier
+// CHECK: memref.load %[[PARTIALS]]
+// CHECK: gpu.shuffle xor
+// CHECK: %[[OLD:.*]] = memref.load %arg1[%{{.*}}]
+// CHECK: %[[NEW:.*]] = arith.addf %[[OLD]], %{{.*}} : f32
+// CHECK: memref.store %[[NEW]], %arg1[%{{.*}}]
+// CHECK-NOT: linalg.generic
+#rows = affine_map<(d0, d1) -> (d0, d1)>
+#out = affine_map<(d0, d1) -> (d0)>
+func.func @sum_of_squares(%x: memref<6x384xf32>, %sum: memref<6xf32>) {
+  linalg.generic {indexing_maps = [#rows, #out], iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<6x384xf32>) outs(%sum : memref<6xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %sq = arith.mulf %in, %in : f32
+    %s = arith.addf %acc, %sq : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// Softmax's max over a broadcast-free f16 row of 40 in a [2, 3, 40]
+// tensor: 64 threads (two warps), -inf as the identity, f16 extended to
+// f32 and the result truncated back.
+// CHECK-LABEL: func.func @row_max_f16
+// CHECK-DAG: %[[C6:.*]] = arith.constant 6 : index
+// CHECK-DAG: %[[C64:.*]] = arith.constant 64 : index
+// CHECK: gpu.launch blocks({{.*}} = %[[C6]], {{.*}} threads({{.*}} = %[[C64]],
+// CHECK: %[[NEGINF:.*]] = arith.constant 0xFF800000 : f32
+// CHECK: scf.for {{.*}} iter_args(%{{.*}} = %[[NEGINF]])
+// CHECK: arith.extf %{{.*}} : f16 to f32
+// CHECK: arith.maximumf
+// CHECK: arith.truncf %{{.*}} : f32 to f16
+// CHECK: arith.maximumf %{{.*}}, %{{.*}} : f16
+#x3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#o3 = affine_map<(d0, d1, d2) -> (d0, d1)>
+func.func @row_max_f16(%x: memref<2x3x40xf16>, %m: memref<2x3xf16>) {
+  linalg.generic {indexing_maps = [#x3, #o3], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x : memref<2x3x40xf16>) outs(%m : memref<2x3xf16>) {
+  ^bb0(%in: f16, %acc: f16):
+    %r = arith.maximumf %acc, %in : f16
+    linalg.yield %r : f16
+  }
+  return
+}
+
+// -----
+
+// Not row reductions, or too short: left for the generic schedule.
+// CHECK-LABEL: func.func @left_alone
+// CHECK-NOT: gpu.launch
+// CHECK-COUNT-3: linalg.generic
+#t = affine_map<(d0, d1) -> (d1, d0)>
+#o = affine_map<(d0, d1) -> (d0)>
+#c = affine_map<(d0, d1) -> (d1)>
+func.func @left_alone(%x: memref<64x64xf32>, %short: memref<4x8xf32>, %o: memref<64xf32>, %o4: memref<4xf32>) {
+  // the output is indexed by the reduced loop
+  linalg.generic {indexing_maps = [#t, #c], iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<64x64xf32>) outs(%o : memref<64xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %s = arith.addf %acc, %in : f32
+    linalg.yield %s : f32
+  }
+  // a product, not a fold of the output (mulf)
+  linalg.generic {indexing_maps = [#t, #o], iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<64x64xf32>) outs(%o : memref<64xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %s = arith.mulf %acc, %in : f32
+    linalg.yield %s : f32
+  }
+  // rows of 8: shorter than min-row-size
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, #o], iterator_types = ["parallel", "reduction"]}
+      ins(%short : memref<4x8xf32>) outs(%o4 : memref<4xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %s = arith.addf %acc, %in : f32
+    linalg.yield %s : f32
+  }
+  return
+}
