@@ -3,11 +3,11 @@
 #include "onebit/Target/CPU/CPUTarget.h"
 #include "onebit/Target/Passes.h"
 
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/ADT/StringMap.h"
-#include "llvm/IR/Constants.h"
-#include "llvm/IR/GlobalVariable.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
@@ -66,64 +66,46 @@ LogicalResult addSignature(llvm::Module &module, ModuleOp op) {
   return success();
 }
 
-/// Appends the bytes `constant` occupies in memory to `bytes`; false for a
-/// constant that is not plain array data.
-bool appendBytes(const llvm::Constant *constant, const llvm::DataLayout &layout,
-                 std::string &bytes) {
-  if (auto *data = llvm::dyn_cast<llvm::ConstantDataSequential>(constant)) {
-    if (layout.getTypeAllocSize(data->getElementType()) !=
-        data->getElementByteSize())
-      return false;
-    bytes += data->getRawDataValues();
-    return true;
-  }
-  if (llvm::isa<llvm::ConstantAggregateZero>(constant)) {
-    bytes.append(layout.getTypeAllocSize(constant->getType()), '\0');
-    return true;
-  }
-  auto *array = llvm::dyn_cast<llvm::ConstantArray>(constant);
-  if (!array)
-    return false;
-  for (const llvm::Use &element : array->operands())
-    if (!appendBytes(llvm::cast<llvm::Constant>(element.get()), layout, bytes))
-      return false;
-  return true;
-}
-
-/// Re-types every large constant array (the weights) as an i8 array of the
-/// same bytes and alignment. The code generator writes an i8 array with one
-/// copy of its bytes, but a float or half array one element at a time
-/// through APFloat, which took most of a large model's build.
-void storeConstantsAsBytes(llvm::Module &module) {
-  constexpr uint64_t kMinBytes = 4096;
-  const llvm::DataLayout &layout = module.getDataLayout();
-  llvm::Type *byte = llvm::Type::getInt8Ty(module.getContext());
-  SmallVector<llvm::GlobalVariable *> globals;
-  for (llvm::GlobalVariable &global : module.globals())
-    if (global.isConstant() && global.hasInitializer() &&
-        global.getValueType()->isArrayTy() &&
-        global.getValueType()->getArrayElementType() != byte &&
-        layout.getTypeAllocSize(global.getValueType()) >= kMinBytes)
-      globals.push_back(&global);
-  for (llvm::GlobalVariable *global : globals) {
-    std::string bytes;
-    if (!appendBytes(global->getInitializer(), layout, bytes))
-      continue;
-    auto *initializer = llvm::ConstantDataArray::getRaw(
-        bytes, bytes.size(), byte);
-    auto *replacement = new llvm::GlobalVariable(
-        module, initializer->getType(), /*isConstant=*/true,
-        global->getLinkage(), initializer, "", global,
-        global->getThreadLocalMode(), global->getAddressSpace());
-    replacement->setAlignment(layout.getPreferredAlign(global));
-    replacement->setUnnamedAddr(global->getUnnamedAddr());
-    replacement->setVisibility(global->getVisibility());
-    if (global->hasSection())
-      replacement->setSection(global->getSection());
-    replacement->takeName(global);
-    global->replaceAllUsesWith(replacement);
-    global->eraseFromParent();
-  }
+/// Re-types every large constant global (the weights) as an i8 array of
+/// the same bytes, before translation. The code generator writes an i8
+/// array with one copy of its bytes, but a float or half array one element
+/// at a time through APFloat, which took most of a large model's build. A
+/// resource keeps its blob (no copy); the alignment stays at least 64.
+void storeConstantsAsBytes(ModuleOp module) {
+  constexpr int64_t kMinBytes = 4096;
+  MLIRContext *context = module.getContext();
+  auto byte = IntegerType::get(context, 8);
+  module.walk([&](LLVM::GlobalOp global) {
+    auto elements = dyn_cast_or_null<ElementsAttr>(global.getValueOrNull());
+    if (!global.getConstant() || !elements ||
+        elements.getElementType() == byte)
+      return;
+    Attribute bytes;
+    int64_t size = 0;
+    if (auto resource = dyn_cast<DenseResourceElementsAttr>(elements)) {
+      AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+      if (!blob)
+        return;
+      size = blob->getData().size();
+      bytes = DenseResourceElementsAttr::get(
+          RankedTensorType::get({size}, byte), resource.getRawHandle());
+    } else if (auto dense = dyn_cast<DenseElementsAttr>(elements)) {
+      if (dense.isSplat())
+        return;
+      ArrayRef<char> raw = dense.getRawData();
+      size = raw.size();
+      bytes = DenseElementsAttr::getFromRawBuffer(
+          RankedTensorType::get({size}, byte), raw);
+    } else {
+      return;
+    }
+    if (size < kMinBytes)
+      return;
+    global.setGlobalTypeAttr(
+        TypeAttr::get(LLVM::LLVMArrayType::get(byte, size)));
+    global.setValueAttr(bytes);
+    global.setAlignment(std::max<uint64_t>(global.getAlignment().value_or(0), 64));
+  });
 }
 
 llvm::TargetMachine *createTargetMachine(const CPUTargetOptions &options,
@@ -161,6 +143,7 @@ llvm::TargetMachine *createTargetMachine(const CPUTargetOptions &options,
 /// The optimised LLVM module of `op`, prepared for `machine`.
 std::unique_ptr<llvm::Module> translate(ModuleOp op, llvm::LLVMContext &context,
                                         llvm::TargetMachine &machine) {
+  storeConstantsAsBytes(op);
   std::unique_ptr<llvm::Module> module =
       translateModuleToLLVMIR(op, context, "onebit_model");
   if (!module) {
@@ -172,7 +155,6 @@ std::unique_ptr<llvm::Module> translate(ModuleOp op, llvm::LLVMContext &context,
     return nullptr;
   module->setTargetTriple(machine.getTargetTriple());
   module->setDataLayout(machine.createDataLayout());
-  storeConstantsAsBytes(*module);
 
   llvm::LoopAnalysisManager loops;
   llvm::FunctionAnalysisManager functions;
