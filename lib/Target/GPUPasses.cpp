@@ -8,6 +8,8 @@
 
 #include "onebit/Target/Passes.h"
 
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -20,6 +22,7 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Interfaces/DataLayoutInterfaces.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 namespace mlir::onebit {
 #define GEN_PASS_DEF_ONEBITGPUHOSTBUFFERS
@@ -85,9 +88,12 @@ bool touchesMemory(Operation *op) {
 }
 
 /// Moves `group` (ops of one block, in order) into a one-iteration
-/// scf.parallel placed after the last of them. Fails, naming the op, when a
-/// result is used outside the group: the host cannot read device memory.
-LogicalResult wrapGroup(IRRewriter &rewriter, ArrayRef<Operation *> group) {
+/// scf.parallel placed after the last of them, and `delayed` (frees met
+/// between them) after that loop: freeing later is always safe. Fails,
+/// naming the op, when a result is used outside the group: the host cannot
+/// read device memory.
+LogicalResult wrapGroup(IRRewriter &rewriter, ArrayRef<Operation *> group,
+                        ArrayRef<Operation *> delayed) {
   if (group.empty())
     return success();
   llvm::SmallPtrSet<Operation *, 16> members(group.begin(), group.end());
@@ -106,19 +112,29 @@ LogicalResult wrapGroup(IRRewriter &rewriter, ArrayRef<Operation *> group) {
                                           ValueRange{one}, ValueRange{one});
   for (Operation *op : group)
     op->moveBefore(parallel.getBody()->getTerminator());
+  Operation *last = parallel;
+  for (Operation *op : delayed) {
+    op->moveAfter(last);
+    last = op;
+  }
   return success();
 }
 
 LogicalResult wrapSequentialWork(IRRewriter &rewriter, Block &body) {
-  SmallVector<Operation *> group;
+  SmallVector<Operation *> group, delayed;
   llvm::SmallPtrSet<Operation *, 16> members;
+  auto flush = [&]() {
+    LogicalResult result = wrapGroup(rewriter, group, delayed);
+    group.clear();
+    delayed.clear();
+    members.clear();
+    return result;
+  };
   for (Operation &op : llvm::make_early_inc_range(body)) {
     if (isa<scf::ParallelOp, gpu::LaunchOp>(op) ||
         op.hasTrait<OpTrait::IsTerminator>()) {
-      if (failed(wrapGroup(rewriter, group)))
+      if (failed(flush()))
         return failure();
-      group.clear();
-      members.clear();
       continue;
     }
     bool usesGroup = op.walk([&](Operation *inner) {
@@ -130,9 +146,11 @@ LogicalResult wrapSequentialWork(IRRewriter &rewriter, Block &body) {
     if (usesGroup || touchesMemory(&op)) {
       group.push_back(&op);
       members.insert(&op);
+    } else if (!group.empty() && hasEffect<MemoryEffects::Free>(&op)) {
+      delayed.push_back(&op);
     }
   }
-  return wrapGroup(rewriter, group);
+  return flush();
 }
 
 struct GPUTileLoopsPass

@@ -44,3 +44,23 @@ func.func @needed_on_host(%a: memref<1xindex>, %c: memref<8xf32>, %x: f32) {
   }
   return
 }
+
+// -----
+
+// A buffer freed between the load and the store is freed after the kernel
+// that now holds them both.
+// CHECK-LABEL: func.func @free_in_between
+// CHECK: scf.parallel
+// CHECK: memref.load %arg0
+// CHECK: memref.store %{{.*}}, %arg1
+// CHECK: scf.reduce
+// CHECK: memref.dealloc %arg2
+// CHECK-NEXT: return
+func.func @free_in_between(%a: memref<1xf32>, %b: memref<1xf32>, %t: memref<4xf32>) {
+  %c0 = arith.constant 0 : index
+  %v = memref.load %a[%c0] : memref<1xf32>
+  memref.dealloc %t : memref<4xf32>
+  %w = arith.addf %v, %v : f32
+  memref.store %w, %b[%c0] : memref<1xf32>
+  return
+}
