@@ -21,8 +21,8 @@ from onnx import TensorProto
 
 from . import reference
 from .graph import onnx_type
-from .models import (BuiltModel, LlamaConfig, _activation, _check_heads, _common, _Ctx,
-                     _finish, _mask_value, _rms_norm)
+from .models import (BuiltModel, LlamaConfig, _check_heads, _common, _Ctx, _finish,
+                     _mask_value, _rms_norm, _rotary, llama_mlp_block)
 
 
 def cache_shape(config: LlamaConfig, max_len: int):
@@ -69,7 +69,7 @@ def build_llama_decode(config: LlamaConfig, max_len: int, encoding="packed",
             return gb.node("Transpose", [t], name=f"{p}/{nm}/Transpose", perm=[0, 2, 1, 3])
 
         q, k, v = (heads(ctx.linear(hn, f"{p}.self_attn.{m}_proj", d, d), m) for m in "qkv")
-        q, k = (_rotate(gb, t, cos, sin, hd, f"{p}/{nm}") for t, nm in ((q, "q"), (k, "k")))
+        q, k = (_rotary(gb, t, (cos, sin), hd, f"{p}/{nm}") for t, nm in ((q, "q"), (k, "k")))
         gb.output(k, f"key.{i}", ftype, [1, c.n_heads, 1, hd])
         gb.output(v, f"value.{i}", ftype, [1, c.n_heads, 1, hd])
         kt = gb.node("Transpose", [past_k], name=f"{p}/PastKeyT", perm=[0, 1, 3, 2])
@@ -90,28 +90,11 @@ def build_llama_decode(config: LlamaConfig, max_len: int, encoding="packed",
                     name=f"{p}/MergeReshape")
         x = gb.node("Add", [x, ctx.linear(o, f"{p}.self_attn.o_proj", d, d)],
                     name=f"{p}/ResidualAttn")
-        hn = _rms_norm(ctx, x, f"{p}.post_attention_layernorm.weight", d, c.rms_eps,
-                       f"{p}.post_attention_layernorm")
-        gate = ctx.linear(hn, f"{p}.mlp.gate_proj", c.ffn, d)
-        up = ctx.linear(hn, f"{p}.mlp.up_proj", c.ffn, d)
-        m = gb.node("Mul", [_activation(gb, gate, "silu", f"{p}.mlp"), up], name=f"{p}.mlp/MulUp")
-        x = gb.node("Add", [x, ctx.linear(m, f"{p}.mlp.down_proj", d, c.ffn)],
-                    name=f"{p}/ResidualMLP")
+        x = llama_mlp_block(ctx, x, c, p)
     x = _rms_norm(ctx, x, "model.norm.weight", d, c.rms_eps, "model.norm")
     lm = ctx.dense("lm_head.weight", (c.vocab_size, d), scale=1.0 / np.sqrt(d), transpose=True)
     gb.output(gb.node("MatMul", [x, lm], name="lm_head/MatMul"), "logits", ftype,
               [1, 1, c.vocab_size])
-    built = _finish(ctx, dtype, opset, path, sink, "OneBit LLaMA-style decoder, one step "
-                    "with a key/value cache")
-    return built
+    return _finish(ctx, dtype, opset, path, sink,
+                   "OneBit LLaMA-style decoder, one step with a key/value cache")
 
-
-def _rotate(gb, x, cos, sin, hd, prefix):
-    half = hd // 2
-    x1 = gb.slice(x, [0], [half], [3], name=f"{prefix}/rope/Slice1")
-    x2 = gb.slice(x, [half], [hd], [3], name=f"{prefix}/rope/Slice2")
-    rot = gb.node("Concat", [gb.node("Neg", [x2], name=f"{prefix}/rope/Neg"), x1],
-                  name=f"{prefix}/rope/Concat", axis=-1)
-    return gb.node("Add", [gb.node("Mul", [x, cos], name=f"{prefix}/rope/MulCos"),
-                           gb.node("Mul", [rot, sin], name=f"{prefix}/rope/MulSin")],
-                   name=f"{prefix}/rope/Add")

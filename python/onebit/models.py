@@ -331,6 +331,19 @@ LLAMA_LINEARS = ("self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj",
                  "self_attn.o_proj", "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj")
 
 
+def llama_mlp_block(ctx: _Ctx, x, c: LlamaConfig, p: str):
+    """x + down(silu(gate(rms(x))) * up(rms(x))): the second half of layer ``p``."""
+    gb, d = ctx.gb, c.d_model
+    hn = _rms_norm(ctx, x, f"{p}.post_attention_layernorm.weight", d, c.rms_eps,
+                   f"{p}.post_attention_layernorm")
+    gate = ctx.linear(hn, f"{p}.mlp.gate_proj", c.ffn, d)
+    up = ctx.linear(hn, f"{p}.mlp.up_proj", c.ffn, d)
+    act = _activation(gb, gate, "silu", f"{p}.mlp")
+    m = gb.node("Mul", [act, up], name=f"{p}.mlp/MulUp")
+    return gb.node("Add", [x, ctx.linear(m, f"{p}.mlp.down_proj", d, c.ffn)],
+                   name=f"{p}/ResidualMLP")
+
+
 def build_llama(config: Optional[LlamaConfig] = None, encoding: EncodingSpec = "packed",
                 dtype="float32", opset: int = 17, seed: int = 0, weights=None,
                 path: Optional[str] = None, external_data: bool = False,
@@ -360,14 +373,7 @@ def build_llama(config: Optional[LlamaConfig] = None, encoding: EncodingSpec = "
         a = _attention(ctx, q, k, v, c, f"{p}.self_attn", rope)
         x = gb.node("Add", [x, ctx.linear(a, f"{p}.self_attn.o_proj", d, d)],
                     name=f"{p}/ResidualAttn")
-        hn = _rms_norm(ctx, x, f"{p}.post_attention_layernorm.weight", d, c.rms_eps,
-                       f"{p}.post_attention_layernorm")
-        gate = ctx.linear(hn, f"{p}.mlp.gate_proj", c.ffn, d)
-        up = ctx.linear(hn, f"{p}.mlp.up_proj", c.ffn, d)
-        act = _activation(gb, gate, "silu", f"{p}.mlp")
-        m = gb.node("Mul", [act, up], name=f"{p}.mlp/MulUp")
-        x = gb.node("Add", [x, ctx.linear(m, f"{p}.mlp.down_proj", d, c.ffn)],
-                    name=f"{p}/ResidualMLP")
+        x = llama_mlp_block(ctx, x, c, p)
     x = _rms_norm(ctx, x, "model.norm.weight", d, c.rms_eps, "model.norm")
     lm = ctx.dense("lm_head.weight", (c.vocab_size, d), scale=1.0 / np.sqrt(d), transpose=True)
     logits = gb.node("MatMul", [x, lm], name="lm_head/MatMul")

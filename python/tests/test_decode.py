@@ -48,3 +48,28 @@ def test_cached_generation_stops_when_the_cache_is_full():
     assert out.tokens == [3, 4, 5]
     with pytest.raises(ValueError, match="cache holds 5"):
         generate.generate_cached(lambda t, p: np.zeros(8), [1] * 5, 1, max_len=5)
+
+
+def test_backend_rejects_models_it_cannot_generate_with():
+    def run(feeds):
+        raise AssertionError("not run")
+
+    with pytest.raises(ValueError, match="needs an input named input_ids"):
+        generate.Backend(run, {"tokens": [1, 8]}, {}, "m")
+    with pytest.raises(ValueError, match=r"static shape \[1, T\]"):
+        generate.Backend(run, {"input_ids": [2, 8]}, {}, "m")
+    with pytest.raises(ValueError, match="past_key.i / past_value.i"):
+        generate.Backend(run, {"input_ids": [1, 1], "position": [1]}, {}, "m")
+    with pytest.raises(ValueError, match="past_key.i / past_value.i"):
+        generate.Backend(run, {"input_ids": [1, 4], "position": [1],
+                               "past_key.0": [1, 2, 8, 4]}, {"past_key.0": np.float32}, "m")
+    cached = generate.Backend(run, {"input_ids": [1, 1], "position": [1],
+                                    "past_key.0": [1, 2, 8, 4], "past_value.0": [1, 2, 8, 4]},
+                              {"past_key.0": np.float32, "past_value.0": np.float32}, "m")
+    assert cached.cached and cached.context == 8 and "cache of 8" in cached.mode
+
+
+def test_decode_builder_rejects_an_empty_cache():
+    c = models.make_config("llama")
+    with pytest.raises(ValueError, match="max_len must be positive"):
+        decode.build_llama_decode(c, max_len=0)

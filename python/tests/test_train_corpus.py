@@ -68,3 +68,9 @@ def test_unigram_bits_per_byte():
     c = corpus.Corpus(np.zeros(1000, np.uint8), np.zeros(10, np.uint8), [], [], "")
     # add-one smoothing: p(0) = 1001 / 1256
     assert c.unigram_bits_per_byte() == pytest.approx(-np.log2(1001 / 1256))
+
+
+def test_state_shards_need_to_exist(tmp_path):
+    from onebit.train import export
+    with pytest.raises(FileNotFoundError, match="no state shards"):
+        export.load_state(str(tmp_path / "missing"))
