@@ -66,12 +66,23 @@ def layers_model(layers, m, k, dtype=np.float16):
     return gb.model("gpu_linear")
 
 
-def compile_model(model, path, build):
+def compile_model(model, path, build, flags=()):
     onnx_path = path.with_suffix(".onnx")
     onnx_path.write_bytes(model.SerializeToString())
     subprocess.run([str(Path(build) / "bin" / "onebit-compile"), str(onnx_path),
-                    "-target=cuda", "-o", str(path)], check=True)
+                    "-target=cuda", *flags, "-o", str(path)], check=True)
     return onnx_path
+
+
+def parse_variants(specs):
+    """--variant LABEL=FLAGS (space-separated onebit-compile flags)."""
+    if not specs:
+        return [("", [])]
+    variants = []
+    for spec in specs:
+        label, _, flags = spec.partition("=")
+        variants.append((label, flags.split()))
+    return variants
 
 
 def prepare(args):
@@ -86,22 +97,37 @@ def prepare(args):
         repeats = max(1, math.ceil(args.min_bytes / packed))
         layers = [tiled_layer(rng, block, f"l{i}", n, k) for i in range(repeats)]
         for m in map(int, args.batches.split(",")):
-            library = out / f"linear_{k}x{n}_m{m}.so"
-            onnx_path = compile_model(layers_model(layers, m, k), library, args.build)
-            onnx_path.unlink()  # only the library travels
-            if args.compress:
-                subprocess.run(["xz", "-1", "-T2", "-f", str(library)], check=True)
-            cases.append(dict(k=k, n=n, m=m, repeats=repeats, library=library.name,
-                              weight_bytes=packed + 2 * (k + n)))
-            print(f"compiled {library.name}: R={repeats}", flush=True)
+            for label, flags in parse_variants(args.variant):
+                suffix = f"_{label}" if label else ""
+                library = out / f"linear_{k}x{n}_m{m}{suffix}.so"
+                onnx_path = compile_model(layers_model(layers, m, k), library, args.build,
+                                          flags)
+                onnx_path.unlink()  # only the library travels
+                if args.compress:
+                    subprocess.run(["xz", "-1", "-T2", "-f", str(library)], check=True)
+                cases.append(dict(k=k, n=n, m=m, repeats=repeats, library=library.name,
+                                  variant=label, weight_bytes=packed + 2 * (k + n)))
+                print(f"compiled {library.name}: R={repeats}", flush=True)
     checks = []
+    if args.skip_checks:
+        (out / "cases.json").write_text(json.dumps(dict(cases=cases, checks=checks), indent=1))
+        return
+    # fp16 with K a multiple of 128: the tensor-core kernel, with one
+    # accumulator per sign bit (M <= 8, K a multiple of 256) or shifted sign
+    # pairs (K = 384, 896; M > 8), K split across warps (N = 40, 300), K
+    # staged in chunks (M = 40, K = 896); f32, or K = 1056: the decode kernel.
     for k, n, m, dtype in ((4096, 1000, 1, np.float16), (4096, 1000, 3, np.float16),
                            (4096, 1000, 2, np.float32), (8192, 300, 4, np.float32),
-                           (1024, 64, 1, np.float16), (2080, 40, 1, np.float32)):
+                           (1024, 64, 1, np.float16), (2080, 40, 1, np.float32),
+                           (1056, 300, 2, np.float16),
+                           (4096, 1000, 8, np.float16), (384, 1000, 5, np.float16),
+                           (2048, 300, 16, np.float16), (896, 40, 40, np.float16),
+                           (4096, 1000, 512, np.float16)):
         layer = random_layer(rng, "check", n, k, layer_norm=False)
         name = f"check_{k}x{n}_m{m}_{np.dtype(dtype).name}"
         library = out / f"{name}.so"
-        compile_model(layers_model([layer], m, k, dtype), library, args.build)
+        compile_model(layers_model([layer], m, k, dtype), library, args.build,
+                      args.check_flags.split())
         checks.append(dict(k=k, n=n, m=m, dtype=np.dtype(dtype).name, library=library.name,
                            onnx=library.with_suffix(".onnx").name))
     (out / "cases.json").write_text(json.dumps(dict(cases=cases, checks=checks), indent=1))
@@ -187,12 +213,16 @@ def run(args):
           "| onebit GB/s (signs+g+h) | % of copy |")
     print("|---|---|---|---|---|---|---|---|")
     results = []
+    peers = {}
     for c in plan["cases"]:
         model = Model(str(out / c["library"]))
         x = np.random.default_rng(1).standard_normal((c["m"], c["k"])).astype(np.float16)
         ours = model.time({"x": x}, args.iterations) / c["repeats"]
         model.close()
-        peer = time_cublas(c["k"], c["n"], c["m"], c["repeats"], args.iterations)
+        key = (c["k"], c["n"], c["m"], c["repeats"])
+        if key not in peers:
+            peers[key] = time_cublas(*key, args.iterations)
+        peer = peers[key]
         gbs = c["weight_bytes"] / (ours * 1e-6) / 1e9
         results.append(dict(c, onebit_us=ours, cublas_us=peer, onebit_gbs=gbs,
                             copy_gbs=bandwidth))
@@ -208,12 +238,14 @@ def plot(results, path):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    figure, axis = plt.subplots(figsize=(8, 4))
-    labels = [f"{r['k']}->{r['n']}\nM={r['m']}" for r in results]
+    figure, axis = plt.subplots(figsize=(max(8, 0.3 * len(results)), 5))
+    labels = [f"{r['k']}->{r['n']}\nM={r['m']}" + (f"\n{r['variant']}" if r.get("variant") else "")
+              for r in results]
     positions = np.arange(len(results))
     axis.bar(positions - 0.2, [r["onebit_us"] for r in results], 0.4, label="onebit (1-bit)")
     axis.bar(positions + 0.2, [r["cublas_us"] for r in results], 0.4, label="cuBLAS FP16")
-    axis.set_xticks(positions, labels, fontsize=7)
+    axis.set_xticks(positions, [label.replace("\n", " ") for label in labels], fontsize=7,
+                    rotation=90)
     axis.set_yscale("log")
     axis.set_ylabel("µs per layer")
     axis.legend()
@@ -233,12 +265,25 @@ def main():
     p.add_argument("--build", default=str(ROOT / "build"))
     p.add_argument("--compress", action="store_true",
                    help="xz the timed libraries (run unpacks them)")
+    p.add_argument("--variant", action="append", metavar="LABEL=FLAGS",
+                   help="also compile each timed model with these onebit-compile flags, "
+                        "labelled (repeatable; e.g. mma=--mma-min-rows=1)")
+    p.add_argument("--skip-checks", action="store_true",
+                   help="no correctness models (when another run has them)")
+    p.add_argument("--check-flags", default="",
+                   help="onebit-compile flags for the correctness models")
     r = commands.add_parser("run", help="check and time the libraries (on the GPU machine)")
     r.add_argument("dir")
     r.add_argument("--iterations", type=int, default=50)
+    g = commands.add_parser("plot", help="one plot of the results.json of several runs")
+    g.add_argument("results", nargs="+")
+    g.add_argument("-o", "--output", required=True)
     args = parser.parse_args()
     if args.command == "prepare":
         prepare(args)
+    elif args.command == "plot":
+        plot([r for path in args.results for r in json.loads(Path(path).read_text())],
+             Path(args.output))
     else:
         sys.exit(1 if run(args) else 0)
 

@@ -66,11 +66,19 @@ def prepare(args):
     # in onebit-gpu-sign-gemv's kernel; the default shapes in the generic one.
     decode = {"llama": models.LlamaConfig(d_model=64, ffn=160, seq_len=1),
               "opt": models.OPTConfig(d_model=64, ffn=128, seq_len=1)}
-    cases = [(arch, "", None) for arch in ARCHS] + \
-        [(arch, "-decode", config) for arch, config in decode.items()]
-    for arch, suffix, config in cases:
+    # Prefill shapes with K a multiple of 128: in fp16 their 1-bit layers
+    # run in onebit-gpu-sign-mma's tensor-core kernel (40 rows: two passes,
+    # K = 896 staged in chunks; 5 rows with K = 256: one accumulator per
+    # sign bit; N = 40: K split across warps).
+    prefill = {"llama": models.LlamaConfig(d_model=128, n_heads=4, ffn=896, seq_len=40),
+               "opt": models.OPTConfig(d_model=256, ffn=512, seq_len=9),
+               "mlp": models.MLPConfig(sizes=[256, 1000, 384, 40], batch=5)}
+    cases = [(arch, "", None, DTYPES) for arch in ARCHS] + \
+        [(arch, "-decode", config, DTYPES) for arch, config in decode.items()] + \
+        [(arch, "-prefill", config, ["float16"]) for arch, config in prefill.items()]
+    for arch, suffix, config, dtypes in cases:
         for encoding in ENCODINGS:
-            for dtype in DTYPES:
+            for dtype in dtypes:
                 name = f"{arch}{suffix}-{encoding}-{dtype}"
                 built = models.build(arch, config, encoding=encoding, dtype=dtype, opset=18,
                                      seed=1)

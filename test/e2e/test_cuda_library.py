@@ -41,7 +41,6 @@ def test_library_holds_kernels_and_no_cuda_dependency(cuda_library):
     assert "libcuda" not in needed and "libcudart" not in needed
     data = library.read_bytes()
     # Where the toolkit has ptxas and fatbinary: fatbins (magic 0xBA55ED50)
-    # of a cubin (ELF) and PTX; else PTX text.
     # of a cubin (ELF) and PTX; with ptxas alone, cubins; else PTX text.
     if os.access("/usr/local/cuda/bin/fatbinary", os.X_OK):
         assert data.count(FATBIN_MAGIC) >= 1 and data.count(b"\x7fELF") >= 2
@@ -73,3 +72,23 @@ def test_loads_and_reports_missing_gpu(cuda_library):
     with pytest.raises(RuntimeError_, match="libcuda.so.1"):
         model.run({built.input_name: np.zeros_like(x)})
     model.close()
+
+
+MMA = "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32"
+
+
+@pytest.mark.parametrize("seq_len", [1, 40])
+def test_f16_layers_run_on_tensor_cores(tmp_path, onebit_compile, seq_len):
+    """fp16 1-bit layers with K a multiple of 128 compile to the tensor-core
+    kernel (onebit-gpu-sign-mma) from ONNX, one token and prefill alike;
+    --mma-min-rows sends fewer rows to the CUDA-core decode kernel."""
+    config = models.LlamaConfig(d_model=128, n_heads=4, ffn=256, seq_len=seq_len)
+    built = models.build("llama", config, encoding="packed", dtype="float16", opset=18,
+                         seed=1)
+    path = tmp_path / "llama.onnx"
+    path.write_bytes(built.model.SerializeToString())
+    ptx = onebit_compile(path, "-target=cuda", "--emit=ptx").stdout
+    # q, k, v, o, gate, up and down of 2 layers: one kernel each.
+    assert ptx.count(MMA) >= 14
+    decode = onebit_compile(path, "-target=cuda", "--emit=ptx", "--mma-min-rows=2").stdout
+    assert (MMA in decode) == (seq_len > 1)

@@ -101,6 +101,11 @@ cl::opt<int64_t> gemvMaxGridSize(
     "gemv-max-grid-size",
     cl::desc("Decode kernel (-target=cuda): most blocks per kernel"),
     cl::init(264), cl::cat(category));
+cl::opt<int64_t> mmaMinRows(
+    "mma-min-rows",
+    cl::desc("Tensor-core kernel (-target=cuda): fewest input rows of an "
+             "f16 1-bit layer that use it (fewer: the decode kernel)"),
+    cl::init(1), cl::cat(category));
 cl::list<std::string> inputShapes(
     "input-shape",
     cl::desc("Static shape for a graph input with symbolic dimensions, "
@@ -195,6 +200,11 @@ int main(int argc, char **argv) {
                       "and --gemv-max-grid-size at least 1\n";
       return 1;
     }
+    if (mmaMinRows < 1) {
+      llvm::errs() << "onebit-compile: --mma-min-rows must be at least 1\n";
+      return 1;
+    }
+    cudaOptions.mmaMinRows = mmaMinRows;
     cudaOptions.gemvRowsPerStep = gemvRowsPerStep;
     cudaOptions.gemvMaxGridSize = gemvMaxGridSize;
     std::string ptxas = ptxasPath;

@@ -42,6 +42,15 @@ constexpr int64_t kMaxSignGemvRows = 4;
 bool isSignGemvCandidate(int64_t rows, int64_t inFeatures,
                          SignPackingAttr packing);
 
+/// The discardable attribute (a SignPackingAttr) by which
+/// convert-onebit-to-gpu marks a packed-sign product for
+/// onebit-gpu-sign-mma's tensor-core kernel.
+constexpr llvm::StringLiteral kSignMmaAttrName = "onebit.sign_mma";
+/// Whether onebit-gpu-sign-mma's kernel computes the product of activations
+/// of `elementType` with signs packed as `packing` over `inFeatures` inputs.
+bool isSignMmaCandidate(Type elementType, int64_t inFeatures,
+                        SignPackingAttr packing);
+
 /// onebit.linear -> linalg.generic on packed words (+ TOSA epilogue),
 /// onebit.unpack_signs -> linalg.generic.
 void populateOneBitToLinalgPatterns(RewritePatternSet &patterns);

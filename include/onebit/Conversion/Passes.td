@@ -63,10 +63,18 @@ def ConvertOneBitToGPU : Pass<"convert-onebit-to-gpu"> {
     become the threads of one kernel, each summing `±x[m, k]` in f32 with
     the sign taken from its bit. Products with at most 4 input rows
     (decode) and word-8 LSB-first packing with K a multiple of 32 are
-    marked `onebit.sign_gemv` for `onebit-gpu-sign-gemv`. g, h, the LayerNorm (a reduction over all
+    marked `onebit.sign_gemv` for `onebit-gpu-sign-gemv`; products with f16
+    activations, at least `mma-min-rows` input rows, K a multiple of 128
+    and the same packing are marked `onebit.sign_mma` for
+    `onebit-gpu-sign-mma` (tensor cores) instead. g, h, the LayerNorm (a reduction over all
     N outputs, its own kernel) and the bias become TOSA ops around it.
     `onebit.unpack_signs` is left to `convert-onebit-to-linalg`.
   }];
+  let options = [
+    Option<"mmaMinRows", "mma-min-rows", "int64_t", /*default=*/"1",
+           "Fewest input rows of an f16 product for the tensor-core kernel "
+           "(onebit-gpu-sign-mma)">,
+  ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
     "::mlir::linalg::LinalgDialect",
@@ -189,15 +197,85 @@ def OneBitGPUSignGemv : Pass<"onebit-gpu-sign-gemv", "::mlir::func::FuncOp"> {
   ];
 }
 
+def OneBitGPUSignMma : Pass<"onebit-gpu-sign-mma", "::mlir::func::FuncOp"> {
+  let summary = "Turn marked packed-sign products into a tensor-core kernel";
+  let description = [{
+    Runs in `onebit-cuda-pipeline` after bufferization. Every
+    `linalg.generic` that `convert-onebit-to-gpu` marked with
+    `onebit.sign_mma` (a packed-sign product with f16 activations, K a
+    multiple of 128, word-8 LSB-first packing) becomes one `gpu.launch`
+    whose warps multiply on the tensor cores (`nvgpu.mma.sync`, m16n8k16,
+    f16 inputs, f32 accumulators): the signs are the A operand (16 output
+    rows by 16 inputs), the activations the B operand (16 inputs by 8
+    input rows).
+
+    - A warp owns `row-tiles` tiles of 16 output rows; lane (g, t) loads
+      the same W words (W = 4, 2 or 1, as K allows) of rows g and g + 8 of
+      each per step, the four lanes of a row 16·W contiguous bytes; the
+      words of the next two steps are in flight while a step computes.
+    - Signs become f16 A operands in registers, never in memory. With at
+      most 8 input rows and K a multiple of 256 ("bit classes"), an mma
+      takes bit q of two words masked in place (`word & (1 << q |
+      1 << (q + 16))`, one instruction per two weights): the f16 with only
+      bit q set is a power of two c_q, so the mma adds c_q times the
+      activations whose bit is 1, into an accumulator of its own; with
+      their sum S, `sum(±x) = σ(S - 2 sum_q acc_q / c_q)` (bit 15, the
+      sign bit, gives ±1 directly). Otherwise ("shifted pairs"), bits p
+      and p + 16 become ±1 with one shift and one mask-xor
+      (`(word << (15 - p)) & 0x80008000 ^ 0x3C003C00`), one A operand
+      serving up to 4 input-row tiles.
+    - Since a dot product does not depend on the order of its terms, an
+      mma's 16 "k" positions are whichever inputs the lanes hold; the block
+      stages the activations in workgroup memory in that order (through
+      the prologue, e.g. x * g; padded against bank conflicts), so that
+      each lane reads its B fragment with one 8-byte load. Up to 48 KiB
+      are staged at a time, synchronizing between chunks of K.
+    - The grid's y dimension walks passes of up to 32 input rows, its x
+      dimension groups of output tiles. Where that gives fewer than
+      `min-grid-size` blocks, the block's 4 warps split K instead of rows
+      and add their sums through workgroup memory.
+    - Each f32 sum is stored once (through the epilogue, e.g. * h and a
+      cast), the zero fill of y dropped.
+
+    A marked product whose operands are not plain static buffers keeps its
+    generic (one thread per output) and loses the mark.
+
+    ```mlir
+    // Before (after bufferization):
+    linalg.generic {..., onebit.sign_mma = #onebit.sign_packing<word = 8,
+        order = lsb_first, negative = 1>}
+        ins(%x, %signs : memref<16x4096xf16>, memref<4096x512xi8>)
+        outs(%y : memref<16x4096xf32>) {...}
+    // After: gpu.launch blocks(...) threads(...) { ... vector.load ...
+    //   nvgpu.mma.sync(...) {mmaShape = [16, 8, 16]} ... }
+    ```
+  }];
+  let options = [
+    Option<"rowTiles", "row-tiles", "int64_t", /*default=*/"0",
+           "Tiles of 16 output rows per warp (0: 1 for up to 8 input rows, "
+           "else 2)">,
+    Option<"minGridSize", "min-grid-size", "int64_t", /*default=*/"264",
+           "Fewest blocks before the warps of a block split K">,
+  ];
+  let dependentDialects = [
+    "::mlir::gpu::GPUDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::nvgpu::NVGPUDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect",
+  ];
+}
+
 def OneBitFuseElementwise : Pass<"onebit-fuse-elementwise"> {
-  let summary = "Elementwise fusion of linalg ops that keeps decode products whole";
+  let summary = "Elementwise fusion of linalg ops that keeps marked products whole";
   let description = [{
     `linalg-fuse-elementwise-ops` with upstream's default policy (fuse a
     producer with a single use, fold reshapes by expansion, constant-fold),
-    except that a product marked `onebit.sign_gemv` by
+    except that a product marked `onebit.sign_gemv` or `onebit.sign_mma` by
     `convert-onebit-to-gpu` is neither fused into nor fused away: upstream
     would fold the producers of its activations into a new generic without
-    the mark, and `onebit-gpu-sign-gemv` would not see it. Used by
+    the mark, and `onebit-gpu-sign-gemv` or `onebit-gpu-sign-mma` would not
+    see it. Used by
     `onebit-cuda-pipeline` in place of the upstream pass.
   }];
   let dependentDialects = [

@@ -1,9 +1,10 @@
 //===- FuseElementwise.cpp - elementwise fusion around decode products ----===//
 //
 // onebit-fuse-elementwise: upstream linalg-fuse-elementwise-ops, except
-// that a product marked for the decode kernel (onebit.sign_gemv) is never
-// fused with its neighbours: upstream would fold the producers of its
-// activations into it, making a new generic without the mark.
+// that a product marked for a hand-shaped kernel (onebit.sign_gemv,
+// onebit.sign_mma) is never fused with its neighbours: upstream would fold
+// the producers of its activations into it, making a new generic without
+// the mark.
 //
 //===----------------------------------------------------------------------===//
 
@@ -24,7 +25,9 @@ using namespace mlir::onebit;
 
 namespace {
 
-bool isMarked(Operation *op) { return op && op->hasAttr(kSignGemvAttrName); }
+bool isMarked(Operation *op) {
+  return op && (op->hasAttr(kSignGemvAttrName) || op->hasAttr(kSignMmaAttrName));
+}
 
 struct FuseElementwisePass
     : onebit::impl::OneBitFuseElementwiseBase<FuseElementwisePass> {

@@ -11,6 +11,33 @@ Value onebit::constIndex(ImplicitLocOpBuilder &b, int64_t value) {
   return arith::ConstantIndexOp::create(b, value);
 }
 
+Value onebit::constI32(ImplicitLocOpBuilder &b, uint32_t value) {
+  return arith::ConstantIntOp::create(b, b.getI32Type(),
+                                      static_cast<int64_t>(value));
+}
+
+FailureOr<onebit::PackedProduct>
+onebit::getPackedProduct(linalg::GenericOp generic) {
+  if (generic.getNumDpsInputs() != 2 || generic.getNumDpsInits() != 1)
+    return failure();
+  PackedProduct product;
+  product.x = dyn_cast<MemRefType>(generic.getDpsInputs()[0].getType());
+  product.signs = dyn_cast<MemRefType>(generic.getDpsInputs()[1].getType());
+  product.y = dyn_cast<MemRefType>(generic.getDpsInits()[0].getType());
+  MemRefType x = product.x, signs = product.signs, y = product.y;
+  if (!x || !signs || !y || !x.hasStaticShape() || !signs.hasStaticShape() ||
+      !y.hasStaticShape() || !x.getLayout().isIdentity() ||
+      !signs.getLayout().isIdentity() || x.getRank() != 2 ||
+      signs.getRank() != 2 || !signs.getElementType().isInteger(8))
+    return failure();
+  product.rows = x.getDimSize(0);
+  product.inFeatures = x.getDimSize(1);
+  product.outFeatures = signs.getDimSize(0);
+  if (signs.getDimSize(1) * 8 != product.inFeatures)
+    return failure();
+  return product;
+}
+
 SmallVector<Value> onebit::delinearize(ImplicitLocOpBuilder &b, Value linear,
                                        ArrayRef<int64_t> shape) {
   SmallVector<Value> indices(shape.size());

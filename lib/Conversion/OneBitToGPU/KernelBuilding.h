@@ -1,13 +1,15 @@
 //===- KernelBuilding.h - pieces shared by the hand-shaped GPU kernels ----===//
 //
-// Index constants, row-major delinearization and warp reductions, used by
-// onebit-gpu-sign-gemv and onebit-gpu-row-reductions.
+// Index and bit-pattern constants, the operands of a marked product,
+// row-major delinearization and warp reductions, used by
+// onebit-gpu-sign-gemv, onebit-gpu-sign-mma and onebit-gpu-row-reductions.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef ONEBIT_LIB_CONVERSION_ONEBITTOGPU_KERNELBUILDING_H
 #define ONEBIT_LIB_CONVERSION_ONEBITTOGPU_KERNELBUILDING_H
 
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "llvm/ADT/STLFunctionalExtras.h"
 
@@ -16,6 +18,18 @@ namespace mlir::onebit {
 constexpr int64_t kWarpSize = 32;
 
 Value constIndex(ImplicitLocOpBuilder &b, int64_t value);
+
+/// An i32 constant with the bits of `value` (sign masks, f16 pairs).
+Value constI32(ImplicitLocOpBuilder &b, uint32_t value);
+
+/// The operands of a marked packed-sign product, x [M, K] and signs
+/// [N, K/8] i8 -> y [M, N], where the hand-shaped kernels can read them:
+/// static buffers, x and the signs with identity layouts.
+struct PackedProduct {
+  MemRefType x, signs, y;
+  int64_t rows, inFeatures, outFeatures;
+};
+FailureOr<PackedProduct> getPackedProduct(linalg::GenericOp generic);
 
 /// The row-major indices of position `linear` in `shape`.
 SmallVector<Value> delinearize(ImplicitLocOpBuilder &b, Value linear,

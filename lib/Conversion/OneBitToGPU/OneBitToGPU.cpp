@@ -29,30 +29,46 @@ using namespace mlir::onebit;
 namespace {
 
 struct LowerLinear : OpRewritePattern<LinearOp> {
-  using OpRewritePattern::OpRewritePattern;
+  LowerLinear(MLIRContext *context, int64_t mmaMinRows)
+      : OpRewritePattern(context), mmaMinRows(mmaMinRows) {}
 
   LogicalResult matchAndRewrite(LinearOp op,
                                 PatternRewriter &rewriter) const override {
     return decomposeLinear(op, rewriter, [&](TosaBuilder &, Value x) {
       // One output per thread once the pipeline maps the parallel dims,
-      // unless onebit-gpu-sign-gemv takes it (decode: few input rows).
+      // unless a hand-shaped kernel takes it: the tensor-core one for f16
+      // activations with enough rows, else the decode one for few rows.
       Value product =
           buildPackedSignProduct(rewriter, op.getLoc(), x, op.getSigns(),
                                  op.getPacking(), op.getOutFeatures());
       auto xType = cast<RankedTensorType>(x.getType());
-      if (isSignGemvCandidate(xType.getDimSize(0), xType.getDimSize(1),
-                              op.getPacking()))
-        product.getDefiningOp()->setAttr(kSignGemvAttrName, op.getPacking());
+      int64_t rows = xType.getDimSize(0), inFeatures = xType.getDimSize(1);
+      Operation *generic = product.getDefiningOp();
+      if (rows >= mmaMinRows &&
+          isSignMmaCandidate(xType.getElementType(), inFeatures,
+                             op.getPacking()))
+        generic->setAttr(kSignMmaAttrName, op.getPacking());
+      else if (isSignGemvCandidate(rows, inFeatures, op.getPacking()))
+        generic->setAttr(kSignGemvAttrName, op.getPacking());
       return product;
     });
   }
+
+  int64_t mmaMinRows;
 };
 
 struct ConvertOneBitToGPUPass
     : onebit::impl::ConvertOneBitToGPUBase<ConvertOneBitToGPUPass> {
+  using Base::Base;
+
   void runOnOperation() override {
+    if (mmaMinRows < 1) {
+      getOperation()->emitError()
+          << "convert-onebit-to-gpu: mma-min-rows must be at least 1";
+      return signalPassFailure();
+    }
     RewritePatternSet patterns(&getContext());
-    patterns.add<LowerLinear>(&getContext());
+    patterns.add<LowerLinear>(&getContext(), mmaMinRows);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
     WalkResult result = getOperation()->walk([](LinearOp op) {

@@ -26,6 +26,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "ElementwiseFolds.h"
 #include "KernelBuilding.h"
 #include "onebit/Conversion/Passes.h"
 #include "onebit/Dialect/OneBit/IR/OneBitDialect.h"
@@ -33,9 +34,6 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
-#include "mlir/IR/IRMapping.h"
-#include "mlir/IR/Matchers.h"
-#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 namespace mlir::onebit {
 #define GEN_PASS_DEF_ONEBITGPUSIGNGEMV
@@ -72,188 +70,6 @@ constexpr int64_t kMaxStagedBytes = 48 * 1024;
 /// Threads per block the row groups fill up to.
 constexpr int64_t kTargetBlockSize = 256;
 
-Value constI32(ImplicitLocOpBuilder &b, uint32_t value) {
-  return arith::ConstantIntOp::create(b, b.getI32Type(),
-                                      static_cast<int64_t>(value));
-}
-
-//===----------------------------------------------------------------------===//
-// Folding the elementwise kernels on either side into the decode kernel
-//===----------------------------------------------------------------------===//
-
-/// An elementwise linalg.generic folded into the kernel: the one that
-/// writes the activations (prologue: typically x * g, fused with what made
-/// x) or the one that reads the sums (epilogue: * h, the cast, a residual
-/// add...). Each saves a kernel launch and a round trip through memory.
-struct ElementwiseFold {
-  linalg::GenericOp op;
-  OpOperand *link = nullptr; // the prologue's output or the epilogue's input
-  Value root;                // the buffer between them and the product
-};
-
-/// `value` without the reshapes in front of it: the buffer it views.
-Value getBufferRoot(Value value) {
-  while (Operation *def = value.getDefiningOp()) {
-    if (auto collapse = dyn_cast<memref::CollapseShapeOp>(def))
-      value = collapse.getSrc();
-    else if (auto expand = dyn_cast<memref::ExpandShapeOp>(def))
-      value = expand.getSrc();
-    else
-      break;
-  }
-  return value;
-}
-
-/// The ops that use `root` other than by reshaping it.
-SmallVector<Operation *> getDataUsers(Value root) {
-  SmallVector<Operation *> users;
-  for (Operation *user : root.getUsers()) {
-    if (isa<memref::CollapseShapeOp, memref::ExpandShapeOp>(user))
-      llvm::append_range(users, getDataUsers(user->getResult(0)));
-    else
-      users.push_back(user);
-  }
-  return users;
-}
-
-/// Whether `op` neither reads nor writes buffer contents.
-bool touchesNoData(Operation *op) {
-  return isa<gpu::AllocOp, memref::AllocOp>(op) || isMemoryEffectFree(op);
-}
-
-/// Whether nothing between `first` and `last` (same block) touches data.
-bool onlyDataFreeOpsBetween(Operation *first, Operation *last) {
-  if (first->getBlock() != last->getBlock() || !first->isBeforeInBlock(last))
-    return false;
-  for (Operation *op = first->getNextNode(); op != last; op = op->getNextNode())
-    if (!touchesNoData(op))
-      return false;
-  return true;
-}
-
-/// Whether `op` can be evaluated at one point of its iteration space inside
-/// the kernel: all parallel, one output with an identity map that its body
-/// does not read, operands indexed by dimensions or constants, a body of
-/// side-effect-free ops.
-bool isFoldableElementwise(linalg::GenericOp op) {
-  if (!op.hasPureBufferSemantics() || op.getNumDpsInits() != 1 ||
-      op.getNumReductionLoops() != 0 ||
-      !op.getMatchingIndexingMap(op.getDpsInitOperand(0)).isIdentity() ||
-      !op.getRegionOutputArgs()[0].use_empty())
-    return false;
-  for (AffineMap map : op.getIndexingMapsArray())
-    for (AffineExpr expr : map.getResults())
-      if (!isa<AffineDimExpr, AffineConstantExpr>(expr))
-        return false;
-  return llvm::all_of(op.getBody()->without_terminator(), [](Operation &inner) {
-    return inner.getNumRegions() == 0 && isMemoryEffectFree(&inner);
-  });
-}
-
-/// The buffer behind `value` if only `product` and one foldable generic
-/// use it, that generic as a fold (`isPrologue`: it writes the buffer
-/// before `product`; else it reads it after, with an identity map).
-FailureOr<ElementwiseFold> findFold(linalg::GenericOp product, Value value,
-                                    bool isPrologue) {
-  Value root = getBufferRoot(value);
-  if (!root.getDefiningOp<gpu::AllocOp>())
-    return failure();
-  SmallVector<Operation *> users = getDataUsers(root);
-  if (users.size() != 2 || !llvm::is_contained(users, product.getOperation()))
-    return failure();
-  auto op = dyn_cast<linalg::GenericOp>(
-      users[0] == product.getOperation() ? users[1] : users[0]);
-  if (!op || !isFoldableElementwise(op))
-    return failure();
-  ElementwiseFold fold{op, nullptr, root};
-  if (isPrologue) {
-    fold.link = op.getDpsInitOperand(0);
-    if (getBufferRoot(fold.link->get()) != root ||
-        !onlyDataFreeOpsBetween(op, product))
-      return failure();
-    return fold;
-  }
-  for (OpOperand *input : op.getDpsInputOperands()) {
-    if (getBufferRoot(input->get()) != root)
-      continue;
-    if (fold.link || !op.getMatchingIndexingMap(input).isIdentity())
-      return failure();
-    fold.link = input;
-  }
-  if (!fold.link || getBufferRoot(op.getDpsInits()[0]) == root ||
-      !onlyDataFreeOpsBetween(product, op))
-    return failure();
-  return fold;
-}
-
-/// The iteration point of `fold.op` at element (row, column) of the
-/// [rows, columns] product operand: the same element of the (possibly
-/// reshaped) linked buffer, whose indexing map is the identity.
-SmallVector<Value> getFoldIndices(ImplicitLocOpBuilder &b,
-                                  const ElementwiseFold &fold, Value row,
-                                  Value column, int64_t columns) {
-  Value linear = arith::AddIOp::create(
-      b, arith::MulIOp::create(b, row, arith::ConstantIndexOp::create(b, columns)),
-      column);
-  return delinearize(b, linear,
-                     cast<MemRefType>(fold.link->get().getType()).getShape());
-}
-
-/// What `fold.op` computes at iteration point `indices`, its other inputs
-/// loaded there and its linked input (epilogue) taken as `linked`.
-Value evaluateFold(ImplicitLocOpBuilder &b, const ElementwiseFold &fold,
-                   ArrayRef<Value> indices, Value linked) {
-  linalg::GenericOp op = fold.op;
-  IRMapping mapping;
-  for (OpOperand *input : op.getDpsInputOperands()) {
-    Value argument = op.getMatchingBlockArgument(input);
-    if (input == fold.link) {
-      mapping.map(argument, linked);
-      continue;
-    }
-    if (!isa<MemRefType>(input->get().getType())) {
-      mapping.map(argument, input->get());
-      continue;
-    }
-    SmallVector<Value> at;
-    for (AffineExpr expr : op.getMatchingIndexingMap(input).getResults()) {
-      if (auto dim = dyn_cast<AffineDimExpr>(expr))
-        at.push_back(indices[dim.getPosition()]);
-      else
-        at.push_back(arith::ConstantIndexOp::create(
-            b, cast<AffineConstantExpr>(expr).getValue()));
-    }
-    mapping.map(argument, memref::LoadOp::create(b, input->get(), at));
-  }
-  for (Operation &inner : op.getBody()->without_terminator()) {
-    if (auto index = dyn_cast<linalg::IndexOp>(inner))
-      mapping.map(index.getResult(), indices[index.getDim()]);
-    else
-      b.clone(inner, mapping);
-  }
-  return mapping.lookup(op.getBody()->getTerminator()->getOperand(0));
-}
-
-/// Erases `fold.op` and then its buffer, once nothing else uses them.
-void eraseFold(ElementwiseFold fold) {
-  fold.op.erase();
-  SmallVector<Operation *> dead;
-  std::function<bool(Value)> collect = [&](Value value) {
-    for (Operation *user : value.getUsers()) {
-      if (!isa<memref::CollapseShapeOp, memref::ExpandShapeOp>(user) ||
-          !collect(user->getResult(0)))
-        return false;
-      dead.push_back(user);
-    }
-    return true;
-  };
-  if (!collect(fold.root))
-    return;
-  for (Operation *op : llvm::reverse(dead))
-    op->erase();
-  fold.root.getDefiningOp()->erase();
-}
-
 //===----------------------------------------------------------------------===//
 // The kernel
 //===----------------------------------------------------------------------===//
@@ -287,7 +103,7 @@ SmallVector<Value> getStagedIndex(ImplicitLocOpBuilder &b, const GemvShape &s,
 /// from workgroup memory when staged, else from `x` (or the prologue).
 SmallVector<Value> loadActivations(ImplicitLocOpBuilder &b, const GemvShape &s,
                                    Value x, Value staged,
-                                   const std::optional<ElementwiseFold> &prologue,
+                                   const ProductFolds &folds,
                                    Value row, Value firstWord, Value active) {
   Type elementType = cast<MemRefType>(x.getType()).getElementType();
   unsigned elementBytes = elementType.getIntOrFloatBitWidth() / 8;
@@ -299,11 +115,7 @@ SmallVector<Value> loadActivations(ImplicitLocOpBuilder &b, const GemvShape &s,
     if (staged)
       return memref::LoadOp::create(
           b, staged, getStagedIndex(b, s, elementBytes, row, k));
-    if (prologue)
-      return evaluateFold(b, *prologue,
-                          getFoldIndices(b, *prologue, row, k, s.inFeatures),
-                          Value());
-    return memref::LoadOp::create(b, x, ValueRange{row, k});
+    return loadActivation(b, folds, x, row, k, s.inFeatures);
   };
   for (int64_t word = 0; word < s.words; ++word) {
     if (s.halfPairs) {
@@ -370,23 +182,6 @@ Value wordDot(ImplicitLocOpBuilder &b, const GemvShape &s, Value word,
   return arith::AddFOp::create(b, low, high);
 }
 
-/// Erases the zero fill of `y` that the product accumulates onto, if the
-/// last op before `generic` that touches `y` is one: the kernel then stores
-/// its sums instead of adding them (one kernel launch less).
-bool eraseZeroFill(linalg::GenericOp generic, Value y) {
-  for (Operation *op = generic->getPrevNode(); op; op = op->getPrevNode()) {
-    if (llvm::none_of(op->getOperands(), [&](Value v) { return v == y; }))
-      continue;
-    auto fill = dyn_cast<linalg::FillOp>(op);
-    if (!fill || fill.getOutputs()[0] != y ||
-        !matchPattern(fill.getInputs()[0], m_AnyZeroFloat()))
-      return false;
-    fill.erase();
-    return true;
-  }
-  return false;
-}
-
 /// Replaces the marked product `generic` (x [M, K], signs [N, K/8] i8 ->
 /// y [M, N] f32, accumulated onto y) by the decode kernel.
 void buildKernel(linalg::GenericOp generic, const GemvShape &s,
@@ -396,23 +191,7 @@ void buildKernel(linalg::GenericOp generic, const GemvShape &s,
   Value signs = generic.getDpsInputs()[1];
   Value y = generic.getDpsInits()[0];
   int64_t wordsPerRow = s.inFeatures / 32;
-  bool overwrite = eraseZeroFill(generic, y);
-  std::optional<ElementwiseFold> prologue, epilogue;
-  if (FailureOr<ElementwiseFold> fold = findFold(generic, x, true);
-      succeeded(fold))
-    prologue = *fold;
-  // Without the fill, the sums add to what y holds: y must stay.
-  if (FailureOr<ElementwiseFold> fold = findFold(generic, y, false);
-      overwrite && succeeded(fold)) {
-    epilogue = *fold;
-    // What the epilogue uses is defined by the (data-free) ops between the
-    // product and it: define it before the kernel.
-    for (Operation *op = generic->getNextNode(); op != epilogue->op.getOperation();) {
-      Operation *next = op->getNextNode();
-      op->moveBefore(generic);
-      op = next;
-    }
-  }
+  ProductFolds folds = collectProductFolds(generic);
 
   // The sign bytes as 32-bit words: one vector load per row and thread.
   Value flat = memref::CollapseShapeOp::create(
@@ -468,12 +247,7 @@ void buildKernel(linalg::GenericOp generic, const GemvShape &s,
     Value element = fill.getInductionVar();
     Value row = arith::DivUIOp::create(b, element, constIndex(b, s.inFeatures));
     Value k = arith::RemUIOp::create(b, element, constIndex(b, s.inFeatures));
-    Value value =
-        prologue
-            ? evaluateFold(b, *prologue,
-                           getFoldIndices(b, *prologue, row, k, s.inFeatures),
-                           Value())
-            : memref::LoadOp::create(b, x, ValueRange{row, k}).getResult();
+    Value value = loadActivation(b, folds, x, row, k, s.inFeatures);
     memref::StoreOp::create(b, value, staged,
                             getStagedIndex(b, s, elementBytes, row, k));
   }
@@ -488,7 +262,7 @@ void buildKernel(linalg::GenericOp generic, const GemvShape &s,
   Value firstWord = arith::MulIOp::create(b, slice, constIndex(b, s.words));
   SmallVector<SmallVector<Value>> activations;
   for (int64_t m = 0; m < s.rows; ++m)
-    activations.push_back(loadActivations(b, s, x, staged, prologue,
+    activations.push_back(loadActivations(b, s, x, staged, folds,
                                           constIndex(b, m), firstWord,
                                           active));
 
@@ -592,50 +366,31 @@ void buildKernel(linalg::GenericOp generic, const GemvShape &s,
     auto ifMine = scf::IfOp::create(b, mine, /*withElse=*/false);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(ifMine.thenBlock());
-    SmallVector<Value> at{constIndex(b, m), outRows[r]};
-    Value sum = sums[i];
-    if (!overwrite)
-      sum = arith::AddFOp::create(b, memref::LoadOp::create(b, y, at), sum);
-    if (!epilogue) {
-      memref::StoreOp::create(b, sum, y, at);
-      continue;
-    }
-    SmallVector<Value> point =
-        getFoldIndices(b, *epilogue, at[0], at[1], s.outFeatures);
-    memref::StoreOp::create(b, evaluateFold(b, *epilogue, point, sum),
-                            epilogue->op.getDpsInits()[0], point);
+    storeSum(b, folds, y, constIndex(b, m), outRows[r], s.outFeatures,
+             sums[i]);
   }
   // The partials buffer is reused by the next step.
   if (warpsPerGroup > 1)
     gpu::BarrierOp::create(b);
   scf::YieldOp::create(b, next);
   generic.erase();
-  if (prologue)
-    eraseFold(*prologue);
-  if (epilogue)
-    eraseFold(*epilogue);
+  eraseProductFolds(folds);
 }
 
 /// The kernel shape for a marked product, or failure where the operands
 /// are not what the decode kernel reads (identity layouts, static shapes).
 FailureOr<GemvShape> getShape(linalg::GenericOp generic, int64_t maxGridSize,
                               int64_t rowsPerStep) {
-  if (generic.getNumDpsInputs() != 2 || generic.getNumDpsInits() != 1)
-    return failure();
-  auto x = dyn_cast<MemRefType>(generic.getDpsInputs()[0].getType());
-  auto signs = dyn_cast<MemRefType>(generic.getDpsInputs()[1].getType());
-  auto y = dyn_cast<MemRefType>(generic.getDpsInits()[0].getType());
-  if (!x || !signs || !y || !x.hasStaticShape() || !signs.hasStaticShape() ||
-      !y.hasStaticShape() || !x.getLayout().isIdentity() ||
-      !signs.getLayout().isIdentity() || x.getRank() != 2 ||
-      signs.getRank() != 2 || !signs.getElementType().isInteger(8))
+  FailureOr<PackedProduct> product = getPackedProduct(generic);
+  if (failed(product))
     return failure();
   GemvShape s;
-  s.rows = x.getDimSize(0);
-  s.inFeatures = x.getDimSize(1);
-  s.outFeatures = signs.getDimSize(0);
-  if (s.inFeatures % 32 != 0 || signs.getDimSize(1) * 8 != s.inFeatures)
+  s.rows = product->rows;
+  s.inFeatures = product->inFeatures;
+  s.outFeatures = product->outFeatures;
+  if (s.inFeatures % 32 != 0)
     return failure();
+  MemRefType x = product->x;
   s.halfPairs = x.getElementType().isF16();
   // Registers for activations: about 128 per thread whatever M is.
   int64_t wordsPerRow = s.inFeatures / 32;

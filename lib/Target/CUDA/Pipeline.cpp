@@ -35,7 +35,9 @@ void mlir::onebit::buildCUDALoweringPipeline(
     OpPassManager &pm, const CUDAPipelineOptions &options) {
   pm.addPass(createOneBitExportEntryPoint());
   OpPassManager &func = pm.nest<func::FuncOp>();
-  func.addPass(createConvertOneBitToGPU());
+  ConvertOneBitToGPUOptions lowering;
+  lowering.mmaMinRows = options.mmaMinRows;
+  func.addPass(createConvertOneBitToGPU(lowering));
   func.addPass(createConvertOneBitToLinalg());
   func.addPass(tosa::createTosaToLinalgNamed());
   func.addPass(tosa::createTosaToLinalg());
@@ -61,6 +63,9 @@ void mlir::onebit::buildCUDALoweringPipeline(
   gemv.rowsPerStep = options.gemvRowsPerStep;
   gemv.maxGridSize = options.gemvMaxGridSize;
   host.addPass(createOneBitGPUSignGemv(gemv));
+  OneBitGPUSignMmaOptions mma;
+  mma.rowTiles = options.mmaRowTiles;
+  host.addPass(createOneBitGPUSignMma(mma));
   host.addPass(createOneBitGPURowReductions());
   host.addPass(createConvertLinalgToParallelLoopsPass());
   host.addPass(createCanonicalizerPass());
@@ -89,6 +94,7 @@ void mlir::onebit::buildCUDALoweringPipeline(
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   OpPassManager &device = pm.nest<gpu::GPUModuleOp>();
+  device.addPass(createConvertNVGPUToNVVMPass());
   device.addPass(createConvertGpuOpsToNVVMOps());
   device.addPass(createCanonicalizerPass());
   device.addPass(createCSEPass());

@@ -1,4 +1,7 @@
 // RUN: onebit-opt %s -convert-onebit-to-gpu | FileCheck %s
+// RUN: onebit-opt %s -convert-onebit-to-gpu=mma-min-rows=2 | FileCheck %s --check-prefix=MIN
+// RUN: not onebit-opt %s -convert-onebit-to-gpu=mma-min-rows=0 2>&1 | FileCheck %s --check-prefix=BAD
+// BAD: error: convert-onebit-to-gpu: mma-min-rows must be at least 1
 
 // The GPU product: a linalg.generic over (m, n, k) on the packed bytes,
 // whose parallel (m, n) become threads; bit k mod 8 of byte (n, k floordiv 8)
@@ -45,4 +48,29 @@ func.func @not_decode(%x: tensor<5x64xf32>, %s: tensor<4x8xi8>, %x2: tensor<1x40
   %y2 = onebit.linear %x2, %s2 packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
          : tensor<1x40xf32>, tensor<4x5xi8> -> tensor<1x4xf32>
   return %y, %y2 : tensor<5x4xf32>, tensor<1x4xf32>
+}
+
+// f16 activations with K a multiple of 128: marked for onebit-gpu-sign-mma's
+// tensor-core kernel, from one input row (mma-min-rows); f32 activations
+// stay with the decode kernel, and so does one row with mma-min-rows=2.
+// CHECK-LABEL: func @tensor_cores
+// CHECK: linalg.generic
+// CHECK-SAME: onebit.sign_mma = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>
+// CHECK: linalg.generic
+// CHECK-SAME: onebit.sign_mma
+// CHECK: linalg.generic
+// CHECK-SAME: onebit.sign_gemv
+// MIN-LABEL: func @tensor_cores
+// MIN: onebit.sign_mma
+// MIN-NOT: onebit.sign_mma
+// MIN-COUNT-2: onebit.sign_gemv
+func.func @tensor_cores(%x: tensor<40x256xf16>, %s: tensor<8x32xi8>, %x1: tensor<1x256xf16>,
+                        %x2: tensor<2x256xf32>) -> (tensor<40x8xf16>, tensor<1x8xf16>, tensor<2x8xf32>) {
+  %y = onebit.linear %x, %s packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
+         : tensor<40x256xf16>, tensor<8x32xi8> -> tensor<40x8xf16>
+  %y1 = onebit.linear %x1, %s packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
+         : tensor<1x256xf16>, tensor<8x32xi8> -> tensor<1x8xf16>
+  %y2 = onebit.linear %x2, %s packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
+         : tensor<2x256xf32>, tensor<8x32xi8> -> tensor<2x8xf32>
+  return %y, %y1, %y2 : tensor<40x8xf16>, tensor<1x8xf16>, tensor<2x8xf32>
 }

@@ -41,6 +41,16 @@ struct CUDAPipelineOptions : PassPipelineOptions<CUDAPipelineOptions> {
       *this, "gemv-max-grid-size",
       llvm::cl::desc("Most blocks of a decode kernel (onebit-gpu-sign-gemv)"),
       llvm::cl::init(264)};
+  Option<int64_t> mmaMinRows{
+      *this, "mma-min-rows",
+      llvm::cl::desc("Fewest input rows of an f16 1-bit product for the "
+                     "tensor-core kernel (onebit-gpu-sign-mma)"),
+      llvm::cl::init(1)};
+  Option<int64_t> mmaRowTiles{
+      *this, "mma-row-tiles",
+      llvm::cl::desc("Tiles of 16 output rows per warp of the tensor-core "
+                     "kernel (0: chosen by the input rows)"),
+      llvm::cl::init(0)};
 };
 
 /// The GPU architectures -target=cuda accepts.

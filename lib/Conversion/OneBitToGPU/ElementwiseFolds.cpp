@@ -1,0 +1,259 @@
+//===- ElementwiseFolds.cpp - neighbours evaluated inside a product kernel ===//
+
+#include "ElementwiseFolds.h"
+#include "KernelBuilding.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#include <functional>
+
+using namespace mlir;
+using namespace mlir::onebit;
+
+namespace {
+
+/// `value` without the reshapes in front of it: the buffer it views.
+Value getBufferRoot(Value value) {
+  while (Operation *def = value.getDefiningOp()) {
+    if (auto collapse = dyn_cast<memref::CollapseShapeOp>(def))
+      value = collapse.getSrc();
+    else if (auto expand = dyn_cast<memref::ExpandShapeOp>(def))
+      value = expand.getSrc();
+    else
+      break;
+  }
+  return value;
+}
+
+/// The ops that use `root` other than by reshaping it.
+SmallVector<Operation *> getDataUsers(Value root) {
+  SmallVector<Operation *> users;
+  for (Operation *user : root.getUsers()) {
+    if (isa<memref::CollapseShapeOp, memref::ExpandShapeOp>(user))
+      llvm::append_range(users, getDataUsers(user->getResult(0)));
+    else
+      users.push_back(user);
+  }
+  return users;
+}
+
+/// Whether `op` neither reads nor writes buffer contents.
+bool touchesNoData(Operation *op) {
+  return isa<gpu::AllocOp, memref::AllocOp>(op) || isMemoryEffectFree(op);
+}
+
+/// Whether nothing between `first` and `last` (same block) touches data.
+bool onlyDataFreeOpsBetween(Operation *first, Operation *last) {
+  if (first->getBlock() != last->getBlock() || !first->isBeforeInBlock(last))
+    return false;
+  for (Operation *op = first->getNextNode(); op != last; op = op->getNextNode())
+    if (!touchesNoData(op))
+      return false;
+  return true;
+}
+
+/// Whether `op` can be evaluated at one point of its iteration space inside
+/// the kernel: all parallel, one output with an identity map that its body
+/// does not read, operands indexed by dimensions or constants, a body of
+/// side-effect-free ops.
+bool isFoldableElementwise(linalg::GenericOp op) {
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInits() != 1 ||
+      op.getNumReductionLoops() != 0 ||
+      !op.getMatchingIndexingMap(op.getDpsInitOperand(0)).isIdentity() ||
+      !op.getRegionOutputArgs()[0].use_empty())
+    return false;
+  for (AffineMap map : op.getIndexingMapsArray())
+    for (AffineExpr expr : map.getResults())
+      if (!isa<AffineDimExpr, AffineConstantExpr>(expr))
+        return false;
+  return llvm::all_of(op.getBody()->without_terminator(), [](Operation &inner) {
+    return inner.getNumRegions() == 0 && isMemoryEffectFree(&inner);
+  });
+}
+
+/// The buffer behind `value` if only `product` and one foldable generic
+/// use it, that generic as a fold (`isPrologue`: it writes the buffer
+/// before `product`; else it reads it after, with an identity map).
+FailureOr<ElementwiseFold> findFold(linalg::GenericOp product, Value value,
+                                    bool isPrologue) {
+  Value root = getBufferRoot(value);
+  if (!root.getDefiningOp<gpu::AllocOp>())
+    return failure();
+  SmallVector<Operation *> users = getDataUsers(root);
+  if (users.size() != 2 || !llvm::is_contained(users, product.getOperation()))
+    return failure();
+  auto op = dyn_cast<linalg::GenericOp>(
+      users[0] == product.getOperation() ? users[1] : users[0]);
+  if (!op || !isFoldableElementwise(op))
+    return failure();
+  ElementwiseFold fold{op, nullptr, root};
+  if (isPrologue) {
+    fold.link = op.getDpsInitOperand(0);
+    if (getBufferRoot(fold.link->get()) != root ||
+        !onlyDataFreeOpsBetween(op, product))
+      return failure();
+    return fold;
+  }
+  for (OpOperand *input : op.getDpsInputOperands()) {
+    if (getBufferRoot(input->get()) != root)
+      continue;
+    if (fold.link || !op.getMatchingIndexingMap(input).isIdentity())
+      return failure();
+    fold.link = input;
+  }
+  if (!fold.link || getBufferRoot(op.getDpsInits()[0]) == root ||
+      !onlyDataFreeOpsBetween(product, op))
+    return failure();
+  return fold;
+}
+
+/// The iteration point of `fold.op` at element (row, column) of the
+/// [rows, columns] product operand: the same element of the (possibly
+/// reshaped) linked buffer, whose indexing map is the identity.
+SmallVector<Value> getFoldIndices(ImplicitLocOpBuilder &b,
+                                  const ElementwiseFold &fold, Value row,
+                                  Value column, int64_t columns) {
+  Value linear = arith::AddIOp::create(
+      b, arith::MulIOp::create(b, row, arith::ConstantIndexOp::create(b, columns)),
+      column);
+  return delinearize(b, linear,
+                     cast<MemRefType>(fold.link->get().getType()).getShape());
+}
+
+/// What `fold.op` computes at iteration point `indices`, its other inputs
+/// loaded there and its linked input (epilogue) taken as `linked`.
+Value evaluateFold(ImplicitLocOpBuilder &b, const ElementwiseFold &fold,
+                   ArrayRef<Value> indices, Value linked) {
+  linalg::GenericOp op = fold.op;
+  IRMapping mapping;
+  for (OpOperand *input : op.getDpsInputOperands()) {
+    Value argument = op.getMatchingBlockArgument(input);
+    if (input == fold.link) {
+      mapping.map(argument, linked);
+      continue;
+    }
+    if (!isa<MemRefType>(input->get().getType())) {
+      mapping.map(argument, input->get());
+      continue;
+    }
+    SmallVector<Value> at;
+    for (AffineExpr expr : op.getMatchingIndexingMap(input).getResults()) {
+      if (auto dim = dyn_cast<AffineDimExpr>(expr))
+        at.push_back(indices[dim.getPosition()]);
+      else
+        at.push_back(arith::ConstantIndexOp::create(
+            b, cast<AffineConstantExpr>(expr).getValue()));
+    }
+    mapping.map(argument, memref::LoadOp::create(b, input->get(), at));
+  }
+  for (Operation &inner : op.getBody()->without_terminator()) {
+    if (auto index = dyn_cast<linalg::IndexOp>(inner))
+      mapping.map(index.getResult(), indices[index.getDim()]);
+    else
+      b.clone(inner, mapping);
+  }
+  return mapping.lookup(op.getBody()->getTerminator()->getOperand(0));
+}
+
+/// Erases `fold.op` and then its buffer, once nothing else uses them.
+void eraseFold(ElementwiseFold fold) {
+  fold.op.erase();
+  SmallVector<Operation *> dead;
+  std::function<bool(Value)> collect = [&](Value value) {
+    for (Operation *user : value.getUsers()) {
+      if (!isa<memref::CollapseShapeOp, memref::ExpandShapeOp>(user) ||
+          !collect(user->getResult(0)))
+        return false;
+      dead.push_back(user);
+    }
+    return true;
+  };
+  if (!collect(fold.root))
+    return;
+  for (Operation *op : llvm::reverse(dead))
+    op->erase();
+  fold.root.getDefiningOp()->erase();
+}
+
+
+/// Erases the zero fill of `y` that the product accumulates onto, if the
+/// last op before `generic` that touches `y` is one: the kernel then stores
+/// its sums instead of adding them (one kernel launch less).
+bool eraseZeroFill(linalg::GenericOp generic, Value y) {
+  for (Operation *op = generic->getPrevNode(); op; op = op->getPrevNode()) {
+    if (llvm::none_of(op->getOperands(), [&](Value v) { return v == y; }))
+      continue;
+    auto fill = dyn_cast<linalg::FillOp>(op);
+    if (!fill || fill.getOutputs()[0] != y ||
+        !matchPattern(fill.getInputs()[0], m_AnyZeroFloat()))
+      return false;
+    fill.erase();
+    return true;
+  }
+  return false;
+}
+
+} // namespace
+
+ProductFolds mlir::onebit::collectProductFolds(linalg::GenericOp product) {
+  Value x = product.getDpsInputs()[0];
+  Value y = product.getDpsInits()[0];
+  ProductFolds folds;
+  folds.overwrite = eraseZeroFill(product, y);
+  if (FailureOr<ElementwiseFold> fold = findFold(product, x, true);
+      succeeded(fold))
+    folds.prologue = *fold;
+  // Without the fill, the sums add to what y holds: y must stay.
+  FailureOr<ElementwiseFold> fold = findFold(product, y, false);
+  if (!folds.overwrite || failed(fold))
+    return folds;
+  folds.epilogue = *fold;
+  // What the epilogue uses is defined by the (data-free) ops between the
+  // product and it: define it before the kernel.
+  for (Operation *op = product->getNextNode();
+       op != folds.epilogue->op.getOperation();) {
+    Operation *next = op->getNextNode();
+    op->moveBefore(product);
+    op = next;
+  }
+  return folds;
+}
+
+void mlir::onebit::eraseProductFolds(const ProductFolds &folds) {
+  if (folds.prologue)
+    eraseFold(*folds.prologue);
+  if (folds.epilogue)
+    eraseFold(*folds.epilogue);
+}
+
+Value mlir::onebit::loadActivation(ImplicitLocOpBuilder &b,
+                                   const ProductFolds &folds, Value x,
+                                   Value row, Value k, int64_t inFeatures) {
+  if (!folds.prologue)
+    return memref::LoadOp::create(b, x, ValueRange{row, k});
+  return evaluateFold(
+      b, *folds.prologue,
+      getFoldIndices(b, *folds.prologue, row, k, inFeatures), Value());
+}
+
+void mlir::onebit::storeSum(ImplicitLocOpBuilder &b, const ProductFolds &folds,
+                            Value y, Value row, Value column,
+                            int64_t outFeatures, Value sum) {
+  SmallVector<Value> at{row, column};
+  if (!folds.overwrite)
+    sum = arith::AddFOp::create(b, memref::LoadOp::create(b, y, at), sum);
+  if (!folds.epilogue) {
+    memref::StoreOp::create(b, sum, y, at);
+    return;
+  }
+  SmallVector<Value> point =
+      getFoldIndices(b, *folds.epilogue, row, column, outFeatures);
+  linalg::GenericOp epilogue = folds.epilogue->op;
+  memref::StoreOp::create(b, evaluateFold(b, *folds.epilogue, point, sum),
+                          epilogue.getDpsInits()[0], point);
+}

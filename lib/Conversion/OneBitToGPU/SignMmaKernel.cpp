@@ -1,0 +1,829 @@
+//===- SignMmaKernel.cpp - the tensor-core kernel of onebit.linear --------===//
+//
+// onebit-gpu-sign-mma: the packed-sign products with f16 activations that
+// convert-onebit-to-gpu marked become one gpu.launch whose warps multiply
+// on the tensor cores (nvgpu.mma.sync m16n8k16, f32 accumulators):
+//
+// - The signs are the A operand: 16 output rows by 16 inputs per mma. Lane
+//   (g, t) of a warp (g = lane / 4, t = lane % 4) loads W 32-bit words of
+//   rows g and g + 8 of its tile per step, the four lanes of a row a
+//   contiguous run of 16 W bytes. A weight is never a float in memory:
+//   see SignDecoding for the two ways sign bits become f16 operands in
+//   registers.
+// - A dot product does not depend on the order of its terms, so the 16
+//   "k" positions of an mma are whichever inputs the lanes hold. The
+//   activations (the B operand, 16 inputs by 8 input rows) are staged in
+//   workgroup memory in that order, inputs j and j + 16 of every 32
+//   adjacent side by side: a lane's B fragment is one 8-byte load.
+// - Input rows come in tiles of 8 (grid y walks passes of up to 32 rows,
+//   for prefill); output rows in tiles of 16, `rowTiles` per warp, 4 warps
+//   per block. Where that gives few blocks (decode with small N), the
+//   block's warps split K instead and add their sums in workgroup memory.
+// - The x * g before and the * h, cast after are evaluated where the
+//   kernel loads and stores (ElementwiseFolds.h).
+//
+//===----------------------------------------------------------------------===//
+
+#include "ElementwiseFolds.h"
+#include "KernelBuilding.h"
+#include "onebit/Conversion/Passes.h"
+#include "onebit/Dialect/OneBit/IR/OneBitDialect.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/UB/IR/UBOps.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+
+#include <cmath>
+
+namespace mlir::onebit {
+#define GEN_PASS_DEF_ONEBITGPUSIGNMMA
+#include "onebit/Conversion/Passes.h.inc"
+} // namespace mlir::onebit
+
+using namespace mlir;
+using namespace mlir::onebit;
+
+namespace {
+
+/// m16n8k16: output rows, inputs and input rows of one mma.
+constexpr int64_t kTileRows = 16;
+constexpr int64_t kTileInputs = 16;
+constexpr int64_t kTileColumns = 8;
+constexpr int64_t kWarpsPerBlock = 4;
+constexpr int64_t kBlockSize = kWarpsPerBlock * onebit::kWarpSize;
+/// Steps whose sign words a warp has in flight while it computes one.
+constexpr int64_t kLoadsAhead = 2;
+/// Lanes that share one output row of a tile (t = lane % 4).
+constexpr int64_t kLanesPerRow = 4;
+/// Most input-row tiles per pass: 32 rows of activations.
+constexpr int64_t kMaxColumnTiles = 4;
+/// The static workgroup memory limit of every architecture we target.
+constexpr int64_t kMaxWorkgroupBytes = 48 * 1024;
+
+/// How sign bits become the f16 A operand.
+enum class SignDecoding {
+  /// Bits p and p + 16 of a word shifted to the two f16 sign bits and
+  /// xor-ed with the pair of 1.0: ±1 in two instructions per pair.
+  ShiftedPairs,
+  /// Bits q and q + 16 of a word masked in place, one instruction per
+  /// pair: the f16 whose only set bit is q, c_q = 2^e_q, or 0. Every mma
+  /// takes one q (from two words), so its sum is c_q * sum(x where the
+  /// bit is 1) and has an accumulator of its own; with the sum of x,
+  /// sum(±x) follows. Bit 15 is the sign bit: ±1 directly. 16 accumulators
+  /// per tile, so only with one input-row and one output-row tile.
+  BitClasses,
+};
+
+/// The shape of one tensor-core kernel.
+struct MmaShape {
+  int64_t rows;        // M, input rows
+  int64_t inFeatures;  // K
+  int64_t outFeatures; // N
+  int64_t passRows;    // input rows per block (grid y walks passes)
+  int64_t stagedRows;  // passRows rounded up to a power of two (padding)
+  int64_t columnTiles; // mma tiles of 8 input rows per pass
+  int64_t passes;
+  int64_t words;    // 32-bit sign words per lane, row and step
+  int64_t rowTiles; // tiles of 16 output rows per warp
+  int64_t kSplit;   // warps of a block that share rows, splitting K
+  int64_t chunk;    // inputs staged at a time
+  int64_t gridSize; // blocks in x
+  SignDecoding decoding;
+
+  int64_t rowWarps() const { return kWarpsPerBlock / kSplit; }
+  int64_t tilesPerBlock() const { return rowWarps() * rowTiles; }
+  /// Inputs one warp covers per step: 4 lanes of W words.
+  int64_t stepInputs() const { return kLanesPerRow * 32 * words; }
+  int64_t chunks() const { return llvm::divideCeil(inFeatures, chunk); }
+  /// Staged 8-byte units per block (a lane's words of one step, all
+  /// staged rows), with the padding against bank conflicts.
+  int64_t stagedBlockUnits() const {
+    return 8 * words * stagedRows + std::min<int64_t>(stagedRows, 8);
+  }
+  int64_t stagedHalves() const {
+    return chunk / (32 * words) * stagedBlockUnits() * 4;
+  }
+  /// BitClasses: the sums of each warp's staged inputs per row.
+  int64_t rowSumsBytes() const {
+    return decoding == SignDecoding::BitClasses
+               ? kWarpsPerBlock * stagedRows * 4
+               : 0;
+  }
+  /// K split: the sums the other warps hand to the first.
+  int64_t partialsBytes() const {
+    return (kSplit - 1) * rowWarps() * onebit::kWarpSize * laneSums() * 4;
+  }
+  int64_t accumulators() const {
+    return decoding == SignDecoding::BitClasses ? 16
+                                                : rowTiles * columnTiles;
+  }
+  /// Sums each lane stores: 4 per tile of 16 x 8.
+  int64_t laneSums() const { return rowTiles * columnTiles * 4; }
+};
+
+Value minIndex(ImplicitLocOpBuilder &b, Value value, int64_t bound) {
+  return arith::MinUIOp::create(b, value, constIndex(b, bound));
+}
+
+Value lessThan(ImplicitLocOpBuilder &b, Value value, int64_t bound) {
+  return arith::CmpIOp::create(b, arith::CmpIPredicate::ult, value,
+                               constIndex(b, bound));
+}
+
+Value mulAdd(ImplicitLocOpBuilder &b, Value value, int64_t factor,
+             Value addend) {
+  return arith::AddIOp::create(
+      b, arith::MulIOp::create(b, value, constIndex(b, factor)), addend);
+}
+
+/// The f16 value of the bit pattern with only bit `q` (< 15) set.
+float getBitClassScale(int64_t q) {
+  if (q < 10)
+    return std::ldexp(1.0f, q - 24); // subnormal
+  return std::ldexp(1.0f, (1 << (q - 10)) - 15);
+}
+
+/// Where the 4 halves of 8-byte unit `unit` of staged row `row` start.
+/// The units of a lane's words in one step form a block (`block` = step *
+/// 4 + t, `unit` counted within it), row-innermost. Blocks are padded by
+/// min(rows, 8) units so that the 4 lanes t of a row, which read the same
+/// unit of consecutive blocks together, hit different banks: a warp's
+/// 8-byte loads take the fewest wavefronts.
+Value getStagedOffset(ImplicitLocOpBuilder &b, const MmaShape &s, Value block,
+                      Value unit, Value row) {
+  return arith::MulIOp::create(
+      b, mulAdd(b, block, s.stagedBlockUnits(), mulAdd(b, unit, s.stagedRows, row)),
+      constIndex(b, 4));
+}
+
+/// The unit within its block and the half within the unit where input
+/// `bit` (0..15, and bit + 16 in the next half) of the lane's word `j`
+/// (0..W-1) is staged: in the order in which the lanes' A registers hold
+/// the signs.
+std::pair<Value, Value> getStagedUnit(ImplicitLocOpBuilder &b,
+                                      const MmaShape &s, Value j, Value bit) {
+  Value two = constIndex(b, 2);
+  if (s.decoding == SignDecoding::BitClasses)
+    // Unit (word pair, q): q of the even word, then q of the odd one.
+    return {mulAdd(b, arith::DivUIOp::create(b, j, two), 16, bit),
+            arith::MulIOp::create(b, arith::RemUIOp::create(b, j, two), two)};
+  // Unit (word, pair p / 2): pairs p and p + 1.
+  return {mulAdd(b, j, 8, arith::DivUIOp::create(b, bit, two)),
+          arith::MulIOp::create(b, arith::RemUIOp::create(b, bit, two), two)};
+}
+
+/// The n x 2 vector of f16 an mma operand is, from n i32 registers each
+/// holding a pair: bitcasts and inserts, which the LLVM lowering of GPU
+/// kernels takes (unlike multi-dimensional shape casts).
+Value buildOperand(ImplicitLocOpBuilder &b, ArrayRef<Value> registers) {
+  auto pairType = VectorType::get({2}, b.getF16Type());
+  auto type = VectorType::get({static_cast<int64_t>(registers.size()), 2},
+                              b.getF16Type());
+  Value result = ub::PoisonOp::create(b, type);
+  for (auto [i, bits] : llvm::enumerate(registers)) {
+    Value word = vector::BroadcastOp::create(
+        b, VectorType::get({1}, b.getI32Type()), bits);
+    Value pair = vector::BitCastOp::create(b, pairType, word);
+    result = vector::InsertOp::create(b, pair, result,
+                                      ArrayRef<int64_t>{int64_t(i)});
+  }
+  return result;
+}
+
+/// The B operand of a lane: the 4 staged halves of `unit` of `block`,
+/// input row `row` (clamped: lanes past the input rows compute columns
+/// nobody stores).
+Value loadFragment(ImplicitLocOpBuilder &b, const MmaShape &s, Value staged,
+                   Value block, int64_t unit, Value row) {
+  Value fragment = vector::LoadOp::create(
+      b, VectorType::get({4}, b.getF16Type()), staged,
+      ValueRange{getStagedOffset(b, s, block, constIndex(b, unit),
+                                 minIndex(b, row, s.passRows - 1))},
+      /*nontemporal=*/false, /*alignment=*/llvm::MaybeAlign(8));
+  Value bits = vector::BitCastOp::create(
+      b, VectorType::get({2}, b.getI32Type()), fragment);
+  return buildOperand(
+      b, {vector::ExtractOp::create(b, bits, ArrayRef<int64_t>{0}),
+          vector::ExtractOp::create(b, bits, ArrayRef<int64_t>{1})});
+}
+
+/// The f16 pair of ±1 of bits p and p + 16 of `word` as an i32:
+/// `(word << (15 - p)) & 0x80008000` is both sign bits, and the xor with
+/// the pair of 1.0 (or of -1.0 when bit 1 means +1) gives the values.
+Value decodePair(ImplicitLocOpBuilder &b, Value word, int64_t p,
+                 bool negativeIsOne) {
+  Value shifted = p == 15 ? word
+                          : arith::ShLIOp::create(b, word, constI32(b, 15 - p));
+  Value signs = arith::AndIOp::create(b, shifted, constI32(b, 0x80008000u));
+  return arith::XOrIOp::create(
+      b, signs, constI32(b, negativeIsOne ? 0x3C003C00u : 0xBC00BC00u));
+}
+
+/// Bits q and q + 16 of `word` in place (BitClasses).
+Value maskPair(ImplicitLocOpBuilder &b, Value word, int64_t q,
+               bool negativeIsOne) {
+  if (q == 15)
+    return decodePair(b, word, q, negativeIsOne);
+  return arith::AndIOp::create(b, word,
+                               constI32(b, (1u << q) | (1u << (q + 16))));
+}
+
+/// Pairs of inputs (j, j + 16) a staging thread loads at once: staging is
+/// latency-bound unless many loads are in flight.
+constexpr int64_t kPairsPerLoad = 8;
+/// A staging round: the block's 128 threads stage 8 words of one row,
+/// thread i pair i % 16 of word i / 16 (coalesced loads).
+constexpr int64_t kWordsPerRound = kBlockSize / 16;
+
+/// Stages inputs [chunkStart, chunkStart + chunk) of the pass's input rows
+/// in workgroup memory (zeros past M or K) as pairs of inputs (j, j + 16)
+/// of a word. Rows go in groups of up to 8; each iteration of a group
+/// loads 8 pairs per thread (rounds of every row of the group) before it
+/// stores them. For BitClasses, also the sums over each row's inputs whose
+/// sign is not bit 15 of its half-word (the inputs of the masked classes),
+/// one per warp and row in `rowSums`.
+void stageActivations(ImplicitLocOpBuilder &b, const MmaShape &s,
+                      const ProductFolds &folds, Value x, Value staged,
+                      Value rowSums, Value thread, Value firstRow,
+                      Value chunkStart) {
+  bool summing = s.decoding == SignDecoding::BitClasses;
+  Type f32 = b.getF32Type();
+  int64_t chunkWords = s.chunk / 32;
+  int64_t rounds = llvm::divideCeil(chunkWords, kWordsPerRound);
+  int64_t groupRows = std::min<int64_t>(s.passRows, kPairsPerLoad);
+  int64_t roundsAtOnce = std::max<int64_t>(1, kPairsPerLoad / groupRows);
+  Value zero = arith::ConstantOp::create(b, b.getF32FloatAttr(0.0f));
+  Value zeroHalf = arith::ConstantOp::create(b, b.getF16FloatAttr(0.0));
+  Value j = arith::RemUIOp::create(b, thread, constIndex(b, 16));
+  Value firstWord = arith::DivUIOp::create(b, thread, constIndex(b, 16));
+  // Pair 15 belongs to the sign-bit class.
+  Value masked = arith::CmpIOp::create(b, arith::CmpIPredicate::ne, j,
+                                       constIndex(b, 15));
+  Value lane =
+      arith::RemUIOp::create(b, thread, constIndex(b, onebit::kWarpSize));
+  Value warp =
+      arith::DivUIOp::create(b, thread, constIndex(b, onebit::kWarpSize));
+  for (int64_t rowGroup = 0; rowGroup < s.passRows; rowGroup += groupRows) {
+    SmallVector<Value> init;
+    if (summing)
+      init.assign(groupRows, zero);
+    auto loop = scf::ForOp::create(b, constIndex(b, 0), constIndex(b, rounds),
+                                   constIndex(b, roundsAtOnce), init);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    struct Pair {
+      Value row, word, counted, low, high;
+    };
+    // All loads first, then the stores. A word past the chunk repeats the
+    // last one: the same values to the same place.
+    SmallVector<Pair> loaded;
+    for (int64_t r = 0; r < groupRows; ++r)
+      for (int64_t v = 0; v < roundsAtOnce; ++v) {
+        Pair pair;
+        pair.row = constIndex(b, rowGroup + r);
+        Value round = arith::AddIOp::create(b, loop.getInductionVar(),
+                                            constIndex(b, v));
+        Value word = mulAdd(b, round, kWordsPerRound, firstWord);
+        pair.counted = lessThan(b, word, chunkWords);
+        pair.word = minIndex(b, word, chunkWords - 1);
+        Value m = arith::AddIOp::create(b, firstRow, pair.row);
+        Value wordStart = mulAdd(b, pair.word, 32, chunkStart);
+        Value inside = arith::AndIOp::create(
+            b, lessThan(b, m, s.rows), lessThan(b, wordStart, s.inFeatures));
+        Value safeM = minIndex(b, m, s.rows - 1);
+        Value k = arith::AddIOp::create(
+            b, minIndex(b, wordStart, s.inFeatures - 32), j);
+        pair.low = arith::SelectOp::create(
+            b, inside, loadActivation(b, folds, x, safeM, k, s.inFeatures),
+            zeroHalf);
+        pair.high = arith::SelectOp::create(
+            b, inside,
+            loadActivation(b, folds, x, safeM,
+                           arith::AddIOp::create(b, k, constIndex(b, 16)),
+                           s.inFeatures),
+            zeroHalf);
+        loaded.push_back(pair);
+      }
+    SmallVector<Value> sums(loop.getRegionIterArgs());
+    for (auto [i, pair] : llvm::enumerate(loaded)) {
+      Value values = vector::FromElementsOp::create(
+          b, VectorType::get({2}, b.getF16Type()),
+          ValueRange{pair.low, pair.high});
+      auto [unit, half] = getStagedUnit(
+          b, s, arith::RemUIOp::create(b, pair.word, constIndex(b, s.words)),
+          j);
+      Value block =
+          arith::DivUIOp::create(b, pair.word, constIndex(b, s.words));
+      Value offset = arith::AddIOp::create(
+          b, getStagedOffset(b, s, block, unit, pair.row), half);
+      vector::StoreOp::create(b, values, staged, ValueRange{offset});
+      if (!summing)
+        continue;
+      Value pairSum =
+          arith::AddFOp::create(b, arith::ExtFOp::create(b, f32, pair.low),
+                                arith::ExtFOp::create(b, f32, pair.high));
+      Value &sum = sums[i / roundsAtOnce];
+      sum = arith::AddFOp::create(
+          b, sum,
+          arith::SelectOp::create(
+              b, arith::AndIOp::create(b, masked, pair.counted), pairSum,
+              zero));
+    }
+    if (!summing)
+      continue;
+    scf::YieldOp::create(b, sums);
+    b.setInsertionPointAfter(loop);
+    SmallVector<Value> totals;
+    for (Value sum : loop.getResults())
+      totals.push_back(warpSum(b, sum));
+    auto leader = scf::IfOp::create(
+        b, arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane,
+                                 constIndex(b, 0)),
+        /*withElse=*/false);
+    b.setInsertionPointToStart(leader.thenBlock());
+    for (auto [r, total] : llvm::enumerate(totals))
+      memref::StoreOp::create(b, total, rowSums,
+                              ValueRange{warp, constIndex(b, rowGroup + r)});
+  }
+}
+
+/// The kernel's work between the lane's index values and its sums.
+struct LaneContext {
+  Value staged, rowSums, thread, lane, g, t, kPart, firstRow;
+  SmallVector<Value> rowOffsets; // words of rows g, g + 8 of each tile
+  SmallVector<Value> fragmentRows; // staged row of each input-row tile
+};
+
+/// One step's mmas (ShiftedPairs): for each word and pair (p, p + 1) the
+/// B fragments of every input-row tile and the A operand of every output
+/// tile, each reused across the other.
+void buildShiftedPairsStep(ImplicitLocOpBuilder &b, const MmaShape &s,
+                           const LaneContext &c, Value block,
+                           ArrayRef<Value> loaded, bool negativeIsOne,
+                           SmallVectorImpl<Value> &acc) {
+  for (int64_t j = 0; j < s.words; ++j) {
+    SmallVector<Value> rowWords; // [row tile][g, g + 8]
+    for (Value vector : loaded)
+      rowWords.push_back(
+          vector::ExtractOp::create(b, vector, ArrayRef<int64_t>{j}));
+    for (int64_t pairs = 0; pairs < 8; ++pairs) {
+      int64_t p = 2 * pairs;
+      // B: inputs p, p + 16, p + 1, p + 17 of the word.
+      SmallVector<Value> fragments;
+      for (int64_t col = 0; col < s.columnTiles; ++col)
+        fragments.push_back(loadFragment(b, s, c.staged, block, 8 * j + pairs,
+                                         c.fragmentRows[col]));
+      for (int64_t r = 0; r < s.rowTiles; ++r) {
+        // A: rows g, g + 8 at inputs (p, p + 16), then (p + 1, p + 17).
+        Value low = rowWords[2 * r], high = rowWords[2 * r + 1];
+        Value a = buildOperand(b, {decodePair(b, low, p, negativeIsOne),
+                                   decodePair(b, high, p, negativeIsOne),
+                                   decodePair(b, low, p + 1, negativeIsOne),
+                                   decodePair(b, high, p + 1, negativeIsOne)});
+        for (int64_t col = 0; col < s.columnTiles; ++col) {
+          Value &sum = acc[r * s.columnTiles + col];
+          sum = nvgpu::MmaSyncOp::create(
+              b, a, fragments[col], sum,
+              ArrayRef<int64_t>{kTileRows, kTileColumns, kTileInputs});
+        }
+      }
+    }
+  }
+}
+
+/// One step's mmas (BitClasses): for each pair of words and each bit q,
+/// one mma into accumulator q.
+void buildBitClassesStep(ImplicitLocOpBuilder &b, const MmaShape &s,
+                         const LaneContext &c, Value block,
+                         ArrayRef<Value> loaded, bool negativeIsOne,
+                         SmallVectorImpl<Value> &acc) {
+  for (int64_t jp = 0; jp < s.words / 2; ++jp) {
+    auto getWord = [&](int64_t half, int64_t j) -> Value {
+      return vector::ExtractOp::create(b, loaded[half],
+                                       ArrayRef<int64_t>{2 * jp + j});
+    };
+    Value even = getWord(0, 0), odd = getWord(0, 1);
+    Value evenHigh = getWord(1, 0), oddHigh = getWord(1, 1);
+    for (int64_t q = 0; q < 16; ++q) {
+      Value fragment = loadFragment(b, s, c.staged, block, 16 * jp + q,
+                                    c.fragmentRows[0]);
+      Value a = buildOperand(b, {maskPair(b, even, q, negativeIsOne),
+                                 maskPair(b, evenHigh, q, negativeIsOne),
+                                 maskPair(b, odd, q, negativeIsOne),
+                                 maskPair(b, oddHigh, q, negativeIsOne)});
+      acc[q] = nvgpu::MmaSyncOp::create(
+          b, a, fragment, acc[q],
+          ArrayRef<int64_t>{kTileRows, kTileColumns, kTileInputs});
+    }
+  }
+}
+
+/// The lane's 4 sums from the 16 class accumulators (BitClasses):
+/// sum(±x) = acc15 + σ (S - 2 sum_q acc_q / c_q), S the sum of the inputs
+/// of the masked classes (only the first warp of a K split adds it), σ = 1
+/// when bit 1 means -1.
+SmallVector<Value> combineBitClasses(ImplicitLocOpBuilder &b,
+                                     ArrayRef<Value> acc,
+                                     ArrayRef<Value> columnSums, Value kPart,
+                                     bool negativeIsOne) {
+  Value zero = arith::ConstantOp::create(b, b.getF32FloatAttr(0.0f));
+  Value firstPart = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, kPart,
+                                          constIndex(b, 0));
+  SmallVector<Value> sums;
+  for (int64_t e = 0; e < 4; ++e) {
+    auto element = [&](Value vector) -> Value {
+      return vector::ExtractOp::create(b, vector,
+                                       ArrayRef<int64_t>{e / 2, e % 2});
+    };
+    Value ones;
+    for (int64_t q = 0; q < 15; ++q) {
+      Value scaled = arith::MulFOp::create(
+          b, element(acc[q]),
+          arith::ConstantOp::create(
+              b, b.getF32FloatAttr(1.0f / getBitClassScale(q))));
+      ones = ones ? arith::AddFOp::create(b, ones, scaled).getResult() : scaled;
+    }
+    Value total = arith::SelectOp::create(b, firstPart, columnSums[e % 2], zero);
+    Value signed_ = arith::SubFOp::create(
+        b, total,
+        arith::MulFOp::create(
+            b, ones, arith::ConstantOp::create(b, b.getF32FloatAttr(2.0f))));
+    if (!negativeIsOne)
+      signed_ = arith::NegFOp::create(b, signed_);
+    sums.push_back(arith::AddFOp::create(b, element(acc[15]), signed_));
+  }
+  return sums;
+}
+
+/// Replaces the marked product `generic` (x [M, K] f16, signs [N, K/8] i8
+/// -> y [M, N] f32, accumulated onto y) by the tensor-core kernel.
+void buildKernel(linalg::GenericOp generic, const MmaShape &s,
+                 bool negativeIsOne) {
+  ImplicitLocOpBuilder b(generic.getLoc(), generic);
+  Value x = generic.getDpsInputs()[0];
+  Value signs = generic.getDpsInputs()[1];
+  Value y = generic.getDpsInits()[0];
+  int64_t wordsPerRow = s.inFeatures / 32;
+  bool classes = s.decoding == SignDecoding::BitClasses;
+  ProductFolds folds = collectProductFolds(generic);
+
+  // The sign bytes as 32-bit words: one vector load per row and lane.
+  Value flat = memref::CollapseShapeOp::create(
+      b, signs, SmallVector<ReassociationIndices>{{0, 1}});
+  auto wordType =
+      MemRefType::get({s.outFeatures * wordsPerRow}, b.getI32Type());
+  Value words = memref::ViewOp::create(b, wordType, flat, constIndex(b, 0),
+                                       ValueRange{});
+
+  auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
+                                              gpu::AddressSpace::Workgroup);
+  auto workgroupBuffer = [&](ArrayRef<int64_t> shape, Type type) {
+    return MemRefType::get(shape, type, MemRefLayoutAttrInterface(),
+                           workgroup);
+  };
+  SmallVector<Type> workgroupTypes{
+      workgroupBuffer({s.stagedHalves()}, b.getF16Type())};
+  if (classes)
+    workgroupTypes.push_back(
+        workgroupBuffer({kWarpsPerBlock, s.stagedRows}, b.getF32Type()));
+  if (s.kSplit > 1)
+    workgroupTypes.push_back(workgroupBuffer(
+        {(s.kSplit - 1) * s.rowWarps() * onebit::kWarpSize, s.laneSums()},
+        b.getF32Type()));
+  Value one = constIndex(b, 1);
+  auto launch = gpu::LaunchOp::create(
+      b, constIndex(b, s.gridSize), constIndex(b, s.passes), one,
+      constIndex(b, kBlockSize), one, one,
+      /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr,
+      /*asyncDependencies=*/{}, workgroupTypes);
+  Block &body = launch.getBody().front();
+  b.setInsertionPointToEnd(&body);
+  gpu::TerminatorOp::create(b);
+  b.setInsertionPointToStart(&body);
+  ArrayRef<BlockArgument> attributions = launch.getWorkgroupAttributions();
+
+  LaneContext c;
+  c.staged = attributions[0];
+  c.rowSums = classes ? Value(attributions[1]) : Value();
+  c.thread = launch.getThreadIds().x;
+  Value warp =
+      arith::DivUIOp::create(b, c.thread, constIndex(b, onebit::kWarpSize));
+  c.lane =
+      arith::RemUIOp::create(b, c.thread, constIndex(b, onebit::kWarpSize));
+  c.g = arith::DivUIOp::create(b, c.lane, constIndex(b, kLanesPerRow));
+  c.t = arith::RemUIOp::create(b, c.lane, constIndex(b, kLanesPerRow));
+  c.kPart = arith::RemUIOp::create(b, warp, constIndex(b, s.kSplit));
+  Value rowWarp = arith::DivUIOp::create(b, warp, constIndex(b, s.kSplit));
+  c.firstRow = arith::MulIOp::create(b, launch.getBlockIds().y,
+                                     constIndex(b, s.passRows));
+  Value firstTile =
+      mulAdd(b, launch.getBlockIds().x, s.tilesPerBlock(),
+             arith::MulIOp::create(b, rowWarp, constIndex(b, s.rowTiles)));
+  // Output rows g and g + 8 of each tile (rows past N read row N - 1, a
+  // valid address, and are never stored), as offsets of their words.
+  SmallVector<Value> outRows;
+  for (int64_t r = 0; r < s.rowTiles; ++r) {
+    Value row = mulAdd(b, arith::AddIOp::create(b, firstTile, constIndex(b, r)),
+                       kTileRows, c.g);
+    for (int64_t half = 0; half < 2; ++half) {
+      Value n = arith::AddIOp::create(b, row, constIndex(b, 8 * half));
+      outRows.push_back(n);
+      c.rowOffsets.push_back(arith::MulIOp::create(
+          b, minIndex(b, n, s.outFeatures - 1), constIndex(b, wordsPerRow)));
+    }
+  }
+
+  for (int64_t col = 0; col < s.columnTiles; ++col)
+    c.fragmentRows.push_back(
+        arith::AddIOp::create(b, c.g, constIndex(b, col * kTileColumns)));
+
+  auto accType = VectorType::get({2, 2}, b.getF32Type());
+  Value zeroAcc = arith::ConstantOp::create(
+      b, accType, DenseElementsAttr::get(accType, b.getF32FloatAttr(0.0f)));
+  Value zero = arith::ConstantOp::create(b, b.getF32FloatAttr(0.0f));
+  SmallVector<Value> init(s.accumulators(), zeroAcc);
+  // BitClasses: the lane's running sums S of input rows 2t and 2t + 1.
+  if (classes)
+    init.append(2, zero);
+  auto chunkLoop = scf::ForOp::create(b, constIndex(b, 0),
+                                      constIndex(b, s.chunks()), one, init);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(chunkLoop.getBody());
+    Value chunkStart = arith::MulIOp::create(b, chunkLoop.getInductionVar(),
+                                             constIndex(b, s.chunk));
+    // Steps of this chunk (the last chunk may be shorter); warp kPart takes
+    // steps kPart, kPart + kSplit, ...
+    Value chunkInputs = arith::MinUIOp::create(
+        b, constIndex(b, s.chunk),
+        arith::SubIOp::create(b, constIndex(b, s.inFeatures), chunkStart));
+    Value steps = arith::DivUIOp::create(b, chunkInputs,
+                                         constIndex(b, s.stepInputs()));
+    Value lastStep = arith::SubIOp::create(b, steps, one);
+    Value chunkWord = arith::DivUIOp::create(b, chunkStart, constIndex(b, 32));
+    auto vectorType = VectorType::get({s.words}, b.getI32Type());
+    // The lane's first word of `step` within the chunk.
+    auto getStepWord = [&](Value step) -> Value {
+      return mulAdd(b, step, kLanesPerRow * s.words,
+                    arith::MulIOp::create(b, c.t, constIndex(b, s.words)));
+    };
+    // This lane's words of every row at `step` (clamped to the chunk).
+    auto loadStep = [&](Value step) {
+      Value word = arith::AddIOp::create(
+          b, chunkWord,
+          getStepWord(arith::MinUIOp::create(b, step, lastStep)));
+      SmallVector<Value> loaded;
+      for (Value rowOffset : c.rowOffsets)
+        loaded.push_back(vector::LoadOp::create(
+            b, vectorType, words,
+            ValueRange{arith::AddIOp::create(b, rowOffset, word)},
+            /*nontemporal=*/false, /*alignment=*/llvm::MaybeAlign(4 * s.words)));
+      return loaded;
+    };
+    // Software pipelining: the words of the next kLoadsAhead steps are in
+    // flight while a step computes. With a single chunk the first ones load
+    // while the block stages the activations (they do not depend on them);
+    // with several, that measured slower (more registers live in staging).
+    auto stage = [&] {
+      // The previous chunk's fragments are read by every warp before any
+      // thread overwrites them.
+      gpu::BarrierOp::create(b);
+      stageActivations(b, s, folds, x, c.staged, c.rowSums, c.thread,
+                       c.firstRow, chunkStart);
+      gpu::BarrierOp::create(b);
+    };
+    bool loadFirst = s.chunks() == 1;
+    if (!loadFirst)
+      stage();
+    SmallVector<Value> iterArgs(
+        chunkLoop.getRegionIterArgs().take_front(s.accumulators()));
+    for (int64_t ahead = 0; ahead < kLoadsAhead; ++ahead)
+      llvm::append_range(iterArgs, loadStep(mulAdd(b, constIndex(b, ahead),
+                                                   s.kSplit, c.kPart)));
+    if (loadFirst)
+      stage();
+    SmallVector<Value> columnSums;
+    if (classes)
+      for (int64_t i = 0; i < 2; ++i) {
+        Value column = minIndex(
+            b, mulAdd(b, c.t, 2, constIndex(b, i)), s.passRows - 1);
+        Value sum = chunkLoop.getRegionIterArgs()[s.accumulators() + i];
+        for (int64_t w = 0; w < kWarpsPerBlock; ++w)
+          sum = arith::AddFOp::create(
+              b, sum,
+              memref::LoadOp::create(b, c.rowSums,
+                                     ValueRange{constIndex(b, w), column}));
+        columnSums.push_back(sum);
+      }
+
+    auto stepLoop = scf::ForOp::create(b, c.kPart, steps,
+                                       constIndex(b, s.kSplit), iterArgs);
+    b.setInsertionPointToStart(stepLoop.getBody());
+    Value step = stepLoop.getInductionVar();
+    ValueRange carried = stepLoop.getRegionIterArgs();
+    SmallVector<Value> acc(carried.take_front(s.accumulators()));
+    ValueRange inFlight = carried.drop_front(s.accumulators());
+    int64_t perStep = c.rowOffsets.size();
+    SmallVector<Value> loaded(inFlight.take_front(perStep));
+    SmallVector<Value> next(inFlight.drop_front(perStep));
+    llvm::append_range(
+        next, loadStep(arith::AddIOp::create(
+                           b, step, constIndex(b, kLoadsAhead * s.kSplit))
+                           .getResult()));
+    Value block = mulAdd(b, step, kLanesPerRow, c.t);
+    if (classes)
+      buildBitClassesStep(b, s, c, block, loaded, negativeIsOne, acc);
+    else
+      buildShiftedPairsStep(b, s, c, block, loaded, negativeIsOne, acc);
+    SmallVector<Value> yielded(acc);
+    llvm::append_range(yielded, next);
+    scf::YieldOp::create(b, yielded);
+    b.setInsertionPointAfter(stepLoop);
+    SmallVector<Value> results(
+        stepLoop.getResults().take_front(s.accumulators()));
+    llvm::append_range(results, columnSums);
+    scf::YieldOp::create(b, results);
+  }
+  ValueRange results = chunkLoop.getResults();
+  ValueRange acc = results.take_front(s.accumulators());
+
+  // Lane sums: element e of tile (r, col) is output row g + 8 (e / 2) of
+  // tile r, input row 2t + e % 2 of input-row tile col.
+  SmallVector<Value> sums;
+  if (classes) {
+    sums = combineBitClasses(b, llvm::to_vector(acc),
+                             llvm::to_vector(results.drop_front(16)), c.kPart,
+                             negativeIsOne);
+  } else {
+    for (Value vector : acc)
+      for (int64_t e = 0; e < 4; ++e)
+        sums.push_back(vector::ExtractOp::create(
+            b, vector, ArrayRef<int64_t>{e / 2, e % 2}));
+  }
+
+  // Warps that split K: all but the first hand their sums to it.
+  Value storing = arith::ConstantIntOp::create(b, b.getI1Type(), 1);
+  if (s.kSplit > 1) {
+    Value partials = attributions.back();
+    auto getSlot = [&](Value part) {
+      return mulAdd(b, mulAdd(b, part, s.rowWarps(), rowWarp),
+                    onebit::kWarpSize, c.lane);
+    };
+    storing = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, c.kPart,
+                                    constIndex(b, 0));
+    auto handOver = scf::IfOp::create(b, storing, /*withElse=*/true);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(handOver.elseBlock());
+      Value slot = getSlot(arith::SubIOp::create(b, c.kPart, one));
+      for (int64_t e = 0; e < s.laneSums(); ++e)
+        memref::StoreOp::create(b, sums[e], partials,
+                                ValueRange{slot, constIndex(b, e)});
+    }
+    gpu::BarrierOp::create(b);
+    auto gather = scf::IfOp::create(b, TypeRange(ValueRange(sums)), storing,
+                                    /*withElse=*/true);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(gather.thenBlock());
+      SmallVector<Value> total(sums);
+      for (int64_t part = 1; part < s.kSplit; ++part) {
+        Value slot = getSlot(constIndex(b, part - 1));
+        for (int64_t e = 0; e < s.laneSums(); ++e)
+          total[e] = arith::AddFOp::create(
+              b, total[e],
+              memref::LoadOp::create(b, partials,
+                                     ValueRange{slot, constIndex(b, e)}));
+      }
+      scf::YieldOp::create(b, total);
+      b.setInsertionPointToStart(gather.elseBlock());
+      scf::YieldOp::create(b, sums);
+    }
+    sums.assign(gather.getResults().begin(), gather.getResults().end());
+  }
+
+  Value pairColumn = arith::MulIOp::create(b, c.t, constIndex(b, 2));
+  for (int64_t r = 0; r < s.rowTiles; ++r)
+    for (int64_t col = 0; col < s.columnTiles; ++col)
+      for (int64_t e = 0; e < 4; ++e) {
+        Value n = outRows[2 * r + e / 2];
+        Value m = arith::AddIOp::create(
+            b, c.firstRow,
+            arith::AddIOp::create(
+                b, pairColumn, constIndex(b, col * kTileColumns + e % 2)));
+        Value mine = arith::AndIOp::create(
+            b, storing,
+            arith::AndIOp::create(b, lessThan(b, n, s.outFeatures),
+                                  lessThan(b, m, s.rows)));
+        auto ifMine = scf::IfOp::create(b, mine, /*withElse=*/false);
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(ifMine.thenBlock());
+        storeSum(b, folds, y, m, n, s.outFeatures,
+                 sums[(r * s.columnTiles + col) * 4 + e]);
+      }
+  generic.erase();
+  eraseProductFolds(folds);
+}
+
+/// The kernel shape for a marked product, or failure where the operands
+/// are not what the kernel reads (identity layouts, static shapes).
+FailureOr<MmaShape> getShape(linalg::GenericOp generic, int64_t rowTiles,
+                             int64_t minGridSize) {
+  FailureOr<PackedProduct> product = getPackedProduct(generic);
+  if (failed(product) || !product->x.getElementType().isF16() ||
+      !product->y.getElementType().isF32())
+    return failure();
+  MmaShape s;
+  s.rows = product->rows;
+  s.inFeatures = product->inFeatures;
+  s.outFeatures = product->outFeatures;
+  if (s.rows < 1 || s.outFeatures < 1 || s.inFeatures % 128 != 0)
+    return failure();
+  if (s.rows <= kTileColumns) {
+    s.passRows = s.rows;
+    s.columnTiles = 1;
+  } else {
+    s.columnTiles = std::min<int64_t>(kMaxColumnTiles,
+                                      llvm::divideCeil(s.rows, kTileColumns));
+    s.passRows = s.columnTiles * kTileColumns;
+  }
+  s.stagedRows = llvm::PowerOf2Ceil(s.passRows);
+  s.passes = llvm::divideCeil(s.rows, s.passRows);
+  s.words = 4;
+  while (s.inFeatures % (kLanesPerRow * 32 * s.words) != 0)
+    s.words /= 2;
+  // Two output tiles per warp share each B fragment where there are
+  // several input-row tiles (one per warp measured slower at M = 16 on the
+  // larger shapes).
+  s.rowTiles = rowTiles > 0 ? rowTiles : s.columnTiles == 1 ? 1 : 2;
+  s.decoding = s.columnTiles == 1 && s.rowTiles == 1 && s.words >= 2
+                   ? SignDecoding::BitClasses
+                   : SignDecoding::ShiftedPairs;
+  int64_t tiles = llvm::divideCeil(s.outFeatures, kTileRows);
+  int64_t totalSteps = s.inFeatures / s.stepInputs();
+  auto blocks = [&](int64_t kSplit) -> int64_t {
+    return llvm::divideCeil(tiles, (kWarpsPerBlock / kSplit) * s.rowTiles) *
+           s.passes;
+  };
+  // Steps per chunk: as many as the workgroup memory left by the row sums
+  // and the K split's partial sums holds.
+  auto chunkSteps = [&](int64_t kSplit) -> int64_t {
+    MmaShape split = s;
+    split.kSplit = kSplit;
+    int64_t available =
+        kMaxWorkgroupBytes - split.rowSumsBytes() - split.partialsBytes();
+    return available / (kLanesPerRow * s.stagedBlockUnits() * 8);
+  };
+  // Split K across the warps where the rows give few blocks, as long as
+  // every warp has a step in each chunk.
+  s.kSplit = 1;
+  while (s.kSplit < kWarpsPerBlock && blocks(s.kSplit) < minGridSize &&
+         totalSteps >= 2 * s.kSplit && chunkSteps(2 * s.kSplit) >= 2 * s.kSplit)
+    s.kSplit *= 2;
+  s.gridSize = blocks(s.kSplit) / s.passes;
+  // Whole rounds of the K split per chunk.
+  int64_t steps = std::max<int64_t>(1, chunkSteps(s.kSplit) / s.kSplit) *
+                  s.kSplit;
+  s.chunk = std::min(s.inFeatures, steps * s.stepInputs());
+  return s;
+}
+
+struct GPUSignMmaPass : onebit::impl::OneBitGPUSignMmaBase<GPUSignMmaPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    if (rowTiles < 0 || rowTiles > 4 || minGridSize < 1) {
+      getOperation()->emitError()
+          << "onebit-gpu-sign-mma: row-tiles must be 0..4 and min-grid-size "
+             "at least 1";
+      return signalPassFailure();
+    }
+    SmallVector<linalg::GenericOp> marked;
+    getOperation()->walk([&](linalg::GenericOp generic) {
+      if (generic->hasAttr(kSignMmaAttrName))
+        marked.push_back(generic);
+    });
+    for (linalg::GenericOp generic : marked) {
+      auto packing =
+          dyn_cast<SignPackingAttr>(generic->getAttr(kSignMmaAttrName));
+      FailureOr<MmaShape> shape = getShape(generic, rowTiles, minGridSize);
+      if (!packing || failed(shape)) {
+        // The generic itself stays correct: one thread per output.
+        generic->removeAttr(kSignMmaAttrName);
+        continue;
+      }
+      buildKernel(generic, *shape, packing.getNegative() == 1);
+    }
+  }
+};
+
+} // namespace
+
+bool mlir::onebit::isSignMmaCandidate(Type elementType, int64_t inFeatures,
+                                      SignPackingAttr packing) {
+  return elementType.isF16() && inFeatures % 128 == 0 &&
+         packing.getWord() == 8 && packing.getOrder() == BitOrder::LSBFirst &&
+         packing.getInterleave() == 1;
+}
