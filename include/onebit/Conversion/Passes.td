@@ -226,10 +226,13 @@ def OneBitGPUSignMma : Pass<"onebit-gpu-sign-mma", "::mlir::func::FuncOp"> {
       serving up to 4 input-row tiles.
     - Since a dot product does not depend on the order of its terms, an
       mma's 16 "k" positions are whichever inputs the lanes hold; the block
-      stages the activations in workgroup memory in that order (through
-      the prologue, e.g. x * g; padded against bank conflicts), so that
-      each lane reads its B fragment with one 8-byte load. Up to 48 KiB
-      are staged at a time, synchronizing between chunks of K.
+      stages the activations in workgroup memory in that order (padded
+      against bank conflicts), so that each lane reads its B fragment with
+      one 8-byte load. Up to 48 KiB are staged at a time, synchronizing
+      between chunks of K. With up to 8 input rows the staging evaluates
+      the prologue (e.g. x * g); with more, the prologue stays its own
+      kernel (every block would evaluate it again) and x is staged with
+      16-byte loads.
     - The grid's y dimension walks passes of up to 32 input rows, its x
       dimension groups of output tiles. Where that gives fewer than
       `min-grid-size` blocks, the block's 4 warps split K instead of rows

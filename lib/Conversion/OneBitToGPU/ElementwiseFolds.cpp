@@ -200,13 +200,14 @@ bool eraseZeroFill(linalg::GenericOp generic, Value y) {
 
 } // namespace
 
-ProductFolds mlir::onebit::collectProductFolds(linalg::GenericOp product) {
+ProductFolds mlir::onebit::collectProductFolds(linalg::GenericOp product,
+                                               bool foldPrologue) {
   Value x = product.getDpsInputs()[0];
   Value y = product.getDpsInits()[0];
   ProductFolds folds;
   folds.overwrite = eraseZeroFill(product, y);
   if (FailureOr<ElementwiseFold> fold = findFold(product, x, true);
-      succeeded(fold))
+      foldPrologue && succeeded(fold))
     folds.prologue = *fold;
   // Without the fill, the sums add to what y holds: y must stay.
   FailureOr<ElementwiseFold> fold = findFold(product, y, false);

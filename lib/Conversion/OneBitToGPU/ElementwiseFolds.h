@@ -39,8 +39,11 @@ struct ProductFolds {
 /// zero fill of y, a prologue when only it and the product use x's buffer,
 /// an epilogue when only the product and it use y's (and the fill is gone).
 /// The data-free ops between the product and the epilogue move before the
-/// product, so the kernel may use what they define.
-ProductFolds collectProductFolds(linalg::GenericOp product);
+/// product, so the kernel may use what they define. Without `foldPrologue`
+/// the prologue stays a kernel of its own (where the product kernel would
+/// evaluate it many times over).
+ProductFolds collectProductFolds(linalg::GenericOp product,
+                                 bool foldPrologue = true);
 
 /// Erases the folded generics and their buffers (after the kernel is built).
 void eraseProductFolds(const ProductFolds &folds);

@@ -233,103 +233,136 @@ Value maskPair(ImplicitLocOpBuilder &b, Value word, int64_t q,
 /// Pairs of inputs (j, j + 16) a staging thread loads at once: staging is
 /// latency-bound unless many loads are in flight.
 constexpr int64_t kPairsPerLoad = 8;
-/// A staging round: the block's 128 threads stage 8 words of one row,
-/// thread i pair i % 16 of word i / 16 (coalesced loads).
-constexpr int64_t kWordsPerRound = kBlockSize / 16;
 
 /// Stages inputs [chunkStart, chunkStart + chunk) of the pass's input rows
 /// in workgroup memory (zeros past M or K) as pairs of inputs (j, j + 16)
-/// of a word. Rows go in groups of up to 8; each iteration of a group
-/// loads 8 pairs per thread (rounds of every row of the group) before it
-/// stores them. For BitClasses, also the sums over each row's inputs whose
-/// sign is not bit 15 of its half-word (the inputs of the masked classes),
-/// one per warp and row in `rowSums`.
+/// of a word. A thread stages one pair of a word per slot (thread i pair
+/// i % 16 of word i / 16: coalesced loads, through the prologue), or,
+/// where x is read as it is, 8 pairs with two 16-byte loads (thread i pairs
+/// 8 (i % 2) and up of word i / 2). Rows go in groups; each iteration of a
+/// group loads the slots of every row of the group before it stores them,
+/// so that many loads are in flight. For BitClasses, also the sums over
+/// each row's inputs whose sign is not bit 15 of its half-word (the inputs
+/// of the masked classes), one per warp and row in `rowSums`.
 void stageActivations(ImplicitLocOpBuilder &b, const MmaShape &s,
                       const ProductFolds &folds, Value x, Value staged,
                       Value rowSums, Value thread, Value firstRow,
                       Value chunkStart) {
   bool summing = s.decoding == SignDecoding::BitClasses;
+  bool vectorized = !folds.prologue;
   Type f32 = b.getF32Type();
+  int64_t pairsPerSlot = vectorized ? kPairsPerLoad : 1;
+  int64_t slotsAtOnce = kPairsPerLoad / (vectorized ? 2 : 1);
+  int64_t wordsPerRound = kBlockSize * pairsPerSlot / 16;
   int64_t chunkWords = s.chunk / 32;
-  int64_t rounds = llvm::divideCeil(chunkWords, kWordsPerRound);
-  int64_t groupRows = std::min<int64_t>(s.passRows, kPairsPerLoad);
-  int64_t roundsAtOnce = std::max<int64_t>(1, kPairsPerLoad / groupRows);
+  int64_t rounds = llvm::divideCeil(chunkWords, wordsPerRound);
+  int64_t groupRows = std::min<int64_t>(s.passRows, slotsAtOnce);
+  int64_t roundsAtOnce = std::max<int64_t>(1, slotsAtOnce / groupRows);
   Value zero = arith::ConstantOp::create(b, b.getF32FloatAttr(0.0f));
   Value zeroHalf = arith::ConstantOp::create(b, b.getF16FloatAttr(0.0));
-  Value j = arith::RemUIOp::create(b, thread, constIndex(b, 16));
-  Value firstWord = arith::DivUIOp::create(b, thread, constIndex(b, 16));
-  // Pair 15 belongs to the sign-bit class.
-  Value masked = arith::CmpIOp::create(b, arith::CmpIPredicate::ne, j,
-                                       constIndex(b, 15));
+  auto slotType = VectorType::get({pairsPerSlot}, b.getF16Type());
+  Value zeroSlot = arith::ConstantOp::create(
+      b, slotType, DenseElementsAttr::get(slotType, b.getF16FloatAttr(0.0)));
+  int64_t threadsPerWord = 16 / pairsPerSlot;
+  Value firstPair = arith::MulIOp::create(
+      b, arith::RemUIOp::create(b, thread, constIndex(b, threadsPerWord)),
+      constIndex(b, pairsPerSlot));
+  Value firstWord =
+      arith::DivUIOp::create(b, thread, constIndex(b, threadsPerWord));
   Value lane =
       arith::RemUIOp::create(b, thread, constIndex(b, onebit::kWarpSize));
   Value warp =
       arith::DivUIOp::create(b, thread, constIndex(b, onebit::kWarpSize));
   for (int64_t rowGroup = 0; rowGroup < s.passRows; rowGroup += groupRows) {
+    int64_t rows = std::min<int64_t>(groupRows, s.passRows - rowGroup);
     SmallVector<Value> init;
     if (summing)
-      init.assign(groupRows, zero);
+      init.assign(rows, zero);
     auto loop = scf::ForOp::create(b, constIndex(b, 0), constIndex(b, rounds),
                                    constIndex(b, roundsAtOnce), init);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
-    struct Pair {
-      Value row, word, counted, low, high;
+    struct Slot {
+      int64_t row;
+      Value word, counted;
+      SmallVector<Value> low, high; // per pair of the slot
     };
     // All loads first, then the stores. A word past the chunk repeats the
     // last one: the same values to the same place.
-    SmallVector<Pair> loaded;
-    for (int64_t r = 0; r < groupRows; ++r)
+    SmallVector<Slot> slots;
+    for (int64_t r = 0; r < rows; ++r)
       for (int64_t v = 0; v < roundsAtOnce; ++v) {
-        Pair pair;
-        pair.row = constIndex(b, rowGroup + r);
+        Slot slot;
+        slot.row = rowGroup + r;
         Value round = arith::AddIOp::create(b, loop.getInductionVar(),
                                             constIndex(b, v));
-        Value word = mulAdd(b, round, kWordsPerRound, firstWord);
-        pair.counted = lessThan(b, word, chunkWords);
-        pair.word = minIndex(b, word, chunkWords - 1);
-        Value m = arith::AddIOp::create(b, firstRow, pair.row);
-        Value wordStart = mulAdd(b, pair.word, 32, chunkStart);
+        Value word = mulAdd(b, round, wordsPerRound, firstWord);
+        slot.counted = lessThan(b, word, chunkWords);
+        slot.word = minIndex(b, word, chunkWords - 1);
+        Value m = arith::AddIOp::create(b, firstRow, constIndex(b, slot.row));
+        Value wordStart = mulAdd(b, slot.word, 32, chunkStart);
         Value inside = arith::AndIOp::create(
             b, lessThan(b, m, s.rows), lessThan(b, wordStart, s.inFeatures));
         Value safeM = minIndex(b, m, s.rows - 1);
         Value k = arith::AddIOp::create(
-            b, minIndex(b, wordStart, s.inFeatures - 32), j);
-        pair.low = arith::SelectOp::create(
-            b, inside, loadActivation(b, folds, x, safeM, k, s.inFeatures),
-            zeroHalf);
-        pair.high = arith::SelectOp::create(
-            b, inside,
-            loadActivation(b, folds, x, safeM,
-                           arith::AddIOp::create(b, k, constIndex(b, 16)),
-                           s.inFeatures),
-            zeroHalf);
-        loaded.push_back(pair);
+            b, minIndex(b, wordStart, s.inFeatures - 32), firstPair);
+        Value high = arith::AddIOp::create(b, k, constIndex(b, 16));
+        if (vectorized) {
+          auto load = [&](Value at) -> Value {
+            Value values = vector::LoadOp::create(
+                b, slotType, x, ValueRange{safeM, at}, /*nontemporal=*/false,
+                /*alignment=*/llvm::MaybeAlign(2 * pairsPerSlot));
+            return arith::SelectOp::create(b, inside, values, zeroSlot);
+          };
+          Value lows = load(k), highs = load(high);
+          for (int64_t i = 0; i < pairsPerSlot; ++i) {
+            slot.low.push_back(
+                vector::ExtractOp::create(b, lows, ArrayRef<int64_t>{i}));
+            slot.high.push_back(
+                vector::ExtractOp::create(b, highs, ArrayRef<int64_t>{i}));
+          }
+        } else {
+          slot.low.push_back(arith::SelectOp::create(
+              b, inside, loadActivation(b, folds, x, safeM, k, s.inFeatures),
+              zeroHalf));
+          slot.high.push_back(arith::SelectOp::create(
+              b, inside,
+              loadActivation(b, folds, x, safeM, high, s.inFeatures),
+              zeroHalf));
+        }
+        slots.push_back(slot);
       }
     SmallVector<Value> sums(loop.getRegionIterArgs());
-    for (auto [i, pair] : llvm::enumerate(loaded)) {
-      Value values = vector::FromElementsOp::create(
-          b, VectorType::get({2}, b.getF16Type()),
-          ValueRange{pair.low, pair.high});
-      auto [unit, half] = getStagedUnit(
-          b, s, arith::RemUIOp::create(b, pair.word, constIndex(b, s.words)),
-          j);
+    for (auto [index, slot] : llvm::enumerate(slots)) {
       Value block =
-          arith::DivUIOp::create(b, pair.word, constIndex(b, s.words));
-      Value offset = arith::AddIOp::create(
-          b, getStagedOffset(b, s, block, unit, pair.row), half);
-      vector::StoreOp::create(b, values, staged, ValueRange{offset});
-      if (!summing)
-        continue;
-      Value pairSum =
-          arith::AddFOp::create(b, arith::ExtFOp::create(b, f32, pair.low),
-                                arith::ExtFOp::create(b, f32, pair.high));
-      Value &sum = sums[i / roundsAtOnce];
-      sum = arith::AddFOp::create(
-          b, sum,
-          arith::SelectOp::create(
-              b, arith::AndIOp::create(b, masked, pair.counted), pairSum,
-              zero));
+          arith::DivUIOp::create(b, slot.word, constIndex(b, s.words));
+      Value inBlock =
+          arith::RemUIOp::create(b, slot.word, constIndex(b, s.words));
+      for (int64_t i = 0; i < pairsPerSlot; ++i) {
+        Value j = arith::AddIOp::create(b, firstPair, constIndex(b, i));
+        Value values = vector::FromElementsOp::create(
+            b, VectorType::get({2}, b.getF16Type()),
+            ValueRange{slot.low[i], slot.high[i]});
+        auto [unit, half] = getStagedUnit(b, s, inBlock, j);
+        Value offset = arith::AddIOp::create(
+            b,
+            getStagedOffset(b, s, block, unit, constIndex(b, slot.row)),
+            half);
+        vector::StoreOp::create(b, values, staged, ValueRange{offset});
+        if (!summing)
+          continue;
+        // Pair 15 belongs to the sign-bit class.
+        Value counted = arith::AndIOp::create(
+            b, slot.counted,
+            arith::CmpIOp::create(b, arith::CmpIPredicate::ne, j,
+                                  constIndex(b, 15)));
+        Value pairSum = arith::AddFOp::create(
+            b, arith::ExtFOp::create(b, f32, slot.low[i]),
+            arith::ExtFOp::create(b, f32, slot.high[i]));
+        Value &sum = sums[index / roundsAtOnce];
+        sum = arith::AddFOp::create(
+            b, sum, arith::SelectOp::create(b, counted, pairSum, zero));
+      }
     }
     if (!summing)
       continue;
@@ -467,7 +500,11 @@ void buildKernel(linalg::GenericOp generic, const MmaShape &s,
   Value y = generic.getDpsInits()[0];
   int64_t wordsPerRow = s.inFeatures / 32;
   bool classes = s.decoding == SignDecoding::BitClasses;
-  ProductFolds folds = collectProductFolds(generic);
+  // With more than 8 input rows (prefill), the blocks of a row range would
+  // evaluate the prologue for every element over and over: it stays a
+  // kernel of its own, and the blocks stage x with vector loads.
+  ProductFolds folds =
+      collectProductFolds(generic, /*foldPrologue=*/s.columnTiles == 1);
 
   // The sign bytes as 32-bit words: one vector load per row and lane.
   Value flat = memref::CollapseShapeOp::create(

@@ -4,8 +4,9 @@
 // one accumulator per sign bit (BitClasses). The 4 warps of a block split K
 // (4 blocks), so the 3 others hand their sums over in workgroup memory. The
 // block stages x once (32 blocks of 33 units of 4 halves, with padding), and
-// the sums of each warp's inputs per row, while the sign words of the first
-// two steps load (one chunk of K); each mma masks bit q and q + 16
+// the sums of each warp's inputs per row (16-byte loads of x: there is no
+// prologue to evaluate), while the sign words of the first two steps load
+// (one chunk of K); each mma masks bit q and q + 16
 // of two words of rows g and g + 8 (0x00010001 for q = 0) and reads its B
 // fragment with one 8-byte load. Bit 15 is the sign: 0x80008000, xor 1.0.
 // CHECK-LABEL: func @decode_classes
@@ -16,7 +17,7 @@
 // CHECK: scf.for {{.*}} -> (vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, f32, f32)
 // CHECK-COUNT-4: vector.load %[[WORDS]][%{{.*}}] {alignment = 16 : i64} : memref<8192xi32>, vector<4xi32>
 // CHECK: gpu.barrier
-// CHECK: memref.load %arg0
+// CHECK: vector.load %arg0[{{.*}}] {alignment = 16 : i64} : memref<1x4096xf16>, vector<8xf16>
 // CHECK: vector.store %{{.*}}, %[[STAGED]]{{.*}} vector<2xf16>
 // CHECK: gpu.shuffle  xor
 // CHECK: memref.store %{{.*}}, %[[ROWSUMS]]
@@ -63,6 +64,7 @@ func.func @decode_classes(%x: memref<1x4096xf16>, %s: memref<64x512xi8>, %y: mem
 // CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %c2, %{{.*}} = %c2{{.*}}, %{{.*}} = %c1{{.*}}) threads({{.*}}) in (%{{.*}} = %c128, {{.*}}) workgroup(%[[STAGED:.*]] : memref<16896xf16, #gpu.address_space<workgroup>>, %{{.*}} : memref<96x32xf32, #gpu.address_space<workgroup>>)
 // CHECK: scf.for %{{.*}} = %{{.*}} to %c2{{.*}} step
 // CHECK: gpu.barrier
+// CHECK: vector.load %arg0[{{.*}}] {alignment = 16 : i64} : memref<40x896xf16>, vector<8xf16>
 // CHECK: vector.store %{{.*}}, %[[STAGED]]
 // CHECK: gpu.barrier
 // CHECK-COUNT-4: vector.load %{{.*}} {alignment = 4 : i64} : memref<1792xi32>, vector<1xi32>
