@@ -25,6 +25,11 @@ in FP16 (cuBLAS) on R rotating dense [K, N] weights, captured in a CUDA
 graph and timed the same way; the device-to-device copy bandwidth of a 1 GiB
 buffer (bytes read + written) is measured in the same run. Prints a markdown
 table and writes results.json and a PNG plot next to the libraries.
+
+prepare --variant LABEL=FLAGS (repeatable) compiles every timed model once
+per variant with those onebit-compile flags (e.g. gemv=--mma-min-rows=2 for
+the CUDA-core decode kernel), so one run compares schedules side by side.
+plot merges the results.json of several runs into one PNG.
 """
 import argparse
 import json
