@@ -788,6 +788,9 @@ FailureOr<MmaShape> getShape(linalg::GenericOp generic, int64_t rowTiles,
   }
   s.stagedRows = llvm::PowerOf2Ceil(s.passRows);
   s.passes = llvm::divideCeil(s.rows, s.passRows);
+  // Grid y walks the passes: at most 65535 blocks in y.
+  if (s.passes > 65535)
+    return failure();
   s.words = 4;
   while (s.inFeatures % (kLanesPerRow * 32 * s.words) != 0)
     s.words /= 2;

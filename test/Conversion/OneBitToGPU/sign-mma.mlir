@@ -187,3 +187,22 @@ func.func @fold_neighbours(%in: memref<3x256xf16>, %g: memref<256xf16>, %s: memr
   }
   return
 }
+
+// -----
+
+// More input rows than grid y can walk in passes of 32 (65535 passes):
+// the generic kernel, without the mark.
+// CHECK-LABEL: func @too_many_rows
+// CHECK-NOT: gpu.launch
+// CHECK: linalg.generic
+// CHECK-NOT: onebit.sign_mma
+#x = affine_map<(d0, d1, d2) -> (d0, d2)>
+#s = affine_map<(d0, d1, d2) -> (d1, d2 floordiv 8)>
+#y = affine_map<(d0, d1, d2) -> (d0, d1)>
+func.func @too_many_rows(%x: memref<2097152x128xf16>, %s: memref<16x16xi8>, %y: memref<2097152x16xf32>) {
+  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_mma = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<2097152x128xf16>, memref<16x16xi8>) outs(%y : memref<2097152x16xf32>) {
+  ^bb0(%a: f16, %b: i8, %acc: f32):
+    linalg.yield %acc : f32
+  }
+  return
+}
