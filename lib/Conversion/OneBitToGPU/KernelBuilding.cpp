@@ -38,6 +38,22 @@ onebit::getPackedProduct(linalg::GenericOp generic) {
   return product;
 }
 
+void onebit::buildMarkedProducts(
+    Operation *root, StringRef attrName,
+    llvm::function_ref<LogicalResult(linalg::GenericOp, SignPackingAttr)>
+        build) {
+  SmallVector<linalg::GenericOp> marked;
+  root->walk([&](linalg::GenericOp generic) {
+    if (generic->hasAttr(attrName))
+      marked.push_back(generic);
+  });
+  for (linalg::GenericOp generic : marked) {
+    auto packing = dyn_cast<SignPackingAttr>(generic->getAttr(attrName));
+    if (!packing || failed(build(generic, packing)))
+      generic->removeAttr(attrName);
+  }
+}
+
 SmallVector<Value> onebit::delinearize(ImplicitLocOpBuilder &b, Value linear,
                                        ArrayRef<int64_t> shape) {
   SmallVector<Value> indices(shape.size());

@@ -1,6 +1,6 @@
 //===- KernelBuilding.h - pieces shared by the hand-shaped GPU kernels ----===//
 //
-// Index and bit-pattern constants, the operands of a marked product,
+// Index and bit-pattern constants, marked products and their operands,
 // row-major delinearization and warp reductions, used by
 // onebit-gpu-sign-gemv, onebit-gpu-sign-mma and onebit-gpu-row-reductions.
 //
@@ -8,6 +8,8 @@
 
 #ifndef ONEBIT_LIB_CONVERSION_ONEBITTOGPU_KERNELBUILDING_H
 #define ONEBIT_LIB_CONVERSION_ONEBITTOGPU_KERNELBUILDING_H
+
+#include "onebit/Dialect/OneBit/IR/OneBitDialect.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
@@ -30,6 +32,15 @@ struct PackedProduct {
   int64_t rows, inFeatures, outFeatures;
 };
 FailureOr<PackedProduct> getPackedProduct(linalg::GenericOp generic);
+
+/// Calls `build` on every linalg.generic under `root` that carries the mark
+/// `attrName` (its SignPackingAttr). Where `build` fails (the kernel cannot
+/// read the operands), the mark goes and the generic stays: still correct,
+/// one thread per output.
+void buildMarkedProducts(
+    Operation *root, StringRef attrName,
+    llvm::function_ref<LogicalResult(linalg::GenericOp, SignPackingAttr)>
+        build);
 
 /// The row-major indices of position `linear` in `shape`.
 SmallVector<Value> delinearize(ImplicitLocOpBuilder &b, Value linear,

@@ -422,22 +422,15 @@ struct GPUSignGemvPass
              "max-grid-size at least 1";
       return signalPassFailure();
     }
-    SmallVector<linalg::GenericOp> marked;
-    getOperation()->walk([&](linalg::GenericOp generic) {
-      if (generic->hasAttr(kSignGemvAttrName))
-        marked.push_back(generic);
-    });
-    for (linalg::GenericOp generic : marked) {
-      auto packing =
-          dyn_cast<SignPackingAttr>(generic->getAttr(kSignGemvAttrName));
-      FailureOr<GemvShape> shape = getShape(generic, maxGridSize, rowsPerStep);
-      if (!packing || failed(shape)) {
-        // The generic itself stays correct: one thread per output.
-        generic->removeAttr(kSignGemvAttrName);
-        continue;
-      }
-      buildKernel(generic, *shape, packing.getNegative() == 1);
-    }
+    buildMarkedProducts(
+        getOperation(), kSignGemvAttrName,
+        [&](linalg::GenericOp generic, SignPackingAttr packing) {
+          FailureOr<GemvShape> shape = getShape(generic, maxGridSize, rowsPerStep);
+          if (failed(shape))
+            return failure();
+          buildKernel(generic, *shape, packing.getNegative() == 1);
+          return success();
+        });
   }
 };
 

@@ -840,22 +840,15 @@ struct GPUSignMmaPass : onebit::impl::OneBitGPUSignMmaBase<GPUSignMmaPass> {
              "at least 1";
       return signalPassFailure();
     }
-    SmallVector<linalg::GenericOp> marked;
-    getOperation()->walk([&](linalg::GenericOp generic) {
-      if (generic->hasAttr(kSignMmaAttrName))
-        marked.push_back(generic);
-    });
-    for (linalg::GenericOp generic : marked) {
-      auto packing =
-          dyn_cast<SignPackingAttr>(generic->getAttr(kSignMmaAttrName));
-      FailureOr<MmaShape> shape = getShape(generic, rowTiles, minGridSize);
-      if (!packing || failed(shape)) {
-        // The generic itself stays correct: one thread per output.
-        generic->removeAttr(kSignMmaAttrName);
-        continue;
-      }
-      buildKernel(generic, *shape, packing.getNegative() == 1);
-    }
+    buildMarkedProducts(
+        getOperation(), kSignMmaAttrName,
+        [&](linalg::GenericOp generic, SignPackingAttr packing) {
+          FailureOr<MmaShape> shape = getShape(generic, rowTiles, minGridSize);
+          if (failed(shape))
+            return failure();
+          buildKernel(generic, *shape, packing.getNegative() == 1);
+          return success();
+        });
   }
 };
 
