@@ -163,6 +163,56 @@ def OneBitSerializeNestedParallel
   let dependentDialects = ["::mlir::scf::SCFDialect"];
 }
 
+def OneBitOutlineLoopNests
+    : Pass<"onebit-outline-loop-nests", "::mlir::ModuleOp"> {
+  let summary = "Move each top-level loop nest of a function into a private "
+                "function of its own";
+  let description = [{
+    Runs on bufferized code whose ops are loops (after
+    `convert-linalg-to-parallel-loops`). A decoder's layers are the same
+    loop nests on different weights, but they all sit in one function, so
+    the CPU code generator compiles the code of every layer again, and its
+    per-function analyses (dominator trees, memory SSA) grow faster than
+    the function. This pass makes every operation with regions in the body
+    of a function with a body (`scf.for`, `scf.parallel`, `scf.forall`,
+    ...) a call to a new private function `@<function>_loop_<n>`:
+
+    - the values the nest uses that are defined outside it become the new
+      function's arguments, in the order of their first use; results of the
+      nest become its results;
+    - scalar and vector constants (`arith.constant` and other constant-like
+      ops without memref or tensor results) are cloned into it instead, so
+      the loop bounds stay static.
+
+    Two nests that do the same work on different buffers, such as the same
+    layer of two decoder blocks, so become functions that differ only in
+    their names, which `duplicate-function-elimination` then merges: the
+    code of a repeated layer is compiled once, however many times it runs.
+
+    ```mlir
+    scf.for %i = %c0 to %c64 step %c1 {
+      %w = memref.load %weights[%i] : memref<64xf32>
+      memref.store %w, %out[%i] : memref<64xf32>
+    }
+    ```
+
+    becomes `func.call @main_graph_loop_0(%weights, %out)` and
+
+    ```mlir
+    func.func private @main_graph_loop_0(%arg0: memref<64xf32>,
+                                         %arg1: memref<64xf32>) {
+      %c0 = arith.constant 0 : index
+      %c64 = arith.constant 64 : index
+      %c1 = arith.constant 1 : index
+      scf.for %i = %c0 to %c64 step %c1 { ... }
+      return
+    }
+    ```
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::LLVM::LLVMDialect"];
+}
+
 def OneBitGPUHostBuffers : Pass<"onebit-gpu-host-buffers", "::mlir::func::FuncOp"> {
   let summary = "Put a bufferized model's buffers on the GPU";
   let description = [{
@@ -204,6 +254,31 @@ def OneBitGPUTileLoops : Pass<"onebit-gpu-tile-loops", "::mlir::func::FuncOp"> {
     "::mlir::scf::SCFDialect",
     "::mlir::arith::ArithDialect",
   ];
+}
+
+def OneBitDeduplicateGPUKernels
+    : Pass<"onebit-deduplicate-gpu-kernels", "::mlir::ModuleOp"> {
+  let summary = "Launch one kernel for every set of identical outlined kernels";
+  let description = [{
+    Runs after `gpu-kernel-outlining`, which gives every `gpu.launch` a
+    `gpu.module` of its own: the same layer of each decoder block becomes
+    the same kernels again, and each of them would be translated to PTX and
+    assembled by ptxas once per layer. Every `gpu.module` whose only
+    operation is a `gpu.func` equal to an earlier module's (the same body,
+    types and attributes, names and locations aside; the modules' own
+    attributes, such as their targets, equal too) is erased, and the
+    `gpu.launch_func` ops that launched it launch the earlier kernel.
+    A module with any other use of its symbol, or with more than its
+    kernel in it, is left alone.
+
+    ```mlir
+    gpu.launch_func @main_graph_kernel::@main_graph_kernel ... args(%w0 : memref<64xf32>)
+    gpu.launch_func @main_graph_kernel_0::@main_graph_kernel ... args(%w1 : memref<64xf32>)
+    ```
+
+    with two modules of the same kernel keeps `@main_graph_kernel` and
+    launches it twice.
+  }];
 }
 
 def OneBitCUDADeviceConstants : Pass<"onebit-cuda-device-constants", "::mlir::ModuleOp"> {

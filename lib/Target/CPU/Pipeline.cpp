@@ -9,6 +9,7 @@
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Func/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Dialect/SCF/Transforms/Passes.h"
@@ -54,6 +55,10 @@ void mlir::onebit::buildCPULoweringPipeline(OpPassManager &pm) {
   // become OpenMP regions (the library links libomp).
   pm.addNestedPass<func::FuncOp>(createOneBitSerializeNestedParallel());
   pm.addNestedPass<func::FuncOp>(createForallToParallelLoopPass());
+  // Repeated layers share their code from here on: the rest of the
+  // pipeline and LLVM see each distinct loop nest once.
+  pm.addPass(createOneBitOutlineLoopNests());
+  pm.addPass(func::createDuplicateFunctionEliminationPass());
   pm.addPass(createConvertSCFToOpenMPPass());
   pm.addNestedPass<func::FuncOp>(createConvertVectorToSCFPass());
   pm.addPass(memref::createExpandStridedMetadataPass());

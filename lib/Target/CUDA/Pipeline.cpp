@@ -85,6 +85,9 @@ void mlir::onebit::buildCUDALoweringPipeline(
   // the canonicalizer hoisted them out of the launches.
   pm.addNestedPass<func::FuncOp>(createGpuLaunchSinkIndexComputationsPass());
   pm.addPass(createGpuKernelOutliningPass());
+  // Repeated layers launch the same kernels: each is translated and
+  // assembled once.
+  pm.addPass(createOneBitDeduplicateGPUKernels());
   pm.addNestedPass<func::FuncOp>(createGpuAsyncRegionPass());
   GpuNVVMAttachTargetOptions target;
   target.chip = options.chip;
