@@ -9,7 +9,14 @@ cache, caches zero (the work of a step does not depend on their values).
 onebit is timed with ``Model.time`` (back-to-back forwards in the library)
 and with a Python loop of ``Model.run`` (what generation pays per step);
 onnxruntime with a Python loop of ``InferenceSession.run``, one thread per
-core (its default).
+core (its default); ``--skip-onnxruntime`` leaves it out, for models it
+cannot hold in memory.
+
+It also prints the bytes of weights one forward reads (every initializer,
+but one row per index of a table that a Gather reads, such as the
+embeddings) and the rate at which ``Model.time`` reads them; for a CPU
+library, next to bench/cpu_linear.py's memory-read probe (numpy summing
+256 MiB) run in the same process.
 """
 import argparse
 import os
@@ -39,6 +46,32 @@ def feeds_for(inputs):
     return feeds
 
 
+def weight_bytes_read(model_path, feeds):
+    """Bytes of the initializers one forward reads: all of each, except a
+    table that a Gather reads along axis 0 with indices from the feeds, of
+    which it reads one row per index."""
+    import onnx
+    from onnx import helper
+    graph = onnx.load(model_path, load_external_data=False).graph
+    tensors = {t.name: t for t in graph.initializer}
+
+    def nbytes(t):
+        itemsize = np.dtype(helper.tensor_dtype_to_np_dtype(t.data_type)).itemsize
+        return int(np.prod(t.dims, dtype=np.int64)) * itemsize
+
+    total = sum(nbytes(t) for t in tensors.values())
+    tables = set()
+    for node in graph.node:
+        axis = next((a.i for a in node.attribute if a.name == "axis"), 0)
+        table, indices = node.input[0], node.input[1] if len(node.input) > 1 else ""
+        if (node.op_type == "Gather" and axis == 0 and table in tensors
+                and indices in feeds and table not in tables):
+            tables.add(table)
+            size = nbytes(tensors[table])
+            total -= size - size // tensors[table].dims[0] * feeds[indices].size
+    return total
+
+
 def loop_us(fn, iterations):
     fn()
     start = time.perf_counter()
@@ -52,11 +85,14 @@ def main():
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("model")
     ap.add_argument("--library", help="compiled model (default: compile MODEL for --target)")
-    ap.add_argument("--target", default="cpu", choices=("cpu", "cuda"))
+    ap.add_argument("--target", default="cpu", choices=("cpu", "cuda"),
+                    help="the library's target (compiled for it without --library)")
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--iterations", type=int, default=0,
                     help="forwards per round (default: about 0.5 s of work)")
+    ap.add_argument("--skip-onnxruntime", action="store_true",
+                    help="time onebit alone (no comparison of outputs)")
     a = ap.parse_args()
     import onnxruntime as ort
     from onebit.runtime import Model, _numpy_dtype
@@ -68,25 +104,41 @@ def main():
                         "-o", library], check=True)
     model = Model(library)
     feeds = feeds_for({i.name: (list(i.shape), _numpy_dtype(i.dtype)) for i in model.inputs})
-    options = ort.SessionOptions()
-    options.log_severity_level = 3
-    session = ort.InferenceSession(a.model, options, providers=["CPUExecutionProvider"])
-    ours, theirs = model.run(feeds), session.run(None, feeds)
-    err = max(float(np.abs(o - t).max() / max(np.abs(t).max(), 1e-30))
-              for o, t in zip(ours.values(), theirs))
+    session = None
+    if not a.skip_onnxruntime:
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        session = ort.InferenceSession(a.model, options, providers=["CPUExecutionProvider"])
+    ours = model.run(feeds)
+    if session:
+        theirs = session.run(None, feeds)
+        err = max(float(np.abs(o - t).max() / max(np.abs(t).max(), 1e-30))
+                  for o, t in zip(ours.values(), theirs))
     iterations = a.iterations or max(3, int(0.5e6 / loop_us(lambda: model.run(feeds), 3)))
     lib_us, run_us, ort_us = [], [], []
     for _ in range(a.rounds):
         lib_us.append(model.time(feeds, iterations))
         run_us.append(loop_us(lambda: model.run(feeds), iterations))
-        ort_us.append(loop_us(lambda: session.run(None, feeds), iterations))
+        if session:
+            ort_us.append(loop_us(lambda: session.run(None, feeds), iterations))
     med = statistics.median
-    print(f"{os.path.basename(a.model)}: max relative difference to onnxruntime {err:.1e}; "
+    compared = (f"max relative difference to onnxruntime {err:.1e}" if session
+                else "onnxruntime skipped")
+    print(f"{os.path.basename(a.model)}: {compared}; "
           f"median of {a.rounds} rounds of {iterations} forwards, {os.cpu_count()} cores")
     print(f"  onebit Model.time     {med(lib_us):10.1f} us")
     print(f"  onebit Model.run loop {med(run_us):10.1f} us")
-    print(f"  onnxruntime run loop  {med(ort_us):10.1f} us   "
-          f"(onebit {med(ort_us) / med(run_us):.2f}x faster)")
+    if session:
+        print(f"  onnxruntime run loop  {med(ort_us):10.1f} us   "
+              f"(onebit {med(ort_us) / med(run_us):.2f}x faster)")
+    weights = weight_bytes_read(a.model, feeds)
+    rate = weights / med(lib_us) / 1e3
+    line = f"  weights read per forward {weights / 1e6:.1f} MB: {rate:.2f} GB/s in Model.time"
+    if a.target == "cpu":
+        from cpu_linear import probe_bandwidth
+        probe = probe_bandwidth()
+        line += f", {100 * rate / probe:.0f}% of the read probe ({probe:.1f} GB/s)"
+    print(line)
 
 
 if __name__ == "__main__":

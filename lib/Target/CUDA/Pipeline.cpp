@@ -83,7 +83,7 @@ void mlir::onebit::buildCUDALoweringPipeline(
   kernels.addPass(createConvertParallelLoopToGpuPass());
   // Constants and index arithmetic into the kernels rather than parameters:
   // the canonicalizer hoisted them out of the launches.
-  pm.addNestedPass<func::FuncOp>(createGpuLaunchSinkIndexComputationsPass());
+  pm.addNestedPass<func::FuncOp>(createOneBitGPUSinkIndexComputations());
   pm.addPass(createGpuKernelOutliningPass());
   // Repeated layers launch the same kernels: each is translated and
   // assembled once.
