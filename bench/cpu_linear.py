@@ -5,7 +5,7 @@ For each shape K->N and batch M, in one run on one machine:
   - onebit: a packed OneBit layer (no LayerNorm/bias) compiled by
     onebit-compile -target=cpu, timed by onebit-run --benchmark (median);
   - onnxruntime MatMul on the dense weight in FP32 and FP16 (median);
-  - a memory-read probe: numpy summing a 256 MiB array (GB/s).
+  - a memory-read probe: numpy summing 1 GiB split over the threads (GB/s).
 Prints a markdown table; the packed weight bytes / onebit time is the
 effective bandwidth, compared with the probe. Threads: OMP_NUM_THREADS for
 onebit, intra_op_num_threads for onnxruntime (both --threads).
@@ -15,14 +15,24 @@ and after a kernel change; no onnxruntime): each layer is compiled by both,
 and the two libraries' onebit-run --benchmark alternate for --rounds rounds,
 so that both see the same load; the table gives the minimum time of each,
 the least disturbed by other jobs on a shared machine.
+
+For a machine without LLVM (the GPU machine's host CPU), in two steps:
+--prepare DIR compiles the layers for --mcpu into DIR, with the OpenMP
+runtime the libraries link; --run-prepared DIR times them there, onebit
+through onebit.runtime (onebit_model_time, one forward per call, the
+median), next to the same onnxruntime peers and probe.
 """
 
 import argparse
+import ctypes
+import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +41,8 @@ import onnxruntime as ort
 from onnx import TensorProto, helper
 
 ROOT = Path(__file__).resolve().parent.parent
+# What the CPU libraries link (lib/Target/CPU/Linker.cpp).
+OPENMP_RUNTIME = "/usr/lib/llvm-22/lib/libomp.so.5"
 sys.path.insert(0, str(ROOT / "python"))
 from onebit import models  # noqa: E402
 
@@ -54,7 +66,8 @@ def dense_model(k, n, m, dtype):
         [helper.make_tensor_value_info("x", elem, [m, k])],
         [helper.make_tensor_value_info("y", elem, [m, n])],
         [onnx.numpy_helper.from_array(w, "w")])
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    # IR 8 (what opset 18 needs): newer onnx writes versions older onnxruntime refuses.
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], ir_version=8)
 
 
 def write_layer(tmp, k, n, m):
@@ -64,9 +77,12 @@ def write_layer(tmp, k, n, m):
     built = models.build_mlp(config, encoding="packed", opset=18, seed=0)
     model = tmp / "layer.onnx"
     model.write_bytes(built.model.SerializeToString())
-    x = np.random.default_rng(1).standard_normal((m, k)).astype(np.float32)
-    np.save(tmp / "x.npy", x)
+    np.save(tmp / "x.npy", layer_input(k, m))
     return model, tmp / "x.npy"
+
+
+def layer_input(k, m):
+    return np.random.default_rng(1).standard_normal((m, k)).astype(np.float32)
 
 
 def onebit_times(build, library, inputs, runs, env):
@@ -108,10 +124,78 @@ def compare_builds(args, env):
                   f"| {best['baseline'] / best['onebit']:.2f}x |", flush=True)
 
 
-def probe_bandwidth():
-    data = np.ones(256 * 1024 * 1024 // 8, dtype=np.float64)
-    seconds = median_time(lambda: data.sum(), 5)
+def probe_bandwidth(threads):
+    """GB/s of numpy summing 1 GiB (more than any last-level cache) split
+    over `threads` threads (numpy's sums release the GIL)."""
+    data = np.ones(1024 * 1024 * 1024 // 8, dtype=np.float64)
+    parts = np.array_split(data, threads)
+    with ThreadPoolExecutor(threads) as pool:
+        seconds = median_time(lambda: list(pool.map(np.sum, parts)), 5)
     return data.nbytes / seconds / 1e9
+
+
+def print_comparison(cases, args):
+    """The table: for each (K, N, M, x, onebit microseconds) of `cases`, the
+    onnxruntime peers on a dense weight of the same shape and the probe."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = args.threads
+    bandwidth = probe_bandwidth(args.threads)
+    print(f"memory-read probe: {bandwidth:.1f} GB/s; threads: {args.threads}")
+    print("| K->N | M | onebit us | ORT fp32 us | ORT fp16 us | vs fp32 | vs fp16 |"
+          " onebit GB/s (packed) | % of probe |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for k, n, m, x, ours in cases:
+        peers = {}
+        for name, dtype in (("fp32", np.float32), ("fp16", np.float16)):
+            session = ort.InferenceSession(dense_model(k, n, m, dtype).SerializeToString(),
+                                           options)
+            feed = {"x": x.astype(dtype)}
+            peers[name] = median_time(lambda: session.run(None, feed), args.runs) * 1e6
+        packed_bytes = n * ((k + 7) // 8)
+        gbs = packed_bytes / (ours * 1e-6) / 1e9
+        print(f"| {k}->{n} | {m} | {ours:.0f} | {peers['fp32']:.0f} | {peers['fp16']:.0f} "
+              f"| {peers['fp32'] / ours:.1f}x | {peers['fp16'] / ours:.1f}x "
+              f"| {gbs:.1f} | {100 * gbs / bandwidth:.0f}% |", flush=True)
+
+
+def prepare(args, compiler):
+    """Compiles every layer for --mcpu into --prepare, with the OpenMP
+    runtime and a manifest, for --run-prepared on another machine."""
+    out = Path(args.prepare)
+    out.mkdir(parents=True, exist_ok=True)
+    cases = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for k, n, m, model, inputs in layer_cases(args, Path(tmp)):
+            stem = f"layer_{k}x{n}_m{m}"
+            subprocess.run([compiler, model, f"-mcpu={args.mcpu}", "-o", out / f"{stem}.so"],
+                           check=True)
+            cases.append({"k": k, "n": n, "m": m, "stem": stem})
+    shutil.copy(OPENMP_RUNTIME, out)
+    (out / "manifest.json").write_text(json.dumps({"mcpu": args.mcpu, "cases": cases}))
+    print(f"prepared {len(cases)} layers for -mcpu={args.mcpu} in {out}")
+
+
+def run_prepared(args):
+    """Times the layers of a --prepare directory on this machine."""
+    directory = Path(args.run_prepared)
+    manifest = json.loads((directory / "manifest.json").read_text())
+    # Before the OpenMP runtime starts: it reads its thread count once.
+    os.environ["OMP_NUM_THREADS"] = str(args.threads)
+    # The libraries' run path names the compiler machine's copy.
+    ctypes.CDLL(str(directory / Path(OPENMP_RUNTIME).name), mode=ctypes.RTLD_GLOBAL)
+    from onebit.runtime import Model
+
+    def onebit_cases():
+        for case in manifest["cases"]:
+            model = Model(str(directory / f"{case['stem']}.so"))
+            x = layer_input(case["k"], case["m"])
+            for _ in range(3):
+                model.time({"x": x}, 1)
+            ours = float(np.median([model.time({"x": x}, 1) for _ in range(args.runs)]))
+            yield case["k"], case["n"], case["m"], x, ours
+
+    print(f"layers compiled for -mcpu={manifest['mcpu']}")
+    print_comparison(onebit_cases(), args)
 
 
 def main():
@@ -126,38 +210,34 @@ def main():
                         help="compare onebit with this build's onebit (no onnxruntime)")
     parser.add_argument("--rounds", type=int, default=5,
                         help="alternations of the two builds (--baseline-build)")
+    parser.add_argument("--prepare", metavar="DIR",
+                        help="compile the layers into DIR for --run-prepared elsewhere")
+    parser.add_argument("--mcpu", default="native", help="CPU to compile for (--prepare)")
+    parser.add_argument("--run-prepared", metavar="DIR",
+                        help="time the layers of a --prepare directory here")
     args = parser.parse_args()
     compiler = Path(args.build) / "bin" / "onebit-compile"
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
     if args.baseline_build:
         compare_builds(args, env)
         return
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = args.threads
-
-    bandwidth = probe_bandwidth()
-    print(f"memory-read probe: {bandwidth:.1f} GB/s; threads: {args.threads}")
-    print("| K->N | M | onebit us | ORT fp32 us | ORT fp16 us | vs fp32 | vs fp16 |"
-          " onebit GB/s (packed) | % of probe |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    if args.prepare:
+        prepare(args, compiler)
+        return
+    if args.run_prepared:
+        run_prepared(args)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        for k, n, m, model, inputs in layer_cases(args, tmp):
-            library = tmp / "layer.so"
-            subprocess.run([compiler, model, "-o", library], check=True)
-            x = np.load(inputs)
-            ours, _ = onebit_times(args.build, library, inputs, args.runs, env)
-            peers = {}
-            for name, dtype in (("fp32", np.float32), ("fp16", np.float16)):
-                session = ort.InferenceSession(dense_model(k, n, m, dtype).SerializeToString(),
-                                               options)
-                feed = {"x": x.astype(dtype)}
-                peers[name] = median_time(lambda: session.run(None, feed), args.runs) * 1e6
-            packed_bytes = n * ((k + 7) // 8)
-            gbs = packed_bytes / (ours * 1e-6) / 1e9
-            print(f"| {k}->{n} | {m} | {ours:.0f} | {peers['fp32']:.0f} | {peers['fp16']:.0f} "
-                  f"| {peers['fp32'] / ours:.1f}x | {peers['fp16'] / ours:.1f}x "
-                  f"| {gbs:.1f} | {100 * gbs / bandwidth:.0f}% |", flush=True)
+
+        def onebit_cases():
+            for k, n, m, model, inputs in layer_cases(args, tmp):
+                library = tmp / "layer.so"
+                subprocess.run([compiler, model, "-o", library], check=True)
+                ours, _ = onebit_times(args.build, library, inputs, args.runs, env)
+                yield k, n, m, np.load(inputs), ours
+
+        print_comparison(onebit_cases(), args)
 
 
 if __name__ == "__main__":

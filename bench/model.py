@@ -16,7 +16,7 @@ It also prints the bytes of weights one forward reads (every initializer,
 but one row per index of a table that a Gather reads, such as the
 embeddings) and the rate at which ``Model.time`` reads them; for a CPU
 library, next to bench/cpu_linear.py's memory-read probe (numpy summing
-256 MiB) run in the same process.
+1 GiB on every core) run in the same process.
 """
 import argparse
 import os
@@ -136,7 +136,7 @@ def main():
     line = f"  weights read per forward {weights / 1e6:.1f} MB: {rate:.2f} GB/s in Model.time"
     if a.target == "cpu":
         from cpu_linear import probe_bandwidth
-        probe = probe_bandwidth()
+        probe = probe_bandwidth(os.cpu_count())
         line += f", {100 * rate / probe:.0f}% of the read probe ({probe:.1f} GB/s)"
     print(line)
 

@@ -92,9 +92,13 @@ int64_t getTileCount(int64_t rows) {
   return llvm::divideCeil(rows, kPrefillTileRows);
 }
 
-/// Output rows per block for a tile: as many as divide N (4, 2 or 1) while
-/// the accumulators stay in registers.
+/// Output rows per block for a tile: 8 for a single input row when they
+/// divide N (a masked add per row and chunk; the block's sum of x is shared
+/// by more rows), else as many as divide N (4, 2 or 1) while the
+/// accumulators stay in registers.
 int64_t getBlockRows(int64_t tileRows, int64_t outFeatures) {
+  if (tileRows == 1 && outFeatures % 8 == 0)
+    return 8;
   for (int64_t blockRows : {4, 2})
     if (outFeatures % blockRows == 0 &&
         tileRows * blockRows <= kMaxAccumulators)
@@ -133,23 +137,36 @@ SmallVector<Value> accumulateSignVectors(OpBuilder &b, Location loc,
   return next;
 }
 
-/// One step of a single input row: the sign goes on the activation instead
-/// (one negation shared by the block, a select of x or -x per row), and the
-/// add's shorter latency keeps the block's few accumulator chains going.
-SmallVector<Value> accumulateSignedInput(OpBuilder &b, Location loc,
-                                         const VectorKernelShape &shape,
-                                         Value xs, ArrayRef<Value> masks,
+/// One step of a single input row: each output row adds x only in the lanes
+/// of its negative signs (a select of the sum or the old value: one masked
+/// add on AVX-512), and the block keeps the plain sum of x, its last
+/// accumulator. Σ ±x is then that sum minus twice the negatives' sum
+/// (combineSignedSums): one vector operation per row and chunk instead of a
+/// select of x or -x and an add.
+SmallVector<Value> accumulateMaskedInput(OpBuilder &b, Location loc, Value xs,
+                                         ArrayRef<Value> masks,
                                          ValueRange sums) {
-  Value negated = arith::NegFOp::create(b, loc, xs);
+  auto reassoc = arith::FastMathFlags::reassoc;
   SmallVector<Value> next;
-  for (auto [mask, sum] : llvm::zip_equal(masks, sums)) {
-    Value term = shape.negativeIsOne
-                     ? arith::SelectOp::create(b, loc, mask, negated, xs)
-                     : arith::SelectOp::create(b, loc, mask, xs, negated);
-    next.push_back(arith::AddFOp::create(b, loc, sum, term,
-                                         arith::FastMathFlags::reassoc));
+  for (auto [mask, sum] : llvm::zip(masks, sums)) {
+    Value added = arith::AddFOp::create(b, loc, sum, xs, reassoc);
+    next.push_back(arith::SelectOp::create(b, loc, mask, added, sum));
   }
+  next.push_back(arith::AddFOp::create(b, loc, sums.back(), xs, reassoc));
   return next;
+}
+
+/// The vector of Σ ±x of output row `row` from accumulateMaskedInput's
+/// sums: the total minus twice the masked lanes' sum when a set bit means
+/// -1, twice the masked sum minus the total when it means +1.
+Value combineSignedSums(OpBuilder &b, Location loc,
+                        const VectorKernelShape &shape, ValueRange sums,
+                        int64_t row) {
+  Value masked = sums[row], total = sums.back();
+  auto type = cast<VectorType>(masked.getType());
+  Value twice = arith::MulFOp::create(b, loc, masked, splat(b, loc, type, 2));
+  return shape.negativeIsOne ? arith::SubFOp::create(b, loc, total, twice)
+                             : arith::SubFOp::create(b, loc, twice, total);
 }
 
 /// The chunk loop of one tile: `tileRows` input rows from `firstInput`
@@ -157,7 +174,8 @@ SmallVector<Value> accumulateSignedInput(OpBuilder &b, Location loc,
 /// block's chunks once (bytes bitcast to i1 lanes) and one activation vector
 /// per input row, and updates every (input row, output row) accumulator, so
 /// a chunk is read and decoded once per tile whatever its size. Returns the
-/// accumulators, input-row major.
+/// accumulators, input-row major; a single input row's are those of
+/// accumulateMaskedInput, with the sum of x last.
 ValueRange buildTileSums(OpBuilder &b, Location loc,
                          const VectorKernelShape &shape, Value x, Value signs,
                          Value firstInput, int64_t tileRows, Value firstRow,
@@ -178,7 +196,7 @@ ValueRange buildTileSums(OpBuilder &b, Location loc,
   for (int64_t i = 0; i < tileRows; ++i)
     inputIndices.push_back(arith::AddIOp::create(b, loc, firstInput, index(i)));
 
-  SmallVector<Value> initial(tileRows * blockRows, zeros);
+  SmallVector<Value> initial(tileRows * blockRows + (tileRows == 1), zeros);
   auto loop = scf::ForOp::create(
       b, loc, index(0), index(shape.chunks), index(1), initial,
       [&](OpBuilder &cb, Location, Value c, ValueRange sums) {
@@ -200,7 +218,7 @@ ValueRange buildTileSums(OpBuilder &b, Location loc,
         scf::YieldOp::create(
             cb, loc,
             tileRows == 1
-                ? accumulateSignedInput(cb, loc, shape, xs[0], masks, sums)
+                ? accumulateMaskedInput(cb, loc, xs[0], masks, sums)
                 : accumulateSignVectors(cb, loc, shape, xs, masks, sums));
       });
   return loop.getResults();
@@ -234,8 +252,10 @@ Value buildTileProduct(OpBuilder &b, Location loc,
                                   firstRow, blockRows);
   for (int64_t i = 0; i < tileRows; ++i) {
     for (int64_t r = 0; r < blockRows; ++r) {
+      Value sum = tileRows == 1 ? combineSignedSums(b, loc, shape, sums, r)
+                                : sums[i * blockRows + r];
       Value total = vector::ReductionOp::create(
-          b, loc, vector::CombiningKind::ADD, sums[i * blockRows + r],
+          b, loc, vector::CombiningKind::ADD, sum,
           arith::FastMathFlags::reassoc);
       block = tensor::InsertOp::create(
           b, loc, total, block,

@@ -98,22 +98,50 @@ func.func @linear_prefill(%x: tensor<13x32xf32>, %s: tensor<8x4xi8>) -> tensor<1
 
 // One input row, K = 20: the activations are padded with zeros to whole
 // bytes (the pad bits are ignored) and an odd byte count goes one byte (8
-// lanes) per step. A single row puts the sign on the activation: a select of
-// x or -x (0 meaning -1) and an add per output row.
+// lanes) per step. A single row adds x only in the lanes of its set bits (a
+// select of the sum or the old value: a masked add) and the block keeps the
+// plain sum of x; with a set bit meaning +1 (negative = 0), Σ ±x is twice
+// the masked sum minus the total.
 // CHECK-LABEL: func @linear_padded
+// CHECK: %[[TWO:.*]] = arith.constant dense<2.000000e+00> : vector<8xf32>
 // CHECK: %[[X:.*]] = tensor.pad %{{.*}} low[0, 0] high[0, 4]
 // CHECK: scf.forall (%{{.*}}) in (1)
-// CHECK:   scf.for %{{.*}} = %c0 to %c3 step %c1 {{.*}} -> (vector<8xf32>, vector<8xf32>)
-// CHECK:     %[[MASK:.*]] = vector.bitcast %{{.*}} : vector<1xi8> to vector<8xi1>
-// CHECK:     vector.bitcast
+// CHECK:   %[[SUMS:.*]]:3 = scf.for %{{.*}} = %c0 to %c3 step %c1 iter_args(%[[ACC0:.*]] = %{{.*}}, %[[ACC1:.*]] = %{{.*}}, %[[TOTAL:.*]] = %{{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK:     %[[MASK0:.*]] = vector.bitcast %{{.*}} : vector<1xi8> to vector<8xi1>
+// CHECK:     %[[MASK1:.*]] = vector.bitcast
 // CHECK:     %[[XS:.*]] = vector.transfer_read %[[X]]
-// CHECK:     %[[NEG:.*]] = arith.negf %[[XS]] : vector<8xf32>
-// CHECK:     %[[TERM:.*]] = arith.select %[[MASK]], %[[XS]], %[[NEG]] : vector<8xi1>, vector<8xf32>
-// CHECK:     arith.addf %{{.*}}, %[[TERM]] fastmath<reassoc> : vector<8xf32>
+// CHECK:     %[[ADDED0:.*]] = arith.addf %[[ACC0]], %[[XS]] fastmath<reassoc> : vector<8xf32>
+// CHECK:     %[[NEXT0:.*]] = arith.select %[[MASK0]], %[[ADDED0]], %[[ACC0]] : vector<8xi1>, vector<8xf32>
+// CHECK:     %[[ADDED1:.*]] = arith.addf %[[ACC1]], %[[XS]] fastmath<reassoc>
+// CHECK:     %[[NEXT1:.*]] = arith.select %[[MASK1]], %[[ADDED1]], %[[ACC1]]
+// CHECK:     %[[NEXTTOTAL:.*]] = arith.addf %[[TOTAL]], %[[XS]] fastmath<reassoc>
+// CHECK:     scf.yield %[[NEXT0]], %[[NEXT1]], %[[NEXTTOTAL]]
+// CHECK:   %[[TWICE:.*]] = arith.mulf %[[SUMS]]#0, %[[TWO]] : vector<8xf32>
+// CHECK:   %[[ROW:.*]] = arith.subf %[[TWICE]], %[[SUMS]]#2 : vector<8xf32>
+// CHECK:   vector.reduction <add>, %[[ROW]] fastmath<reassoc>
 func.func @linear_padded(%x: tensor<1x20xf32>, %s: tensor<2x3xi8>) -> tensor<1x2xf32> {
   %y = onebit.linear %x, %s packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 0>)
          : tensor<1x20xf32>, tensor<2x3xi8> -> tensor<1x2xf32>
   return %y : tensor<1x2xf32>
+}
+
+// -----
+
+// One input row, N a multiple of 8: blocks of 8 output rows, each with its
+// masked sum, and the total last; with a set bit meaning -1 (OneBit's
+// packing), Σ ±x is the total minus twice the masked sum.
+// CHECK-LABEL: func @linear_decode1
+// CHECK: scf.forall (%{{.*}}) in (2)
+// CHECK:   %[[SUMS:.*]]:9 = scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// CHECK-COUNT-8: arith.select
+// CHECK:   %[[TWICE:.*]] = arith.mulf %[[SUMS]]#0, %{{.*}} : vector<16xf32>
+// CHECK:   %[[ROW:.*]] = arith.subf %[[SUMS]]#8, %[[TWICE]] : vector<16xf32>
+// CHECK:   vector.reduction <add>, %[[ROW]] fastmath<reassoc>
+// CHECK-COUNT-7: arith.subf %[[SUMS]]#8,
+func.func @linear_decode1(%x: tensor<1x32xf32>, %s: tensor<16x4xi8>) -> tensor<1x16xf32> {
+  %y = onebit.linear %x, %s packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
+         : tensor<1x32xf32>, tensor<16x4xi8> -> tensor<1x16xf32>
+  return %y : tensor<1x16xf32>
 }
 
 // -----
