@@ -138,16 +138,17 @@ SmallVector<Value> accumulateSignVectors(OpBuilder &b, Location loc,
 }
 
 /// One step of a single input row: each output row adds x only in the lanes
-/// of its negative signs (a select of the sum or the old value: one masked
-/// add on AVX-512), and the block keeps the plain sum of x, its last
-/// accumulator. Σ ±x is then that sum minus twice the negatives' sum
-/// (combineSignedSums): one vector operation per row and chunk instead of a
-/// select of x or -x and an add.
+/// of its set bits (a select of the sum or the old value: one masked add on
+/// AVX-512), and the block keeps the plain sum of x, its last accumulator.
+/// combineSignedSums then gets Σ ±x from the two: one vector operation per
+/// row and chunk instead of a select of x or -x and an add. (An infinite
+/// activation under a -1 sign so gives NaN, inf - inf, instead of -inf.)
 SmallVector<Value> accumulateMaskedInput(OpBuilder &b, Location loc, Value xs,
                                          ArrayRef<Value> masks,
                                          ValueRange sums) {
   auto reassoc = arith::FastMathFlags::reassoc;
   SmallVector<Value> next;
+  // `sums` has one more accumulator than `masks`: the sum of x.
   for (auto [mask, sum] : llvm::zip(masks, sums)) {
     Value added = arith::AddFOp::create(b, loc, sum, xs, reassoc);
     next.push_back(arith::SelectOp::create(b, loc, mask, added, sum));
