@@ -16,19 +16,20 @@ def ConvertOneBitToLinalg : Pass<"convert-onebit-to-linalg"> {
       vector kernel. Input rows go in tiles: a decode batch (up to 8 rows)
       is one tile, a larger batch tiles of at most 6 rows in an `scf.for`.
       Each tile is an `scf.forall` over blocks of 4 (or 2) output rows
-      (8 for a single input row)
+      (8 for one or two input rows)
       (parallel, on all cores once lowered to OpenMP) that walks the packed
       rows 2 (or 1) bytes at a time with one vector accumulator per (input
       row, output row). A step loads each row's bytes once and
       `vector.bitcast`s them to `vector<16xi1>`, which selects -1 or 1; every
       input row of the tile then multiplies-adds that ±1 vector into its
       accumulator (an FMA, which rounds like the add of ±x). So a packed row
-      is read and decoded once per tile, not once per input row. A single
-      input row instead adds `x` into an output row's accumulator only in
-      the lanes of its set bits (`select(mask, acc + x, acc)`: one masked
-      add on AVX-512) and the block keeps the plain sum of `x`; Σ ±x is
-      then the sum minus twice the masked sum (a set bit meaning -1), or
-      twice the masked sum minus the sum (meaning +1). The activations
+      is read and decoded once per tile, not once per input row. A tile of
+      one or two input rows instead adds `x` into an (input row, output
+      row) accumulator only in the lanes of the output row's set bits
+      (`select(mask, acc + x, acc)`: one masked add on AVX-512) and keeps
+      each input row's plain sum of `x`; Σ ±x is then the sum minus twice
+      the masked sum (a set bit meaning -1), or twice the masked sum minus
+      the sum (meaning +1). The activations
       are zero-padded to whole bytes; each block writes its outputs into the
       shared result in place.
     - Any other layout: a `linalg.generic` over (m, n, k) that extracts bit

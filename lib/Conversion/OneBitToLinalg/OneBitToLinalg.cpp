@@ -73,6 +73,14 @@ constexpr int64_t kPrefillTileRows = 6;
 /// vector and the ±1 constants.
 constexpr int64_t kMaxAccumulators = 24;
 
+/// Tiles of at most this many input rows use masked adds
+/// (accumulateMaskedInputs); larger ones multiply ±1 vectors, whose select
+/// per output row is shared by more input rows (measured on Zen 4: masked
+/// adds 1.1x faster for 2 rows, 0.94x for 3 and 4, 0.75x from 5).
+constexpr int64_t kMaxMaskedRows = 2;
+
+bool usesMaskedAdds(int64_t tileRows) { return tileRows <= kMaxMaskedRows; }
+
 /// How the vector kernel walks y = x Sᵀ: input rows in tiles, output rows in
 /// blocks (one scf.forall iteration each), packed rows `chunkBytes` bytes
 /// (8 * chunkBytes activations) a step.
@@ -92,17 +100,18 @@ int64_t getTileCount(int64_t rows) {
   return llvm::divideCeil(rows, kPrefillTileRows);
 }
 
-/// Output rows per block for a tile: 8 for a single input row when they
-/// divide N (a masked add per row and chunk; the block's sum of x is shared
-/// by more rows), else as many as divide N (4, 2 or 1) while the
-/// accumulators stay in registers.
+/// Output rows per block for a tile: the most of 8, 4 and 2 that divide N
+/// while the accumulators (with masked adds, one more per input row for
+/// its sum of x) stay in registers, else 1.
 int64_t getBlockRows(int64_t tileRows, int64_t outFeatures) {
-  if (tileRows == 1 && outFeatures % 8 == 0)
-    return 8;
-  for (int64_t blockRows : {4, 2})
+  int64_t extra = usesMaskedAdds(tileRows) ? tileRows : 0;
+  for (int64_t blockRows : {8, 4, 2}) {
+    if (blockRows == 8 && !usesMaskedAdds(tileRows))
+      continue;
     if (outFeatures % blockRows == 0 &&
-        tileRows * blockRows <= kMaxAccumulators)
+        tileRows * blockRows + extra <= kMaxAccumulators)
       return blockRows;
+  }
   return 1;
 }
 
@@ -137,33 +146,42 @@ SmallVector<Value> accumulateSignVectors(OpBuilder &b, Location loc,
   return next;
 }
 
-/// One step of a single input row: each output row adds x only in the lanes
-/// of its set bits (a select of the sum or the old value: one masked add on
-/// AVX-512), and the block keeps the plain sum of x, its last accumulator.
-/// combineSignedSums then gets Σ ±x from the two: one vector operation per
-/// row and chunk instead of a select of x or -x and an add. (An infinite
-/// activation under a -1 sign so gives NaN, inf - inf, instead of -inf.)
-SmallVector<Value> accumulateMaskedInput(OpBuilder &b, Location loc, Value xs,
-                                         ArrayRef<Value> masks,
-                                         ValueRange sums) {
+/// One step of a tile with masked adds: each (input row, output row)
+/// accumulator adds that input row's x only in the lanes of the output
+/// row's set bits (a select of the sum or the old value: one masked add on
+/// AVX-512), and each input row keeps the plain sum of its x, after all the
+/// other accumulators. combineSignedSums then gets Σ ±x from the two: one
+/// vector operation per (input row, output row) and chunk, where the ±1
+/// vectors cost a select per output row besides. (An infinite activation
+/// under a -1 sign so gives NaN, inf - inf, instead of -inf.)
+SmallVector<Value> accumulateMaskedInputs(OpBuilder &b, Location loc,
+                                          ArrayRef<Value> xs,
+                                          ArrayRef<Value> masks,
+                                          ValueRange sums) {
   auto reassoc = arith::FastMathFlags::reassoc;
   SmallVector<Value> next;
-  // `sums` has one more accumulator than `masks`: the sum of x.
-  for (auto [mask, sum] : llvm::zip(masks, sums)) {
-    Value added = arith::AddFOp::create(b, loc, sum, xs, reassoc);
-    next.push_back(arith::SelectOp::create(b, loc, mask, added, sum));
-  }
-  next.push_back(arith::AddFOp::create(b, loc, sums.back(), xs, reassoc));
+  for (auto [i, input] : llvm::enumerate(xs))
+    for (auto [r, mask] : llvm::enumerate(masks)) {
+      Value sum = sums[i * masks.size() + r];
+      Value added = arith::AddFOp::create(b, loc, sum, input, reassoc);
+      next.push_back(arith::SelectOp::create(b, loc, mask, added, sum));
+    }
+  for (auto [i, input] : llvm::enumerate(xs))
+    next.push_back(arith::AddFOp::create(
+        b, loc, sums[xs.size() * masks.size() + i], input, reassoc));
   return next;
 }
 
-/// The vector of Σ ±x of output row `row` from accumulateMaskedInput's
-/// sums: the total minus twice the masked lanes' sum when a set bit means
-/// -1, twice the masked sum minus the total when it means +1.
+/// The vector of Σ ±x of input row `input` and output row `row` from
+/// accumulateMaskedInputs's sums: the row's total minus twice the masked
+/// lanes' sum when a set bit means -1, twice the masked sum minus the total
+/// when it means +1.
 Value combineSignedSums(OpBuilder &b, Location loc,
                         const VectorKernelShape &shape, ValueRange sums,
-                        int64_t row) {
-  Value masked = sums[row], total = sums.back();
+                        int64_t input, int64_t row, int64_t tileRows,
+                        int64_t blockRows) {
+  Value masked = sums[input * blockRows + row];
+  Value total = sums[tileRows * blockRows + input];
   auto type = cast<VectorType>(masked.getType());
   Value twice = arith::MulFOp::create(b, loc, masked, splat(b, loc, type, 2));
   return shape.negativeIsOne ? arith::SubFOp::create(b, loc, total, twice)
@@ -175,8 +193,8 @@ Value combineSignedSums(OpBuilder &b, Location loc,
 /// block's chunks once (bytes bitcast to i1 lanes) and one activation vector
 /// per input row, and updates every (input row, output row) accumulator, so
 /// a chunk is read and decoded once per tile whatever its size. Returns the
-/// accumulators, input-row major; a single input row's are those of
-/// accumulateMaskedInput, with the sum of x last.
+/// accumulators, input-row major; with masked adds, each input row's sum of
+/// x follows them.
 ValueRange buildTileSums(OpBuilder &b, Location loc,
                          const VectorKernelShape &shape, Value x, Value signs,
                          Value firstInput, int64_t tileRows, Value firstRow,
@@ -197,7 +215,9 @@ ValueRange buildTileSums(OpBuilder &b, Location loc,
   for (int64_t i = 0; i < tileRows; ++i)
     inputIndices.push_back(arith::AddIOp::create(b, loc, firstInput, index(i)));
 
-  SmallVector<Value> initial(tileRows * blockRows + (tileRows == 1), zeros);
+  bool masked = usesMaskedAdds(tileRows);
+  SmallVector<Value> initial(tileRows * blockRows + (masked ? tileRows : 0),
+                             zeros);
   auto loop = scf::ForOp::create(
       b, loc, index(0), index(shape.chunks), index(1), initial,
       [&](OpBuilder &cb, Location, Value c, ValueRange sums) {
@@ -218,9 +238,8 @@ ValueRange buildTileSums(OpBuilder &b, Location loc,
               ArrayRef<bool>{true}));
         scf::YieldOp::create(
             cb, loc,
-            tileRows == 1
-                ? accumulateMaskedInput(cb, loc, xs[0], masks, sums)
-                : accumulateSignVectors(cb, loc, shape, xs, masks, sums));
+            masked ? accumulateMaskedInputs(cb, loc, xs, masks, sums)
+                   : accumulateSignVectors(cb, loc, shape, xs, masks, sums));
       });
   return loop.getResults();
 }
@@ -253,8 +272,10 @@ Value buildTileProduct(OpBuilder &b, Location loc,
                                   firstRow, blockRows);
   for (int64_t i = 0; i < tileRows; ++i) {
     for (int64_t r = 0; r < blockRows; ++r) {
-      Value sum = tileRows == 1 ? combineSignedSums(b, loc, shape, sums, r)
-                                : sums[i * blockRows + r];
+      Value sum = usesMaskedAdds(tileRows)
+                      ? combineSignedSums(b, loc, shape, sums, i, r, tileRows,
+                                          blockRows)
+                      : sums[i * blockRows + r];
       Value total = vector::ReductionOp::create(
           b, loc, vector::CombiningKind::ADD, sum,
           arith::FastMathFlags::reassoc);

@@ -146,6 +146,24 @@ func.func @linear_decode1(%x: tensor<1x32xf32>, %s: tensor<16x4xi8>) -> tensor<1
 
 // -----
 
+// Two input rows also use masked adds: 2 x 8 masked sums, then the sum of
+// x of each input row; row 1's outputs take the second total.
+// CHECK-LABEL: func @linear_decode2
+// CHECK: scf.forall (%{{.*}}) in (1)
+// CHECK:   %[[SUMS:.*]]:18 = scf.for
+// CHECK-COUNT-16: arith.select
+// CHECK:   arith.mulf %[[SUMS]]#0,
+// CHECK:   arith.subf %[[SUMS]]#16,
+// CHECK:   %[[TWICE:.*]] = arith.mulf %[[SUMS]]#8, %{{.*}} : vector<16xf32>
+// CHECK:   arith.subf %[[SUMS]]#17, %[[TWICE]] : vector<16xf32>
+func.func @linear_decode2(%x: tensor<2x32xf32>, %s: tensor<8x4xi8>) -> tensor<2x8xf32> {
+  %y = onebit.linear %x, %s packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
+         : tensor<2x32xf32>, tensor<8x4xi8> -> tensor<2x8xf32>
+  return %y : tensor<2x8xf32>
+}
+
+// -----
+
 // Any other layout: a linalg.generic reading word (n, k floordiv 8), bit k
 // mod 8 selecting -x.
 // CHECK-LABEL: func @linear_msb_first
