@@ -106,6 +106,8 @@ int64_t getTileCount(int64_t rows) {
 int64_t getBlockRows(int64_t tileRows, int64_t outFeatures) {
   int64_t extra = usesMaskedAdds(tileRows) ? tileRows : 0;
   for (int64_t blockRows : {8, 4, 2}) {
+    // From 3 input rows, 8 output rows' accumulators and ±1 vectors and
+    // an activation would take more than AVX-512's 32 registers.
     if (blockRows == 8 && !usesMaskedAdds(tileRows))
       continue;
     if (outFeatures % blockRows == 0 &&
