@@ -11,7 +11,8 @@ effective bandwidth, compared with the probe. Threads: OMP_NUM_THREADS for
 onebit, intra_op_num_threads for onnxruntime (both --threads).
 
 With --baseline-build DIR, compares two onebit builds instead (e.g. before
-and after a kernel change; no onnxruntime): each layer is compiled by both,
+and after a kernel change; no onnxruntime), and with --baseline-flags, the
+same build with other onebit-compile flags: each layer is compiled by both,
 and the two libraries' onebit-run --benchmark alternate for --rounds rounds,
 so that both see the same load; the table gives the minimum time of each,
 the least disturbed by other jobs on a shared machine.
@@ -103,8 +104,10 @@ def layer_cases(args, tmp):
 
 
 def compare_builds(args, env):
-    builds = {"baseline": args.baseline_build, "onebit": args.build}
-    print(f"threads: {args.threads}; min of {args.rounds} x {args.runs} runs each")
+    builds = {"baseline": args.baseline_build or args.build, "onebit": args.build}
+    flags = {"baseline": args.baseline_flags.split(), "onebit": args.flags.split()}
+    print(f"threads: {args.threads}; min of {args.rounds} x {args.runs} runs each; "
+          f"baseline: {builds['baseline']} {args.baseline_flags}")
     print("| K->N | M | baseline min us | onebit min us | speed-up |")
     print("|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
@@ -112,8 +115,8 @@ def compare_builds(args, env):
         for k, n, m, model, inputs in layer_cases(args, tmp):
             best = {}
             for name, build in builds.items():
-                subprocess.run([Path(build) / "bin" / "onebit-compile", model, "-o",
-                                tmp / f"{name}.so"], check=True)
+                subprocess.run([Path(build) / "bin" / "onebit-compile", model,
+                                *flags[name], "-o", tmp / f"{name}.so"], check=True)
                 best[name] = float("inf")
             for _ in range(args.rounds):
                 for name, build in builds.items():
@@ -167,11 +170,12 @@ def prepare(args, compiler):
     with tempfile.TemporaryDirectory() as tmp:
         for k, n, m, model, inputs in layer_cases(args, Path(tmp)):
             stem = f"layer_{k}x{n}_m{m}"
-            subprocess.run([compiler, model, f"-mcpu={args.mcpu}", "-o", out / f"{stem}.so"],
-                           check=True)
+            subprocess.run([compiler, model, f"-mcpu={args.mcpu}", *args.flags.split(),
+                            "-o", out / f"{stem}.so"], check=True)
             cases.append({"k": k, "n": n, "m": m, "stem": stem})
     shutil.copy(OPENMP_RUNTIME, out)
-    (out / "manifest.json").write_text(json.dumps({"mcpu": args.mcpu, "cases": cases}))
+    (out / "manifest.json").write_text(json.dumps({"mcpu": args.mcpu, "flags": args.flags,
+                                                   "cases": cases}))
     print(f"prepared {len(cases)} layers for -mcpu={args.mcpu} in {out}")
 
 
@@ -194,7 +198,7 @@ def run_prepared(args):
             ours = float(np.median([model.time({"x": x}, 1) for _ in range(args.runs)]))
             yield case["k"], case["n"], case["m"], x, ours
 
-    print(f"layers compiled for -mcpu={manifest['mcpu']}")
+    print(f"layers compiled for -mcpu={manifest['mcpu']} {manifest.get('flags', '')}")
     print_comparison(onebit_cases(), args)
 
 
@@ -208,6 +212,12 @@ def main():
     parser.add_argument("--build", default=str(ROOT / "build"))
     parser.add_argument("--baseline-build", default=None,
                         help="compare onebit with this build's onebit (no onnxruntime)")
+    parser.add_argument("--flags", default="",
+                        help="onebit-compile flags of onebit's libraries, e.g. "
+                             "--lookup-tables=off")
+    parser.add_argument("--baseline-flags", default="",
+                        help="onebit-compile flags of the baseline (with or without "
+                             "--baseline-build), e.g. --lookup-tables=off")
     parser.add_argument("--rounds", type=int, default=5,
                         help="alternations of the two builds (--baseline-build)")
     parser.add_argument("--prepare", metavar="DIR",
@@ -218,7 +228,7 @@ def main():
     args = parser.parse_args()
     compiler = Path(args.build) / "bin" / "onebit-compile"
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
-    if args.baseline_build:
+    if args.baseline_build or args.baseline_flags:
         compare_builds(args, env)
         return
     if args.prepare:
@@ -233,7 +243,8 @@ def main():
         def onebit_cases():
             for k, n, m, model, inputs in layer_cases(args, tmp):
                 library = tmp / "layer.so"
-                subprocess.run([compiler, model, "-o", library], check=True)
+                subprocess.run([compiler, model, *args.flags.split(), "-o", library],
+                               check=True)
                 ours, _ = onebit_times(args.build, library, inputs, args.runs, env)
                 yield k, n, m, np.load(inputs), ours
 

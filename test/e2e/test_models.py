@@ -4,6 +4,8 @@ Each must fuse into exactly one onebit.linear per OneBit layer, and the CPU
 library must compute what onnxruntime computes on the same ONNX file.
 """
 
+from pathlib import Path
+
 import numpy as np
 import onnxruntime as ort
 import pytest
@@ -48,9 +50,9 @@ def test_cpu_library_matches_onnxruntime(arch, encoding, dtype, opset, tmp_path,
     check_cpu_library(built, path, dtype, tmp_path, onebit_compile)
 
 
-def check_cpu_library(built, path, dtype, tmp_path, onebit_compile):
+def check_cpu_library(built, path, dtype, tmp_path, onebit_compile, flags=()):
     library = tmp_path / "model.so"
-    onebit_compile(path, "-o", library)
+    onebit_compile(path, *flags, "-o", library)
     x = built.sample_input(seed=3)
     expected = ort.InferenceSession(str(path)).run(None, {built.input_name: x})[0]
     actual = Model(library).run({built.input_name: x})[built.output_name]
@@ -85,3 +87,30 @@ def test_cpu_prefill_matches_onnxruntime(dtype, tmp_path, onebit_compile):
     path = tmp_path / "llama.onnx"
     path.write_bytes(built.model.SerializeToString())
     check_cpu_library(built, path, dtype, tmp_path, onebit_compile)
+
+
+def host_has_avx512():
+    cpuinfo = Path("/proc/cpuinfo")
+    return cpuinfo.exists() and " avx512f" in cpuinfo.read_text()
+
+
+# The lookup-table kernel, which onebit-compile picks for layers with a
+# multiple of 16 outputs where the CPU has AVX-512: N = 64 (blocks of 4 index
+# vectors for one input row), 48 (3 vectors: blocks of 1) and 32, K = 200
+# (25 bytes) and 44 (not whole bytes); 44 outputs keep OneBit's bytes. Input
+# rows: one, tiles of 2, of 4 and 3 (7 rows), of 5, 4 and 4 (13 rows, a
+# loop over tiles), and [3, 11]. --lookup-tables=off runs the same layers
+# through the masked-add and sign-vector kernels.
+@pytest.mark.parametrize("kernel", ["on", "off"])
+@pytest.mark.parametrize("lead", [[1], [2], [7], [13], [3, 11]],
+                         ids=lambda lead: "x".join(map(str, lead)))
+def test_cpu_lookup_tables_match_onnxruntime(kernel, lead, tmp_path, onebit_compile):
+    if kernel == "on" and not host_has_avx512():
+        pytest.skip("the lookup-table kernel needs AVX-512")
+    config = models.MLPConfig(sizes=[200, 64, 44, 48, 32], batch=lead[0],
+                              seq_len=lead[1] if len(lead) > 1 else None)
+    built = models.build_mlp(config, encoding="packed", opset=18, seed=4)
+    path = tmp_path / "mlp.onnx"
+    path.write_bytes(built.model.SerializeToString())
+    check_cpu_library(built, path, "float32", tmp_path, onebit_compile,
+                      flags=[f"--lookup-tables={kernel}"])

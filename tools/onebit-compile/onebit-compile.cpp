@@ -5,8 +5,9 @@
 // Every step up to the LLVM dialect is a registered pass or pipeline:
 //   onebit-compile model.onnx --emit=mlir |
 //     onebit-opt --pass-pipeline='builtin.module(onebit-fusion-pipeline)' |
-//     onebit-opt --pass-pipeline='builtin.module(onebit-cpu-pipeline)'
-// equals --emit=lowered; then LLVM translation, object emission and the
+//     onebit-opt --pass-pipeline='builtin.module(onebit-cpu-pipeline{lookup-tables=true})'
+// equals --emit=lowered (lookup-tables=false where -mcpu lacks AVX-512 or
+// with --lookup-tables=off); then LLVM translation, object emission and the
 // link with the runtime.
 //
 //===----------------------------------------------------------------------===//
@@ -79,6 +80,20 @@ cl::opt<std::string> cpuName(
     cl::desc("CPU to compile for: an LLVM CPU name, or native for this "
              "machine's CPU and features (default)"),
     cl::init("native"), cl::cat(category));
+enum class LookupTables { Auto, On, Off };
+cl::opt<LookupTables> lookupTables(
+    "lookup-tables",
+    cl::desc("CPU kernel for 1-bit layers with a multiple of 16 outputs "
+             "(-target=cpu)"),
+    cl::init(LookupTables::Auto),
+    cl::values(clEnumValN(LookupTables::Auto, "auto",
+                          "tables of partial sums where -mcpu has AVX-512 "
+                          "(default)"),
+               clEnumValN(LookupTables::On, "on",
+                          "tables of partial sums (needs AVX-512)"),
+               clEnumValN(LookupTables::Off, "off",
+                          "masked adds and sign vectors on OneBit's bytes")),
+    cl::cat(category));
 cl::opt<std::string> gpuArch(
     "arch",
     cl::desc("GPU architecture for -target=cuda: sm_90 (default), sm_89 or "
@@ -232,20 +247,35 @@ int main(int argc, char **argv) {
                          : fatbinary                                ? "fatbin"
                                                                     : "bin";
   }
+  onebit::CPUTargetOptions targetOptions;
+  targetOptions.cpu = cpuName;
+  onebit::CPUPipelineOptions cpuOptions;
+  if (target == Target::CPU && emitKind >= EmitKind::Lowered &&
+      lookupTables != LookupTables::Off) {
+    FailureOr<bool> avx512 =
+        onebit::hasAVX512(targetOptions, module->getLoc());
+    if (failed(avx512))
+      return 1;
+    if (!*avx512 && lookupTables == LookupTables::On) {
+      llvm::errs() << "onebit-compile: --lookup-tables=on needs AVX-512, "
+                      "which -mcpu="
+                   << cpuName << " does not have\n";
+      return 1;
+    }
+    cpuOptions.lookupTables = *avx512;
+  }
   if (emitKind >= EmitKind::Lowered) {
     PassManager pm(&context);
     if (target == Target::CUDA)
       onebit::buildCUDALoweringPipeline(pm, cudaOptions);
     else
-      onebit::buildCPULoweringPipeline(pm);
+      onebit::buildCPULoweringPipeline(pm, cpuOptions);
     if (failed(pm.run(*module)))
       return 1;
     if (memoryReport && target == Target::CPU)
       printMemoryReport(*module);
   }
 
-  onebit::CPUTargetOptions targetOptions;
-  targetOptions.cpu = cpuName;
   if (emitKind == EmitKind::Library) {
     FailureOr<std::string> object =
         onebit::emitCPUObject(*module, targetOptions);

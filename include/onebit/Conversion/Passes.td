@@ -12,6 +12,21 @@ def ConvertOneBitToLinalg : Pass<"convert-onebit-to-linalg"> {
     directly; the ±1 matrix never exists. g, h, the LayerNorm and the bias
     become TOSA ops around it (lowered by `tosa-to-linalg`), in f32.
 
+    - Bytes, LSB first, 16 rows interleaved (`onebit-interleave-signs`'s
+      layout): the lookup-table kernel. Input rows go in tiles of at most
+      6 (as even as possible). For each tile, a table buffer
+      `[rows, 2 ceil(K/8), 16]` receives, for each input row and group of
+      4 inputs, the 16 sums ±x₀ ±x₁ ±x₂ ±x₃, entry i with the signs that
+      the 4 bits of i stand for (4 multiply-adds of broadcast activations
+      with constant sign patterns). Then an `scf.forall` over blocks of 4
+      (one input row) or 2 index vectors of 16 output rows walks the packed
+      bytes: a step loads the 16 bytes `[v, w, 0..15]` of each index
+      vector, zero-extends them to `vector<16xi32>` (low nibble: the index
+      into group 2w's table; shifted right by 4: group 2w + 1) and adds
+      `vector.gather`s of the tables' rows at those indices (masked to 4
+      bits) into one accumulator per (input row, index vector). After
+      bufferization `onebit-gather-to-permute` turns each gather into one
+      AVX-512 `vpermps`: two permutes and two adds per 8 weights of 16 rows.
     - OneBit's bytes (`word = 8, order = lsb_first`, no interleave): a
       vector kernel. Input rows go in tiles: a decode batch (up to 8 rows)
       is one tile, a larger batch tiles of at most 6 rows in an `scf.for`.

@@ -118,6 +118,43 @@ def OneBitInterchangeContractions
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def OneBitGatherToPermute
+    : Pass<"onebit-gather-to-permute", "::mlir::func::FuncOp"> {
+  let summary = "Turn gathers from one row of 16 floats into AVX-512 permutes";
+  let description = [{
+    The CPU lookup-table kernel (`convert-onebit-to-linalg`) reads its
+    tables with `vector.gather`: 16 floats from one table row of 16, at
+    indices masked to 4 bits. As a gather that is 16 scattered loads (or a
+    slow `vgatherdps`); the row fits in one register, and AVX-512's
+    `vpermps` picks its lanes in one instruction. This pass rewrites each
+    such gather, after bufferization, into a `vector.load` of the row and
+    an `llvm.call_intrinsic` of `llvm.x86.avx512.permvar.sf.512`, which
+    reads only the low 4 bits of each index, so the masking `arith.andi`
+    is dropped.
+
+    It matches a `vector.gather` of `vector<16xf32>` with an all-true mask
+    from a memref of f32 whose last dimension is 16 and contiguous, at a
+    last offset of 0, whose indices are `arith.andi` of a `vector<16xi32>`
+    with 15. Other gathers are left alone. It runs only for CPUs with
+    AVX-512 (`onebit-cpu-pipeline{lookup-tables=true}`): the intrinsic
+    does not exist elsewhere.
+
+    ```mlir
+    %i = arith.andi %bytes, %fifteens : vector<16xi32>
+    %v = vector.gather %tables[%r, %g, %c0] [%i], %all, %zeros
+           : memref<1x16x16xf32>, vector<16xi32>, vector<16xi1>, vector<16xf32> into vector<16xf32>
+    // becomes
+    %row = vector.load %tables[%r, %g, %c0] : memref<1x16x16xf32>, vector<16xf32>
+    %v = llvm.call_intrinsic "llvm.x86.avx512.permvar.sf.512"(%row, %bytes)
+           : (vector<16xf32>, vector<16xi32>) -> vector<16xf32>
+    ```
+  }];
+  let dependentDialects = [
+    "::mlir::LLVM::LLVMDialect",
+    "::mlir::vector::VectorDialect",
+  ];
+}
+
 def OneBitSerializeNestedParallel
     : Pass<"onebit-serialize-nested-parallel", "::mlir::func::FuncOp"> {
   let summary = "Keep scf.parallel only where a parallel region pays for itself";

@@ -1,5 +1,7 @@
 //===- OneBitToLinalg.cpp - onebit ops to linalg on packed words ----------===//
 
+#include "LookupTableKernel.h"
+
 #include "onebit/Conversion/Passes.h"
 #include "onebit/Dialect/OneBit/IR/OneBitOps.h"
 #include "onebit/Dialect/OneBit/Transforms/LinearDecomposition.h"
@@ -352,7 +354,8 @@ struct LowerLinear : OpRewritePattern<LinearOp> {
   LogicalResult matchAndRewrite(LinearOp op,
                                 PatternRewriter &rewriter) const override {
     return decomposeLinear(op, rewriter, [&](TosaBuilder &tosa, Value x) {
-      if (!hasVectorKernel(op.getPacking()))
+      bool lookupTables = hasLookupTableKernel(op.getPacking());
+      if (!lookupTables && !hasVectorKernel(op.getPacking()))
         return buildPackedSignProduct(rewriter, op.getLoc(), x, op.getSigns(),
                                   op.getPacking(), op.getOutFeatures());
       // Whole bytes of activations: zeros beyond K meet the ignored pad bits.
@@ -375,6 +378,9 @@ struct LowerLinear : OpRewritePattern<LinearOp> {
                 rewriter.getIndexAttr(padded - type.getDimSize(1))},
             zero);
       }
+      if (lookupTables)
+        return buildLookupTableProduct(rewriter, op.getLoc(), x, op.getSigns(),
+                                       op.getPacking(), op.getOutFeatures());
       return buildVectorPackedProduct(rewriter, op.getLoc(), x, op.getSigns(),
                                       op.getPacking(), op.getOutFeatures());
     });

@@ -11,6 +11,7 @@
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
+#include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Passes/PassBuilder.h"
 #include "llvm/Support/TargetSelect.h"
@@ -172,6 +173,15 @@ std::unique_ptr<llvm::Module> translate(ModuleOp op, llvm::LLVMContext &context,
 }
 
 } // namespace
+
+FailureOr<bool> mlir::onebit::hasAVX512(const CPUTargetOptions &options,
+                                        Location loc) {
+  std::unique_ptr<llvm::TargetMachine> machine(
+      createTargetMachine(options, loc));
+  if (!machine)
+    return failure();
+  return machine->getMCSubtargetInfo()->checkFeatures("+avx512f");
+}
 
 FailureOr<std::string>
 mlir::onebit::emitCPULLVMIR(ModuleOp op, const CPUTargetOptions &options) {

@@ -1,6 +1,7 @@
 //===- Pipeline.cpp - fused onebit IR to the LLVM dialect for CPUs --------===//
 
 #include "onebit/Conversion/Passes.h"
+#include "onebit/Dialect/OneBit/Transforms/Passes.h"
 #include "onebit/Target/CPU/CPUTarget.h"
 #include "onebit/Target/Passes.h"
 
@@ -19,9 +20,12 @@
 
 using namespace mlir;
 
-void mlir::onebit::buildCPULoweringPipeline(OpPassManager &pm) {
+void mlir::onebit::buildCPULoweringPipeline(
+    OpPassManager &pm, const CPUPipelineOptions &options) {
   pm.addPass(createOneBitExportEntryPoint());
   OpPassManager &func = pm.nest<func::FuncOp>();
+  if (options.lookupTables)
+    func.addPass(createOneBitInterleaveSigns());
   func.addPass(createConvertOneBitToLinalg());
   func.addPass(tosa::createTosaToLinalgNamed());
   func.addPass(tosa::createTosaToLinalg());
@@ -61,6 +65,9 @@ void mlir::onebit::buildCPULoweringPipeline(OpPassManager &pm) {
   pm.addPass(func::createDuplicateFunctionEliminationPass());
   pm.addPass(createConvertSCFToOpenMPPass());
   pm.addNestedPass<func::FuncOp>(createConvertVectorToSCFPass());
+  // After bufferization: the permute intrinsic has no memory-effect model.
+  if (options.lookupTables)
+    pm.addNestedPass<func::FuncOp>(createOneBitGatherToPermute());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   // Before scf-to-cf: OpenMP wraps loop bodies in memref.alloca_scope, which
@@ -84,7 +91,7 @@ void mlir::onebit::buildCPULoweringPipeline(OpPassManager &pm) {
 }
 
 void mlir::onebit::registerCPUPipeline() {
-  PassPipelineRegistration<>(
+  PassPipelineRegistration<CPUPipelineOptions>(
       "onebit-cpu-pipeline",
       "What onebit-compile -target=cpu runs after onebit-fusion-pipeline: "
       "lower to linalg, bufferize, lower to the LLVM dialect",

@@ -5,6 +5,7 @@
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassOptions.h"
 
 #include <string>
 
@@ -15,10 +16,25 @@ struct CPUTargetOptions {
   std::string cpu = "native";
 };
 
+/// Options of `onebit-cpu-pipeline` (and of onebit-compile -target=cpu).
+struct CPUPipelineOptions : PassPipelineOptions<CPUPipelineOptions> {
+  Option<bool> lookupTables{
+      *this, "lookup-tables",
+      llvm::cl::desc("Interleave constant signs by 16 rows "
+                     "(onebit-interleave-signs) for the lookup-table kernel, "
+                     "which needs AVX-512"),
+      llvm::cl::init(false)};
+};
+
 /// From fused IR (onebit + tosa on tensors) to the LLVM dialect; registered
 /// as `onebit-cpu-pipeline`.
-void buildCPULoweringPipeline(OpPassManager &pm);
+void buildCPULoweringPipeline(OpPassManager &pm,
+                              const CPUPipelineOptions &options);
 void registerCPUPipeline();
+
+/// Whether the CPU `options` name has AVX-512 (F), which the lookup-table
+/// kernel's permutes need.
+FailureOr<bool> hasAVX512(const CPUTargetOptions &options, Location loc);
 
 /// Translates an LLVM-dialect module to an optimised x86-64 object: the
 /// model, a packed entry point `onebit_main_graph_packed(void **)` and the

@@ -5,9 +5,12 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/OpImplementation.h"
 #include "llvm/Support/FormatVariadic.h"
+
+#include <cstring>
 
 using namespace mlir;
 using namespace mlir::onebit;
@@ -210,15 +213,56 @@ LogicalResult RepackOp::verify() {
                            getTarget(), outFeatures, inFeatures);
 }
 
+/// The bytes of a constant's words in row-major order (dense, not splat, or
+/// dense_resource), or nothing.
+static std::optional<ArrayRef<char>> getRawWords(Attribute attr) {
+  if (auto dense = dyn_cast_if_present<DenseIntElementsAttr>(attr))
+    if (!dense.isSplat())
+      return dense.getRawData();
+  if (auto resource = dyn_cast_if_present<DenseResourceElementsAttr>(attr))
+    if (AsmResourceBlob *blob = resource.getRawHandle().getBlob())
+      return blob->getData();
+  return std::nullopt;
+}
+
+/// Repacks between layouts that differ only in their interleave, which
+/// moves whole words: a copy of the bytes, fast enough for the weights of
+/// a 7B model, where unpacking every sign is not. A large constant stays a
+/// dense_resource.
+static Attribute permuteWords(RankedTensorType resultType, ArrayRef<char> raw,
+                              const SignLayout &from, const SignLayout &to) {
+  size_t wordBytes = from.getWordBits() / 8;
+  std::vector<char> bytes(raw.size());
+  int64_t rows = from.getOutFeatures(), words = from.getWordsPerRow();
+  int64_t bits = from.getWordBits();
+  for (int64_t n = 0; n < rows; ++n)
+    for (int64_t w = 0; w < words; ++w)
+      std::memcpy(&bytes[to.wordIndex(n, w * bits) * wordBytes],
+                  &raw[from.wordIndex(n, w * bits) * wordBytes], wordBytes);
+  constexpr size_t kResourceBytes = 4096;
+  if (bytes.size() < kResourceBytes)
+    return DenseElementsAttr::getFromRawBuffer(resultType, bytes);
+  return DenseResourceElementsAttr::get(
+      resultType, "repacked_signs",
+      HeapAsmResourceBlob::allocateAndCopyInferAlign(ArrayRef<char>(bytes)));
+}
+
 OpFoldResult RepackOp::fold(FoldAdaptor adaptor) {
   if (getSource() == getTarget() && getInput().getType() == getType())
     return getInput();
-  auto input = dyn_cast_if_present<DenseIntElementsAttr>(adaptor.getInput());
-  if (!input)
-    return {};
   int64_t outFeatures = ::getOutFeatures(getInput().getType(), getSource());
   SignLayout from(getSource(), outFeatures, getInFeatures());
   SignLayout to(getTarget(), outFeatures, getInFeatures());
+  SignPackingAttr source = getSource(), target = getTarget();
+  if (source.getWord() == target.getWord() &&
+      source.getOrder() == target.getOrder() &&
+      source.getNegative() == target.getNegative())
+    if (std::optional<ArrayRef<char>> raw = getRawWords(adaptor.getInput());
+        raw && raw->size() * 8 == size_t(from.getNumWords() * from.getWordBits()))
+      return permuteWords(getType(), *raw, from, to);
+  auto input = dyn_cast_if_present<DenseIntElementsAttr>(adaptor.getInput());
+  if (!input)
+    return {};
   std::vector<uint64_t> words;
   words.reserve(input.getNumElements());
   for (const APInt &word : input.getValues<APInt>())

@@ -69,4 +69,37 @@ def OneBitFuseLinear : Pass<"onebit-fuse-linear"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def OneBitInterleaveSigns : Pass<"onebit-interleave-signs"> {
+  let summary = "Store constant signs 16 rows interleaved, for the CPU "
+                "lookup-table kernel";
+  let description = [{
+    The layout decision of the CPU lookup-table kernel (see
+    `convert-onebit-to-linalg`). The constant signs of every `onebit.linear`
+    whose output count N is a multiple of 16 are repacked to
+    `#onebit.sign_packing<word = 8, order = lsb_first, negative = ν,
+    interleave = 16>`, with ν the bit value for −1 kept from the source.
+    The packed tensor is then `[N/16, ceil(K/8), 16]`: the 16 bytes
+    `[b, w, 0..15]` are byte `w` of rows `16b .. 16b+15`, so the low nibble
+    of each holds inputs `8w .. 8w+3` and the high nibble inputs
+    `8w+4 .. 8w+7` of one row, and one 16-byte load gives 16 rows' 4-bit
+    indices into a table of partial sums.
+
+    The `onebit.repack` this inserts folds on the constant at compile time,
+    so the library stores the weights in the new layout (the same number
+    of bytes). Signs that are not constants, and layers with N not a
+    multiple of 16, keep their layout. `onebit-compile -target=cpu` runs
+    this pass when the target CPU has AVX-512 (the kernel's permutes need
+    it); see `--lookup-tables`.
+
+    ```mlir
+    %y = onebit.linear %x, %s packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
+           : tensor<1x64xf32>, tensor<32x8xi8> -> tensor<1x32xf32>
+    // becomes, with %t the repacked constant
+    %y = onebit.linear %x, %t packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1, interleave = 16>)
+           : tensor<1x64xf32>, tensor<2x8x16xi8> -> tensor<1x32xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
 #endif // ONEBIT_DIALECT_ONEBIT_TRANSFORMS_PASSES_TD
