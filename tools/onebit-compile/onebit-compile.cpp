@@ -250,6 +250,10 @@ int main(int argc, char **argv) {
   onebit::CPUTargetOptions targetOptions;
   targetOptions.cpu = cpuName;
   onebit::CPUPipelineOptions cpuOptions;
+  if (target == Target::CUDA && lookupTables.getNumOccurrences()) {
+    llvm::errs() << "onebit-compile: --lookup-tables is for -target=cpu\n";
+    return 1;
+  }
   if (target == Target::CPU && emitKind >= EmitKind::Lowered &&
       lookupTables != LookupTables::Off) {
     FailureOr<bool> avx512 =

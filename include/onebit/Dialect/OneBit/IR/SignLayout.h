@@ -27,6 +27,8 @@ public:
   int64_t getWordsPerRow() const { return wordsPerRow; }
   unsigned getWordBits() const { return wordBits; }
   int64_t getNumWords() const { return outFeatures * wordsPerRow; }
+  /// Distance, in words, between consecutive words of one row.
+  int64_t getWordStride() const { return interleave; }
 
   /// Linear (row-major) index, in the packed tensor, of the word that holds
   /// sign (n, k).
