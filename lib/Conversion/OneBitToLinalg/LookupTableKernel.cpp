@@ -1,8 +1,8 @@
 //===- LookupTableKernel.cpp - 1-bit products by tables of sums -----------===//
 //
-// A byte of a packed row holds two groups of 4 signs. For each input row and
-// group g, a table holds the 16 sums ±x[4g] ±x[4g+1] ±x[4g+2] ±x[4g+3], entry
-// i taking the signs that the 4 bits of i stand for. With the rows
+// A byte of a packed row holds two groups of 4 signs. For each input row
+// and group g, a table holds the 16 sums ±x[4g] ±x[4g+1] ±x[4g+2] ±x[4g+3],
+// entry i taking the signs that the 4 bits of i stand for. With the rows
 // interleaved by 16, one 16-byte load gives the bytes of 16 output rows; each
 // nibble, zero-extended to a 32-bit lane, is an index into the table of its
 // group, and one lookup reads all 16 rows' sums. Lookups are gathers from

@@ -280,7 +280,8 @@ OpFoldResult RepackOp::fold(FoldAdaptor adaptor) {
       source.getOrder() == target.getOrder() &&
       source.getNegative() == target.getNegative())
     if (std::optional<ArrayRef<char>> raw = getRawWords(adaptor.getInput());
-        raw && raw->size() * 8 == size_t(from.getNumWords() * from.getWordBits()))
+        raw && int64_t(raw->size()) * 8 ==
+                   from.getNumWords() * from.getWordBits())
       return permuteWords(getType(), *raw, from, to);
   auto input = dyn_cast_if_present<DenseIntElementsAttr>(adaptor.getInput());
   if (!input)
