@@ -16,7 +16,12 @@ It also prints the bytes of weights one forward reads (every initializer,
 but one row per index of a table that a Gather reads, such as the
 embeddings) and the rate at which ``Model.time`` reads them; for a CPU
 library, next to bench/cpu_linear.py's memory-read probe (numpy summing
-1 GiB on every core) run in the same process.
+1 GiB on every core), for a CUDA library next to bench/gpu_linear.py's
+device-to-device copy bandwidth (torch, 1 GiB), run in the same process.
+With ``--library`` and ``--skip-onnxruntime``, the ONNX file is read only
+for its initializers' sizes (its external data may be absent), so a
+library whose weights were made compressible by bench/repeat_weights.py
+can be timed on the GPU machine.
 """
 import argparse
 import os
@@ -138,6 +143,10 @@ def main():
         from cpu_linear import probe_bandwidth
         probe = probe_bandwidth(os.cpu_count())
         line += f", {100 * rate / probe:.0f}% of the read probe ({probe:.1f} GB/s)"
+    else:
+        from gpu_linear import copy_bandwidth
+        copy = copy_bandwidth()
+        line += f", {100 * rate / copy:.0f}% of device-to-device copy bandwidth ({copy:.0f} GB/s)"
     print(line)
 
 

@@ -47,9 +47,8 @@ struct LookupKernelShape {
 
 /// One input row loads 4 index vectors (64 output rows) a step, several
 /// input rows 2, or fewer where N/16 has no such factor (measured on Zen 4
-/// with 2 threads: 4 vectors 2.0x faster than 1 at M = 1; 2 vectors
-/// 1.3-1.5x faster than 4 for 2 and 3 input rows, where 4 run out of
-/// registers).
+/// with 2 threads: 4 vectors 2.3-2.9x faster than 1 at M = 1; 2 vectors
+/// 1.2-1.5x faster than 4 for 2 and 3 input rows).
 LookupKernelShape getShape(int64_t tileRows, int64_t wordsPerRow,
                            int64_t outFeatures, bool negativeIsOne) {
   int64_t vectors = outFeatures / kLanes;
