@@ -5,6 +5,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/Matchers.h"
@@ -76,6 +77,19 @@ bool isFoldableElementwise(linalg::GenericOp op) {
   });
 }
 
+/// Whether evaluating `op` at a point costs little more than loading its
+/// result: no math-dialect function (exp, tanh, rsqrt, ...) and no
+/// division. A product kernel evaluates its prologue again in every block
+/// that stages x, so an expensive one (SiLU(gate) · up before a down
+/// projection) stays its own kernel, evaluated once per element.
+bool isCheapToRecompute(linalg::GenericOp op) {
+  return llvm::none_of(op.getBody()->without_terminator(), [](Operation &inner) {
+    return isa<math::MathDialect>(inner.getDialect()) ||
+           isa<arith::DivFOp, arith::DivSIOp, arith::DivUIOp, arith::RemFOp,
+               arith::RemSIOp, arith::RemUIOp>(inner);
+  });
+}
+
 /// The buffer behind `value` if only `product` and one foldable generic
 /// use it, that generic as a fold (`isPrologue`: it writes the buffer
 /// before `product`; else it reads it after, with an identity map).
@@ -94,7 +108,7 @@ FailureOr<ElementwiseFold> findFold(linalg::GenericOp product, Value value,
   ElementwiseFold fold{op, nullptr, root};
   if (isPrologue) {
     fold.link = op.getDpsInitOperand(0);
-    if (getBufferRoot(fold.link->get()) != root ||
+    if (getBufferRoot(fold.link->get()) != root || !isCheapToRecompute(op) ||
         !onlyDataFreeOpsBetween(op, product))
       return failure();
     return fold;

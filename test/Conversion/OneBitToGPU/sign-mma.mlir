@@ -190,6 +190,54 @@ func.func @fold_neighbours(%in: memref<3x256xf16>, %g: memref<256xf16>, %s: memr
 
 // -----
 
+// A prologue with a math function or a division (here SiLU(gate) · up, the
+// input of an MLP's down projection) stays its own generic, evaluated once
+// per element: every block that stages x would evaluate it again. The
+// epilogue still folds.
+// CHECK-LABEL: func @keep_expensive_prologue
+// CHECK: %[[X:.*]] = gpu.alloc () : memref<1x256xf16>
+// CHECK: linalg.generic {{.*}} outs(%[[X]] : memref<1x256xf16>)
+// CHECK: math.exp
+// CHECK: arith.divf
+// CHECK: gpu.launch
+// CHECK-NOT: math.exp
+// CHECK: nvgpu.mma.sync
+// CHECK: arith.truncf
+// CHECK-NOT: linalg.generic
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#x = affine_map<(d0, d1, d2) -> (d0, d2)>
+#s = affine_map<(d0, d1, d2) -> (d1, d2 floordiv 8)>
+#y = affine_map<(d0, d1, d2) -> (d0, d1)>
+func.func @keep_expensive_prologue(%gate: memref<1x256xf16>, %up: memref<1x256xf16>, %s: memref<8x32xi8>,
+                                   %out: memref<1x8xf16>) {
+  %x = gpu.alloc () : memref<1x256xf16>
+  linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]} ins(%gate, %up : memref<1x256xf16>, memref<1x256xf16>) outs(%x : memref<1x256xf16>) {
+  ^bb0(%a: f16, %b: f16, %o: f16):
+    %one = arith.constant 1.0 : f16
+    %n = arith.negf %a : f16
+    %e = math.exp %n : f16
+    %d = arith.addf %e, %one : f16
+    %sig = arith.divf %a, %d : f16
+    %m = arith.mulf %sig, %b : f16
+    linalg.yield %m : f16
+  }
+  %y = gpu.alloc () : memref<1x8xf32>
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%y : memref<1x8xf32>)
+  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_mma = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<1x256xf16>, memref<8x32xi8>) outs(%y : memref<1x8xf32>) {
+  ^bb0(%a: f16, %b: i8, %acc: f32):
+    linalg.yield %acc : f32
+  }
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]} ins(%y : memref<1x8xf32>) outs(%out : memref<1x8xf16>) {
+  ^bb0(%a: f32, %o: f16):
+    %t = arith.truncf %a : f32 to f16
+    linalg.yield %t : f16
+  }
+  return
+}
+
+// -----
+
 // More input rows than grid y can walk in passes of 32 (65535 passes):
 // the generic kernel, without the mark.
 // CHECK-LABEL: func @too_many_rows
