@@ -45,6 +45,8 @@ void mlir::onebit::buildCUDALoweringPipeline(
   func.addPass(createTosaToTensorPass());
   func.addPass(createCanonicalizerPass());
   func.addPass(createOneBitFuseElementwise());
+  // After fusion, which would otherwise fuse into the new generics.
+  func.addPass(createOneBitGPUTransposeMatvecWeights());
 
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;

@@ -120,3 +120,14 @@ mlir::onebit::readFloatElements(ElementsAttr attr) {
   }
   return std::nullopt;
 }
+
+std::optional<ArrayRef<char>>
+mlir::onebit::getRawElementBytes(Attribute attr) {
+  if (auto dense = dyn_cast_if_present<DenseElementsAttr>(attr))
+    if (!dense.isSplat())
+      return dense.getRawData();
+  if (auto resource = dyn_cast_if_present<DenseResourceElementsAttr>(attr))
+    if (AsmResourceBlob *blob = resource.getRawHandle().getBlob())
+      return blob->getData();
+  return std::nullopt;
+}

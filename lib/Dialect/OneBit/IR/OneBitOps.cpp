@@ -1,6 +1,7 @@
 //===- OneBitOps.cpp - onebit operations ----------------------------------===//
 
 #include "onebit/Dialect/OneBit/IR/OneBitOps.h"
+#include "onebit/Dialect/OneBit/IR/ConstantVector.h"
 #include "onebit/Dialect/OneBit/IR/SignLayout.h"
 
 #include "mlir/IR/Builders.h"
@@ -213,18 +214,6 @@ LogicalResult RepackOp::verify() {
                            getTarget(), outFeatures, inFeatures);
 }
 
-/// The bytes of a constant's words in row-major order (dense, not splat, or
-/// dense_resource), or nothing.
-static std::optional<ArrayRef<char>> getRawWords(Attribute attr) {
-  if (auto dense = dyn_cast_if_present<DenseIntElementsAttr>(attr))
-    if (!dense.isSplat())
-      return dense.getRawData();
-  if (auto resource = dyn_cast_if_present<DenseResourceElementsAttr>(attr))
-    if (AsmResourceBlob *blob = resource.getRawHandle().getBlob())
-      return blob->getData();
-  return std::nullopt;
-}
-
 /// Copies every word of `from`'s rows to its place in `to`, as `Word`s.
 template <typename Word>
 static void copyWords(const char *source, char *target, const SignLayout &from,
@@ -279,7 +268,7 @@ OpFoldResult RepackOp::fold(FoldAdaptor adaptor) {
   if (source.getWord() == target.getWord() &&
       source.getOrder() == target.getOrder() &&
       source.getNegative() == target.getNegative())
-    if (std::optional<ArrayRef<char>> raw = getRawWords(adaptor.getInput());
+    if (std::optional<ArrayRef<char>> raw = getRawElementBytes(adaptor.getInput());
         raw && int64_t(raw->size()) * 8 ==
                    from.getNumWords() * from.getWordBits())
       return permuteWords(getType(), *raw, from, to);

@@ -29,6 +29,10 @@ bool isConstantSplat(Value value, double splat);
 /// f32) in row-major order as floats (exact for those types), or nothing.
 std::optional<std::vector<float>> readFloatElements(ElementsAttr attr);
 
+/// The bytes of a constant's elements in row-major order (a dense attribute
+/// that is not a splat, or a dense_resource), or nothing.
+std::optional<ArrayRef<char>> getRawElementBytes(Attribute attr);
+
 /// A constant tensor of `type` holding `values`, each rounded to the
 /// element type (round to nearest even).
 Value createFloatConstant(OpBuilder &builder, Location loc,
