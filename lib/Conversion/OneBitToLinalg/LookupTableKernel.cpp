@@ -280,12 +280,14 @@ Value mlir::onebit::buildLookupTableProduct(OpBuilder &b, Location loc, Value x,
   int64_t rows = cast<RankedTensorType>(x.getType()).getDimSize(0);
   int64_t wordsPerRow = cast<RankedTensorType>(signs.getType()).getDimSize(1);
   bool negativeIsOne = packing.getNegative() == 1;
+  Value result = tensor::EmptyOp::create(
+      b, loc, ArrayRef<int64_t>{rows, outFeatures}, b.getF32Type());
+  if (rows == 0)
+    return result;
   // Tiles as even as possible: `larger` of tileRows + 1 rows, then the rest.
   int64_t tiles = llvm::divideCeil(rows, kMaxTileRows);
   int64_t tileRows = rows / tiles;
   int64_t larger = rows % tiles;
-  Value result = tensor::EmptyOp::create(
-      b, loc, ArrayRef<int64_t>{rows, outFeatures}, b.getF32Type());
   if (larger != 0)
     result = buildTiles(
         b, loc, getShape(tileRows + 1, wordsPerRow, outFeatures, negativeIsOne),

@@ -98,3 +98,16 @@ func.func @lookup_tile_loop(%x: tensor<13x24xf32>, %s: tensor<3x3x16xi8>) -> ten
          : tensor<13x24xf32>, tensor<3x3x16xi8> -> tensor<13x48xf32>
   return %y : tensor<13x48xf32>
 }
+
+// -----
+
+// No input rows: no tables and no loops.
+// CHECK-LABEL: func @lookup_no_rows
+// CHECK-NOT: scf.forall
+// CHECK-NOT: vector.gather
+// CHECK: return
+func.func @lookup_no_rows(%x: tensor<0x16xf32>, %s: tensor<2x2x16xi8>) -> tensor<0x32xf32> {
+  %y = onebit.linear %x, %s packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1, interleave = 16>)
+         : tensor<0x16xf32>, tensor<2x2x16xi8> -> tensor<0x32xf32>
+  return %y : tensor<0x32xf32>
+}
