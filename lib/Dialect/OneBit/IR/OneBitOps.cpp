@@ -231,8 +231,8 @@ static void copyWords(const char *source, char *target, const SignLayout &from,
 
 /// Repacks between layouts that differ only in their interleave, which
 /// moves whole words: a copy of the bytes, fast enough for the weights of
-/// a 7B model (about 1 s), where unpacking every sign is not. A large
-/// constant stays a dense_resource.
+/// a 7B model, where unpacking every sign is not. A large constant stays a
+/// dense_resource.
 static Attribute permuteWords(RankedTensorType resultType, ArrayRef<char> raw,
                               const SignLayout &from, const SignLayout &to) {
   std::vector<char> bytes(raw.size());
