@@ -80,3 +80,21 @@ Value onebit::warpSum(ImplicitLocOpBuilder &b, Value value) {
     return arith::AddFOp::create(b, x, y);
   });
 }
+
+gpu::LaunchOp mlir::onebit::createNamedLaunch(ImplicitLocOpBuilder &b,
+                                              StringRef kernelName,
+                                              Value gridX, Value gridY,
+                                              Value blockX,
+                                              TypeRange workgroup) {
+  Value one = constIndex(b, 1);
+  auto launch = gpu::LaunchOp::create(
+      b, gridX, gridY, one, blockX, one, one,
+      /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr,
+      /*asyncDependencies=*/{}, workgroup);
+  launch.setFunctionAttr(FlatSymbolRefAttr::get(b.getContext(), kernelName));
+  Block &body = launch.getBody().front();
+  b.setInsertionPointToEnd(&body);
+  gpu::TerminatorOp::create(b);
+  b.setInsertionPointToStart(&body);
+  return launch;
+}

@@ -12,6 +12,7 @@
 #include "onebit/Dialect/OneBit/IR/OneBitDialect.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "llvm/ADT/STLFunctionalExtras.h"
 
@@ -41,6 +42,14 @@ void buildMarkedProducts(
     Operation *root, StringRef attrName,
     llvm::function_ref<LogicalResult(linalg::GenericOp, SignPackingAttr)>
         build);
+
+/// A gpu.launch of gridX x gridY blocks of blockX threads with the workgroup
+/// buffers `workgroup`, whose outlined kernel gpu-kernel-outlining names
+/// `kernelName` (what profilers show), with its terminator; `b` is left at
+/// the start of its body.
+gpu::LaunchOp createNamedLaunch(ImplicitLocOpBuilder &b, StringRef kernelName,
+                                Value gridX, Value gridY, Value blockX,
+                                TypeRange workgroup);
 
 /// The row-major indices of position `linear` in `shape`.
 SmallVector<Value> delinearize(ImplicitLocOpBuilder &b, Value linear,

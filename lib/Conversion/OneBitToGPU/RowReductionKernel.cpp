@@ -166,15 +166,10 @@ void buildKernel(const RowReduction &r) {
                                               gpu::AddressSpace::Workgroup);
   auto partialsType = MemRefType::get({numWarps}, b.getF32Type(),
                                       MemRefLayoutAttrInterface(), workgroup);
-  Value one = constIndex(b, 1);
-  auto launch = gpu::LaunchOp::create(
-      b, constIndex(b, rows), one, one, constIndex(b, blockSize), one, one,
-      /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr,
-      /*asyncDependencies=*/{}, TypeRange{partialsType});
-  Block &body = launch.getBody().front();
-  b.setInsertionPointToEnd(&body);
-  gpu::TerminatorOp::create(b);
-  b.setInsertionPointToStart(&body);
+  auto launch = createNamedLaunch(b, "onebit_row_reduction",
+                                  constIndex(b, rows), constIndex(b, 1),
+                                  constIndex(b, blockSize),
+                                  TypeRange{partialsType});
   Value partials = launch.getWorkgroupAttributions()[0];
   Value thread = launch.getThreadIds().x;
   SmallVector<Value> rowIndex = delinearize(b, launch.getBlockIds().x, r.rowShape);

@@ -216,15 +216,9 @@ void buildKernel(linalg::GenericOp generic, const GemvShape &s,
                                              b.getF32Type(),
                                              MemRefLayoutAttrInterface(),
                                              workgroup));
-  Value one = constIndex(b, 1);
-  auto launch = gpu::LaunchOp::create(
-      b, constIndex(b, s.gridSize), one, one, constIndex(b, s.blockSize()),
-      one, one, /*dynamicSharedMemorySize=*/nullptr,
-      /*asyncTokenType=*/nullptr, /*asyncDependencies=*/{}, workgroupTypes);
-  Block &body = launch.getBody().front();
-  b.setInsertionPointToEnd(&body);
-  gpu::TerminatorOp::create(b);
-  b.setInsertionPointToStart(&body);
+  auto launch = createNamedLaunch(b, "onebit_sign_gemv",
+                                  constIndex(b, s.gridSize), constIndex(b, 1),
+                                  constIndex(b, s.blockSize()), workgroupTypes);
   ArrayRef<BlockArgument> attributions = launch.getWorkgroupAttributions();
   Value staged = s.staged ? Value(attributions[0]) : Value();
   Value partialsBuffer =

@@ -529,16 +529,11 @@ void buildKernel(linalg::GenericOp generic, const MmaShape &s,
     workgroupTypes.push_back(workgroupBuffer(
         {(s.kSplit - 1) * s.rowWarps() * onebit::kWarpSize, s.laneSums()},
         b.getF32Type()));
+  auto launch = createNamedLaunch(b, "onebit_sign_mma",
+                                  constIndex(b, s.gridSize),
+                                  constIndex(b, s.passes),
+                                  constIndex(b, kBlockSize), workgroupTypes);
   Value one = constIndex(b, 1);
-  auto launch = gpu::LaunchOp::create(
-      b, constIndex(b, s.gridSize), constIndex(b, s.passes), one,
-      constIndex(b, kBlockSize), one, one,
-      /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr,
-      /*asyncDependencies=*/{}, workgroupTypes);
-  Block &body = launch.getBody().front();
-  b.setInsertionPointToEnd(&body);
-  gpu::TerminatorOp::create(b);
-  b.setInsertionPointToStart(&body);
   ArrayRef<BlockArgument> attributions = launch.getWorkgroupAttributions();
 
   LaneContext c;

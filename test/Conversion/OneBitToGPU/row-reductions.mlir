@@ -2,11 +2,13 @@
 
 // RMSNorm's sum of squares over 6 rows of 384: a block of 256 threads per
 // row, strided loads, the square evaluated in the loop, warp shuffles and
-// workgroup memory, thread 0 adding the result to the output.
+// workgroup memory, thread 0 adding the result to the output. The launch
+// names its outlined kernel (what profilers show).
 // CHECK-LABEL: func.func @sum_of_squares
 // CHECK-DAG: %[[C6:.*]] = arith.constant 6 : index
 // CHECK-DAG: %[[C256:.*]] = arith.constant 256 : index
 // CHECK: gpu.launch blocks(%{{.*}}, %{{.*}}, %{{.*}}) in (%{{.*}} = %[[C6]], %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}) threads(%{{.*}}, %{{.*}}, %{{.*}}) in (%{{.*}} = %[[C256]],
+// CHECK-SAME: function(@onebit_row_reduction)
 // CHECK-SAME: workgroup(%[[PARTIALS:.*]] : memref<8xf32, #gpu.address_space<workgroup>>)
 // CHECK: %[[SUM:.*]] = scf.for %[[K:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[ACC:.*]] = %{{.*}}) -> (f32)
 // CHECK: %[[X:.*]] = memref.load %arg0[%{{.*}}, %[[K]]]

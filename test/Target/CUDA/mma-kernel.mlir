@@ -8,6 +8,7 @@
 // reading its B fragment with one 8-byte shared load, and multiplies with
 // mma.sync m16n8k16 (f16 in, f32 sums).
 // CHECK: gpu.binary
+// CHECK-SAME: .visible .entry onebit_sign_mma(
 // CHECK-SAME: ld.global
 // CHECK-SAME: st.shared
 // CHECK-SAME: bar.sync
