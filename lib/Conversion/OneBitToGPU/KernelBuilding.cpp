@@ -82,15 +82,14 @@ Value onebit::warpSum(ImplicitLocOpBuilder &b, Value value) {
 }
 
 gpu::LaunchOp mlir::onebit::createNamedLaunch(ImplicitLocOpBuilder &b,
-                                              StringRef kernelName,
-                                              Value gridX, Value gridY,
-                                              Value blockX,
+                                              StringRef kernelName, Value gridX,
+                                              Value gridY, Value blockX,
                                               TypeRange workgroup) {
   Value one = constIndex(b, 1);
-  auto launch = gpu::LaunchOp::create(
-      b, gridX, gridY, one, blockX, one, one,
-      /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr,
-      /*asyncDependencies=*/{}, workgroup);
+  auto launch = gpu::LaunchOp::create(b, gridX, gridY, one, blockX, one, one,
+                                      /*dynamicSharedMemorySize=*/nullptr,
+                                      /*asyncTokenType=*/nullptr,
+                                      /*asyncDependencies=*/{}, workgroup);
   launch.setFunctionAttr(FlatSymbolRefAttr::get(b.getContext(), kernelName));
   Block &body = launch.getBody().front();
   b.setInsertionPointToEnd(&body);

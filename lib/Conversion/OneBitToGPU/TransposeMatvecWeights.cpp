@@ -33,13 +33,11 @@ namespace {
 /// unit dimensions, or null.
 ElementsAttr getConstantWeight(Value b) {
   if (auto expand = b.getDefiningOp<tensor::ExpandShapeOp>()) {
-    auto resultType = expand.getResultType();
-    int64_t rank = resultType.getRank();
-    if (expand.getSrcType().getRank() != 2 ||
+    RankedTensorType resultType = expand.getResultType();
+    if (expand.getSrcType().getRank() != 2 || resultType.getRank() < 2 ||
         llvm::any_of(resultType.getShape().drop_back(2),
                      [](int64_t size) { return size != 1; }) ||
-        resultType.getShape().take_back(2) != expand.getSrcType().getShape() ||
-        rank < 2)
+        resultType.getShape().take_back(2) != expand.getSrcType().getShape())
       return nullptr;
     b = expand.getSrc();
   }
@@ -54,9 +52,9 @@ ElementsAttr getConstantWeight(Value b) {
 Attribute transpose(ElementsAttr weight) {
   auto type = cast<RankedTensorType>(weight.getType());
   int64_t k = type.getDimSize(0), n = type.getDimSize(1);
-  auto transposedType =
-      RankedTensorType::get({n, k}, type.getElementType());
-  if (auto dense = dyn_cast<DenseElementsAttr>(weight); dense && dense.isSplat())
+  auto transposedType = RankedTensorType::get({n, k}, type.getElementType());
+  if (auto dense = dyn_cast<DenseElementsAttr>(weight);
+      dense && dense.isSplat())
     return dense.reshape(transposedType);
   std::optional<ArrayRef<char>> raw = getRawElementBytes(weight);
   unsigned bits = type.getElementTypeBitWidth();
@@ -81,9 +79,9 @@ Attribute transpose(ElementsAttr weight) {
 /// broadcasts given as `indexing_maps`).
 bool hasDefaultMaps(linalg::LinalgOp op) {
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-  if (auto matmul = dyn_cast<linalg::MatmulOp>(op.getOperation()))
+  if (isa<linalg::MatmulOp>(op.getOperation()))
     return maps == linalg::MatmulOp::getDefaultIndexingMaps(op.getContext());
-  if (auto batch = dyn_cast<linalg::BatchMatmulOp>(op.getOperation()))
+  if (isa<linalg::BatchMatmulOp>(op.getOperation()))
     return maps ==
            linalg::BatchMatmulOp::getDefaultIndexingMaps(op.getContext());
   return false;
@@ -120,8 +118,7 @@ LogicalResult transposeWeight(linalg::LinalgOp op, int64_t maxOutputs,
       reassociation.back().push_back(i);
     reassociation.push_back({rank - 1});
     transposedWeight = tensor::ExpandShapeOp::create(
-        rewriter, loc,
-        RankedTensorType::get(shape, bType.getElementType()),
+        rewriter, loc, RankedTensorType::get(shape, bType.getElementType()),
         transposedWeight, reassociation);
   }
 
