@@ -137,9 +137,31 @@ def probe_bandwidth(threads):
     return data.nbytes / seconds / 1e9
 
 
+def plot(rows, path):
+    """Bars of microseconds per layer (log scale), onebit against onnxruntime
+    FP32 and FP16, one group per (K, N, M) of `rows`."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    figure, axis = plt.subplots(figsize=(max(8, 0.45 * len(rows)), 5))
+    positions = np.arange(len(rows))
+    for offset, key, label in ((-0.27, "onebit", "onebit (1-bit)"),
+                               (0.0, "fp32", "onnxruntime FP32"),
+                               (0.27, "fp16", "onnxruntime FP16")):
+        axis.bar(positions + offset, [r[key] for r in rows], 0.27, label=label)
+    axis.set_xticks(positions, [f"{r['k']}->{r['n']} M={r['m']}" for r in rows],
+                    fontsize=7, rotation=90)
+    axis.set_yscale("log")
+    axis.set_ylabel("µs per layer")
+    axis.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+
+
 def print_comparison(cases, args):
     """The table: for each (K, N, M, x, onebit microseconds) of `cases`, the
-    onnxruntime peers on a dense weight of the same shape and the probe."""
+    onnxruntime peers on a dense weight of the same shape and the probe;
+    with --plot, also a PNG of the same times."""
     options = ort.SessionOptions()
     options.intra_op_num_threads = args.threads
     bandwidth = probe_bandwidth(args.threads)
@@ -147,6 +169,7 @@ def print_comparison(cases, args):
     print("| K->N | M | onebit us | ORT fp32 us | ORT fp16 us | vs fp32 | vs fp16 |"
           " onebit GB/s (packed) | % of probe |")
     print("|---|---|---|---|---|---|---|---|---|")
+    rows = []
     for k, n, m, x, ours in cases:
         peers = {}
         for name, dtype in (("fp32", np.float32), ("fp16", np.float16)):
@@ -159,6 +182,10 @@ def print_comparison(cases, args):
         print(f"| {k}->{n} | {m} | {ours:.0f} | {peers['fp32']:.0f} | {peers['fp16']:.0f} "
               f"| {peers['fp32'] / ours:.1f}x | {peers['fp16'] / ours:.1f}x "
               f"| {gbs:.1f} | {100 * gbs / bandwidth:.0f}% |", flush=True)
+        rows.append(dict(k=k, n=n, m=m, onebit=ours, **peers))
+    if args.plot:
+        plot(rows, args.plot)
+        print(f"plot: {args.plot}")
 
 
 def prepare(args, compiler):
@@ -212,6 +239,9 @@ def main():
     parser.add_argument("--build", default=str(ROOT / "build"))
     parser.add_argument("--baseline-build", default=None,
                         help="compare onebit with this build's onebit (no onnxruntime)")
+    parser.add_argument("--plot", metavar="PNG",
+                        help="also plot the times of the onebit/onnxruntime table "
+                             "(needs matplotlib)")
     parser.add_argument("--flags", default="",
                         help="onebit-compile flags of onebit's libraries, e.g. "
                              "--lookup-tables=off")
