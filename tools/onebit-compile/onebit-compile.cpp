@@ -121,6 +121,21 @@ cl::opt<int64_t> mmaMinRows(
     cl::desc("Tensor-core kernel (-target=cuda): fewest input rows of an "
              "f16 1-bit layer that use it (fewer: the decode kernel)"),
     cl::init(1), cl::cat(category));
+cl::opt<int64_t> mmaMinGridSize(
+    "mma-min-grid-size",
+    cl::desc("Tensor-core kernel (-target=cuda): fewest blocks before the "
+             "warps of a block split K"),
+    cl::init(264), cl::cat(category));
+cl::opt<int64_t> mmaBitClasses(
+    "mma-bit-classes",
+    cl::desc("Tensor-core kernel (-target=cuda): accumulators of the "
+             "one-tile schedule (16, 8, 4 or 2)"),
+    cl::init(16), cl::cat(category));
+cl::opt<int64_t> mmaLoadsAhead(
+    "mma-loads-ahead",
+    cl::desc("Tensor-core kernel (-target=cuda): steps of sign words each "
+             "lane has in flight (1..8)"),
+    cl::init(2), cl::cat(category));
 cl::list<std::string> inputShapes(
     "input-shape",
     cl::desc("Static shape for a graph input with symbolic dimensions, "
@@ -215,11 +230,22 @@ int main(int argc, char **argv) {
                       "and --gemv-max-grid-size at least 1\n";
       return 1;
     }
-    if (mmaMinRows < 1) {
-      llvm::errs() << "onebit-compile: --mma-min-rows must be at least 1\n";
+    if (mmaMinRows < 1 || mmaMinGridSize < 1) {
+      llvm::errs() << "onebit-compile: --mma-min-rows and "
+                      "--mma-min-grid-size must be at least 1\n";
+      return 1;
+    }
+    if (mmaBitClasses < 2 || mmaBitClasses > 16 ||
+        !llvm::isPowerOf2_64(mmaBitClasses) || mmaLoadsAhead < 1 ||
+        mmaLoadsAhead > 8) {
+      llvm::errs() << "onebit-compile: --mma-bit-classes must be 2, 4, 8 or "
+                      "16 and --mma-loads-ahead 1..8\n";
       return 1;
     }
     cudaOptions.mmaMinRows = mmaMinRows;
+    cudaOptions.mmaMinGridSize = mmaMinGridSize;
+    cudaOptions.mmaBitClasses = mmaBitClasses;
+    cudaOptions.mmaLoadsAhead = mmaLoadsAhead;
     cudaOptions.gemvRowsPerStep = gemvRowsPerStep;
     cudaOptions.gemvMaxGridSize = gemvMaxGridSize;
     std::string ptxas = ptxasPath;

@@ -270,7 +270,8 @@ def OneBitGPUSignMma : Pass<"onebit-gpu-sign-mma", "::mlir::func::FuncOp"> {
     - A warp owns `row-tiles` tiles of 16 output rows; lane (g, t) loads
       the same W words (W = 4, 2 or 1, as K allows) of rows g and g + 8 of
       each per step, the four lanes of a row 16·W contiguous bytes; the
-      words of the next two steps are in flight while a step computes.
+      words of the next `loads-ahead` steps are in flight while a step
+      computes.
     - Signs become f16 A operands in registers, never in memory. With at
       most 8 input rows and K a multiple of 256 ("bit classes"), an mma
       takes bit q of two words masked in place (`word & (1 << q |
@@ -278,7 +279,12 @@ def OneBitGPUSignMma : Pass<"onebit-gpu-sign-mma", "::mlir::func::FuncOp"> {
       bit q set is a power of two c_q, so the mma adds c_q times the
       activations whose bit is 1, into an accumulator of its own; with
       their sum S, `sum(±x) = σ(S - 2 sum_q acc_q / c_q)` (bit 15, the
-      sign bit, gives ±1 directly). Otherwise ("shifted pairs"), bits p
+      sign bit, gives ±1 directly). With `bit-classes` = C below 16 only
+      bits 16 - C to 15 have accumulators, and the words are also shifted
+      left by C, 2C, ... (fewer registers, one shift per word and shift;
+      measured slower on the H200, see docs/benchmarks.md). With one input
+      row a lane reads the B fragments of two bits with one 16-byte load.
+      Otherwise ("shifted pairs"), bits p
       and p + 16 become ±1 with one shift and one mask-xor
       (`(word << (15 - p)) & 0x80008000 ^ 0x3C003C00`), one A operand
       serving up to 4 input-row tiles.
@@ -288,9 +294,10 @@ def OneBitGPUSignMma : Pass<"onebit-gpu-sign-mma", "::mlir::func::FuncOp"> {
       against bank conflicts), so that each lane reads its B fragment with
       one 8-byte load. Up to 48 KiB are staged at a time, synchronizing
       between chunks of K. With up to 8 input rows the staging evaluates
-      the prologue (e.g. x * g); with more, the prologue stays its own
-      kernel (every block would evaluate it again) and x is staged with
-      16-byte loads.
+      the prologue (e.g. x * g), 8 activations at a time with 16-byte loads
+      where its inputs are contiguous along K (else one at a time); with
+      more, the prologue stays its own kernel (every block would evaluate
+      it again) and x is staged with 16-byte loads.
     - The grid's y dimension walks passes of up to 32 input rows, its x
       dimension groups of output tiles. Where that gives fewer than
       `min-grid-size` blocks, the block's 4 warps split K instead of rows
@@ -317,6 +324,11 @@ def OneBitGPUSignMma : Pass<"onebit-gpu-sign-mma", "::mlir::func::FuncOp"> {
            "else 2)">,
     Option<"minGridSize", "min-grid-size", "int64_t", /*default=*/"264",
            "Fewest blocks before the warps of a block split K">,
+    Option<"bitClasses", "bit-classes", "int64_t", /*default=*/"16",
+           "Bit classes (accumulators) of the one-tile schedule: 16, or 8, "
+           "4, 2 with the words also shifted by multiples of it">,
+    Option<"loadsAhead", "loads-ahead", "int64_t", /*default=*/"2",
+           "Steps whose sign words each lane has in flight (1..8)">,
   ];
   let dependentDialects = [
     "::mlir::gpu::GPUDialect",

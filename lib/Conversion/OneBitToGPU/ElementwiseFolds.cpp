@@ -7,6 +7,7 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
@@ -174,6 +175,94 @@ Value evaluateFold(ImplicitLocOpBuilder &b, const ElementwiseFold &fold,
   return mapping.lookup(op.getBody()->getTerminator()->getOperand(0));
 }
 
+/// Whether every input of `fold.op` (a prologue) is read contiguously or
+/// not at all along the innermost iteration dimension, from a buffer of
+/// identity layout, and every body op maps elementwise over vectors: then
+/// `width` consecutive elements of its output, starting at a multiple of
+/// `width` along that dimension, are one vector evaluation.
+bool isVectorizableFold(const ElementwiseFold &fold, int64_t width) {
+  linalg::GenericOp op = fold.op;
+  unsigned innermost = op.getNumLoops() - 1;
+  ArrayRef<int64_t> shape =
+      cast<MemRefType>(fold.link->get().getType()).getShape();
+  if (shape.empty() || ShapedType::isDynamic(shape.back()) ||
+      shape.back() % width != 0)
+    return false;
+  for (OpOperand *input : op.getDpsInputOperands()) {
+    auto type = dyn_cast<MemRefType>(input->get().getType());
+    if (!type)
+      continue;
+    AffineMap map = op.getMatchingIndexingMap(input);
+    bool readsInnermost = map.isFunctionOfDim(innermost);
+    if (!readsInnermost)
+      continue;
+    // Device buffers start 256-byte aligned: with whole vectors per row,
+    // every vector load is aligned.
+    if (!type.getLayout().isIdentity() ||
+        ShapedType::isDynamic(type.getShape().back()) ||
+        type.getShape().back() % width != 0 ||
+        map.getResults().back() != getAffineDimExpr(innermost, op.getContext()))
+      return false;
+    for (AffineExpr expr : map.getResults().drop_back())
+      if (expr.isFunctionOfDim(innermost))
+        return false;
+  }
+  return llvm::all_of(op.getBody()->without_terminator(), [](Operation &inner) {
+    return inner.hasTrait<OpTrait::Elementwise>() &&
+           inner.hasTrait<OpTrait::Vectorizable>();
+  });
+}
+
+/// What `fold.op` (a prologue, isVectorizableFold) computes at `width`
+/// consecutive points along its innermost dimension from `indices`.
+Value evaluateFoldVector(ImplicitLocOpBuilder &b, const ElementwiseFold &fold,
+                         ArrayRef<Value> indices, int64_t width) {
+  linalg::GenericOp op = fold.op;
+  unsigned innermost = op.getNumLoops() - 1;
+  auto widen = [&](Type type) { return VectorType::get({width}, type); };
+  IRMapping mapping;
+  auto broadcast = [&](Value scalar) -> Value {
+    return vector::BroadcastOp::create(b, widen(scalar.getType()), scalar);
+  };
+  for (OpOperand *input : op.getDpsInputOperands()) {
+    Value argument = op.getMatchingBlockArgument(input);
+    if (!isa<MemRefType>(input->get().getType())) {
+      mapping.map(argument, broadcast(input->get()));
+      continue;
+    }
+    AffineMap map = op.getMatchingIndexingMap(input);
+    SmallVector<Value> at;
+    for (AffineExpr expr : map.getResults()) {
+      if (auto dim = dyn_cast<AffineDimExpr>(expr))
+        at.push_back(indices[dim.getPosition()]);
+      else
+        at.push_back(arith::ConstantIndexOp::create(
+            b, cast<AffineConstantExpr>(expr).getValue()));
+    }
+    if (map.isFunctionOfDim(innermost))
+      mapping.map(argument,
+                  vector::LoadOp::create(
+                      b, widen(argument.getType()), input->get(), at,
+                      /*nontemporal=*/false,
+                      /*alignment=*/llvm::MaybeAlign(
+                          width * argument.getType().getIntOrFloatBitWidth() /
+                          8)));
+    else
+      mapping.map(argument,
+                  broadcast(memref::LoadOp::create(b, input->get(), at)));
+  }
+  for (Operation &inner : op.getBody()->without_terminator()) {
+    // Values from above the body (constants) become splats.
+    for (Value operand : inner.getOperands())
+      if (!mapping.contains(operand))
+        mapping.map(operand, broadcast(operand));
+    Operation *clone = b.clone(inner, mapping);
+    for (Value result : clone->getResults())
+      result.setType(widen(result.getType()));
+  }
+  return mapping.lookup(op.getBody()->getTerminator()->getOperand(0));
+}
+
 /// Erases `fold.op` and then its buffer, once nothing else uses them.
 void eraseFold(ElementwiseFold fold) {
   fold.op.erase();
@@ -254,6 +343,28 @@ Value mlir::onebit::loadActivation(ImplicitLocOpBuilder &b,
   return evaluateFold(
       b, *folds.prologue,
       getFoldIndices(b, *folds.prologue, row, k, inFeatures), Value());
+}
+
+bool mlir::onebit::canLoadActivations(const ProductFolds &folds,
+                                      int64_t width) {
+  return !folds.prologue || isVectorizableFold(*folds.prologue, width);
+}
+
+Value mlir::onebit::loadActivations(ImplicitLocOpBuilder &b,
+                                    const ProductFolds &folds, Value x,
+                                    Value row, Value k, int64_t inFeatures,
+                                    int64_t width) {
+  auto type = VectorType::get(
+      {width}, cast<MemRefType>(x.getType()).getElementType());
+  if (!folds.prologue)
+    return vector::LoadOp::create(b, type, x, ValueRange{row, k},
+                                  /*nontemporal=*/false,
+                                  /*alignment=*/llvm::MaybeAlign(
+                                      width * type.getElementTypeBitWidth() /
+                                      8));
+  return evaluateFoldVector(
+      b, *folds.prologue,
+      getFoldIndices(b, *folds.prologue, row, k, inFeatures), width);
 }
 
 void mlir::onebit::storeSum(ImplicitLocOpBuilder &b, const ProductFolds &folds,

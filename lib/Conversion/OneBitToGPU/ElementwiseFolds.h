@@ -53,6 +53,17 @@ void eraseProductFolds(const ProductFolds &folds);
 Value loadActivation(ImplicitLocOpBuilder &b, const ProductFolds &folds,
                      Value x, Value row, Value k, int64_t inFeatures);
 
+/// Whether loadActivations can read `width` activations at once: no
+/// prologue, or one whose inputs are contiguous (or constant) along x's
+/// rows and whose body maps elementwise over vectors.
+bool canLoadActivations(const ProductFolds &folds, int64_t width);
+
+/// Activations x[row, k .. k + width) as one vector (k a multiple of
+/// `width`), through the prologue if there is one (canLoadActivations).
+Value loadActivations(ImplicitLocOpBuilder &b, const ProductFolds &folds,
+                      Value x, Value row, Value k, int64_t inFeatures,
+                      int64_t width);
+
 /// Stores `sum` as y[row, column] of a product with `outFeatures` outputs:
 /// added to y's value unless the fill was erased, through the epilogue if
 /// there is one.

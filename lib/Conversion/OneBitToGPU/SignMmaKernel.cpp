@@ -53,8 +53,6 @@ constexpr int64_t kTileInputs = 16;
 constexpr int64_t kTileColumns = 8;
 constexpr int64_t kWarpsPerBlock = 4;
 constexpr int64_t kBlockSize = kWarpsPerBlock * onebit::kWarpSize;
-/// Steps whose sign words a warp has in flight while it computes one.
-constexpr int64_t kLoadsAhead = 2;
 /// Lanes that share one output row of a tile (t = lane % 4).
 constexpr int64_t kLanesPerRow = 4;
 /// Most input-row tiles per pass: 32 rows of activations.
@@ -71,8 +69,11 @@ enum class SignDecoding {
   /// pair: the f16 whose only set bit is q, c_q = 2^e_q, or 0. Every mma
   /// takes one q (from two words), so its sum is c_q * sum(x where the
   /// bit is 1) and has an accumulator of its own; with the sum of x,
-  /// sum(±x) follows. Bit 15 is the sign bit: ±1 directly. 16 accumulators
-  /// per tile, so only with one input-row and one output-row tile.
+  /// sum(±x) follows. Bit 15 is the sign bit: ±1 directly. With C classes
+  /// (the top C bits of each half-word), the word is also shifted left by
+  /// C, 2C, ... so that every bit passes through one of them: fewer
+  /// accumulators (registers) for one shift per word and shift. One
+  /// input-row and one output-row tile only.
   BitClasses,
 };
 
@@ -91,6 +92,17 @@ struct MmaShape {
   int64_t chunk;    // inputs staged at a time
   int64_t gridSize; // blocks in x
   SignDecoding decoding;
+  int64_t bitClasses; // BitClasses: C, a power of two from 2 to 16
+  int64_t loadsAhead; // steps whose sign words are in flight
+
+  /// BitClasses: the shift (a multiple of C) that moves bit `bit` (0..15)
+  /// of a half-word into the classes, and the accumulator of its class.
+  int64_t getClassShift(int64_t bit) const {
+    return (15 - bit) / bitClasses * bitClasses;
+  }
+  int64_t getClassAccumulator(int64_t bit) const {
+    return bit + getClassShift(bit) - (16 - bitClasses);
+  }
 
   int64_t rowWarps() const { return kWarpsPerBlock / kSplit; }
   int64_t tilesPerBlock() const { return rowWarps() * rowTiles; }
@@ -100,7 +112,12 @@ struct MmaShape {
   /// Staged 8-byte units per block (a lane's words of one step, all
   /// staged rows), with the padding against bank conflicts.
   int64_t stagedBlockUnits() const {
-    return 8 * words * stagedRows + std::min<int64_t>(stagedRows, 8);
+    return 8 * words * stagedRows + getBlockPadding();
+  }
+  /// One staged row: an even padding keeps the units of every block
+  /// 16-byte aligned, so that a lane reads two fragments at once.
+  int64_t getBlockPadding() const {
+    return stagedRows == 1 ? 2 : std::min<int64_t>(stagedRows, 8);
   }
   int64_t stagedHalves() const {
     return chunk / (32 * words) * stagedBlockUnits() * 4;
@@ -116,7 +133,7 @@ struct MmaShape {
     return (kSplit - 1) * rowWarps() * onebit::kWarpSize * laneSums() * 4;
   }
   int64_t accumulators() const {
-    return decoding == SignDecoding::BitClasses ? 16
+    return decoding == SignDecoding::BitClasses ? bitClasses
                                                 : rowTiles * columnTiles;
   }
   /// Sums each lane stores: 4 per tile of 16 x 8.
@@ -147,10 +164,10 @@ float getBitClassScale(int64_t q) {
 
 /// Where the 4 halves of 8-byte unit `unit` of staged row `row` start.
 /// The units of a lane's words in one step form a block (`block` = step *
-/// 4 + t, `unit` counted within it), row-innermost. Blocks are padded by
-/// min(rows, 8) units so that the 4 lanes t of a row, which read the same
+/// 4 + t, `unit` counted within it), row-innermost. Blocks are padded
+/// (getBlockPadding) so that the 4 lanes t of a row, which read the same
 /// unit of consecutive blocks together, hit different banks: a warp's
-/// 8-byte loads take the fewest wavefronts.
+/// 8- or 16-byte loads take the fewest wavefronts.
 Value getStagedOffset(ImplicitLocOpBuilder &b, const MmaShape &s, Value block,
                       Value unit, Value row) {
   return arith::MulIOp::create(
@@ -192,21 +209,27 @@ Value buildOperand(ImplicitLocOpBuilder &b, ArrayRef<Value> registers) {
   return result;
 }
 
-/// The B operand of a lane: the 4 staged halves of `unit` of `block`,
-/// input row `row` (clamped: lanes past the input rows compute columns
-/// nobody stores).
-Value loadFragment(ImplicitLocOpBuilder &b, const MmaShape &s, Value staged,
-                   Value block, int64_t unit, Value row) {
-  Value fragment = vector::LoadOp::create(
-      b, VectorType::get({4}, b.getF16Type()), staged,
+/// The B operands of a lane for `count` consecutive units from `unit` of
+/// `block`, input row `row` (clamped: lanes past the input rows compute
+/// columns nobody stores), with one load: 4 staged halves each. Two units
+/// are adjacent only with one staged row.
+SmallVector<Value> loadFragments(ImplicitLocOpBuilder &b, const MmaShape &s,
+                                 Value staged, Value block, int64_t unit,
+                                 Value row, int64_t count = 1) {
+  assert((count == 1 || s.stagedRows == 1) && "units of a row not adjacent");
+  Value fragments = vector::LoadOp::create(
+      b, VectorType::get({4 * count}, b.getF16Type()), staged,
       ValueRange{getStagedOffset(b, s, block, constIndex(b, unit),
                                  minIndex(b, row, s.passRows - 1))},
-      /*nontemporal=*/false, /*alignment=*/llvm::MaybeAlign(8));
+      /*nontemporal=*/false, /*alignment=*/llvm::MaybeAlign(8 * count));
   Value bits = vector::BitCastOp::create(
-      b, VectorType::get({2}, b.getI32Type()), fragment);
-  return buildOperand(
-      b, {vector::ExtractOp::create(b, bits, ArrayRef<int64_t>{0}),
-          vector::ExtractOp::create(b, bits, ArrayRef<int64_t>{1})});
+      b, VectorType::get({2 * count}, b.getI32Type()), fragments);
+  SmallVector<Value> operands;
+  for (int64_t i = 0; i < count; ++i)
+    operands.push_back(buildOperand(
+        b, {vector::ExtractOp::create(b, bits, ArrayRef<int64_t>{2 * i}),
+            vector::ExtractOp::create(b, bits, ArrayRef<int64_t>{2 * i + 1})}));
+  return operands;
 }
 
 /// The f16 pair of ±1 of bits p and p + 16 of `word` as an i32:
@@ -236,20 +259,21 @@ constexpr int64_t kPairsPerLoad = 8;
 
 /// Stages inputs [chunkStart, chunkStart + chunk) of the pass's input rows
 /// in workgroup memory (zeros past M or K) as pairs of inputs (j, j + 16)
-/// of a word. A thread stages one pair of a word per slot (thread i pair
-/// i % 16 of word i / 16: coalesced loads, through the prologue), or,
-/// where x is read as it is, 8 pairs with two 16-byte loads (thread i pairs
-/// 8 (i % 2) and up of word i / 2). Rows go in groups; each iteration of a
-/// group loads the slots of every row of the group before it stores them,
-/// so that many loads are in flight. For BitClasses, also the sums over
-/// each row's inputs whose sign is not bit 15 of its half-word (the inputs
-/// of the masked classes), one per warp and row in `rowSums`.
+/// of a word. A thread stages 8 pairs per slot with vector loads (thread i
+/// pairs 8 (i % 2) and up of word i / 2), the prologue evaluated on vectors
+/// (canLoadActivations), or else one pair (thread i pair i % 16 of word
+/// i / 16: coalesced loads, through the scalar prologue). Rows go in
+/// groups; each iteration of a group loads the slots of every row of the
+/// group before it stores them, so that many loads are in flight. For
+/// BitClasses, also the sums over each row's inputs whose sign bit is not
+/// a sign-bit class (the inputs of the masked classes), one per warp and
+/// row in `rowSums`.
 void stageActivations(ImplicitLocOpBuilder &b, const MmaShape &s,
                       const ProductFolds &folds, Value x, Value staged,
                       Value rowSums, Value thread, Value firstRow,
                       Value chunkStart) {
   bool summing = s.decoding == SignDecoding::BitClasses;
-  bool vectorized = !folds.prologue;
+  bool vectorized = canLoadActivations(folds, kPairsPerLoad);
   Type f32 = b.getF32Type();
   int64_t pairsPerSlot = vectorized ? kPairsPerLoad : 1;
   int64_t slotsAtOnce = kPairsPerLoad / (vectorized ? 2 : 1);
@@ -309,9 +333,8 @@ void stageActivations(ImplicitLocOpBuilder &b, const MmaShape &s,
         Value high = arith::AddIOp::create(b, k, constIndex(b, 16));
         if (vectorized) {
           auto load = [&](Value at) -> Value {
-            Value values = vector::LoadOp::create(
-                b, slotType, x, ValueRange{safeM, at}, /*nontemporal=*/false,
-                /*alignment=*/llvm::MaybeAlign(2 * pairsPerSlot));
+            Value values = loadActivations(b, folds, x, safeM, at,
+                                           s.inFeatures, pairsPerSlot);
             return arith::SelectOp::create(b, inside, values, zeroSlot);
           };
           Value lows = load(k), highs = load(high);
@@ -351,11 +374,13 @@ void stageActivations(ImplicitLocOpBuilder &b, const MmaShape &s,
         vector::StoreOp::create(b, values, staged, ValueRange{offset});
         if (!summing)
           continue;
-        // Pair 15 belongs to the sign-bit class.
+        // Pairs 15, 15 - C, ... belong to the sign-bit class.
         Value counted = arith::AndIOp::create(
             b, slot.counted,
-            arith::CmpIOp::create(b, arith::CmpIPredicate::ne, j,
-                                  constIndex(b, 15)));
+            arith::CmpIOp::create(
+                b, arith::CmpIPredicate::ne,
+                arith::RemUIOp::create(b, j, constIndex(b, s.bitClasses)),
+                constIndex(b, s.bitClasses - 1)));
         Value pairSum = arith::AddFOp::create(
             b, arith::ExtFOp::create(b, f32, slot.low[i]),
             arith::ExtFOp::create(b, f32, slot.high[i]));
@@ -406,8 +431,9 @@ void buildShiftedPairsStep(ImplicitLocOpBuilder &b, const MmaShape &s,
       // B: inputs p, p + 16, p + 1, p + 17 of the word.
       SmallVector<Value> fragments;
       for (int64_t col = 0; col < s.columnTiles; ++col)
-        fragments.push_back(loadFragment(b, s, c.staged, block, 8 * j + pairs,
-                                         c.fragmentRows[col]));
+        fragments.push_back(loadFragments(b, s, c.staged, block,
+                                          8 * j + pairs, c.fragmentRows[col])
+                                .front());
       for (int64_t r = 0; r < s.rowTiles; ++r) {
         // A: rows g, g + 8 at inputs (p, p + 16), then (p + 1, p + 17).
         Value low = rowWords[2 * r], high = rowWords[2 * r + 1];
@@ -426,41 +452,58 @@ void buildShiftedPairsStep(ImplicitLocOpBuilder &b, const MmaShape &s,
   }
 }
 
-/// One step's mmas (BitClasses): for each pair of words and each bit q,
-/// one mma into accumulator q.
+/// One step's mmas (BitClasses): for each pair of words and each bit,
+/// one mma into the accumulator of the class the bit is shifted into.
 void buildBitClassesStep(ImplicitLocOpBuilder &b, const MmaShape &s,
                          const LaneContext &c, Value block,
                          ArrayRef<Value> loaded, bool negativeIsOne,
                          SmallVectorImpl<Value> &acc) {
   for (int64_t jp = 0; jp < s.words / 2; ++jp) {
-    auto getWord = [&](int64_t half, int64_t j) -> Value {
-      return vector::ExtractOp::create(b, loaded[half],
-                                       ArrayRef<int64_t>{2 * jp + j});
+    // The words of rows g, g + 8 (even word, then odd), by shift.
+    DenseMap<int64_t, SmallVector<Value>> shiftedWords;
+    auto getWords = [&](int64_t shift) -> ArrayRef<Value> {
+      SmallVector<Value> &words = shiftedWords[shift];
+      if (words.empty())
+        for (int64_t j = 0; j < 2; ++j)
+          for (int64_t half = 0; half < 2; ++half) {
+            Value word = vector::ExtractOp::create(
+                b, loaded[half], ArrayRef<int64_t>{2 * jp + j});
+            words.push_back(shift == 0 ? word
+                                       : arith::ShLIOp::create(
+                                             b, word, constI32(b, shift)));
+          }
+      return words;
     };
-    Value even = getWord(0, 0), odd = getWord(0, 1);
-    Value evenHigh = getWord(1, 0), oddHigh = getWord(1, 1);
-    for (int64_t q = 0; q < 16; ++q) {
-      Value fragment = loadFragment(b, s, c.staged, block, 16 * jp + q,
-                                    c.fragmentRows[0]);
-      Value a = buildOperand(b, {maskPair(b, even, q, negativeIsOne),
-                                 maskPair(b, evenHigh, q, negativeIsOne),
-                                 maskPair(b, odd, q, negativeIsOne),
-                                 maskPair(b, oddHigh, q, negativeIsOne)});
-      acc[q] = nvgpu::MmaSyncOp::create(
-          b, a, fragment, acc[q],
+    // With one staged row, the fragments of two bits come in one load.
+    int64_t perLoad = s.stagedRows == 1 ? 2 : 1;
+    SmallVector<Value> fragments;
+    for (int64_t bit = 0; bit < 16; ++bit) {
+      if (bit % perLoad == 0)
+        fragments = loadFragments(b, s, c.staged, block, 16 * jp + bit,
+                                  c.fragmentRows[0], perLoad);
+      Value fragment = fragments[bit % perLoad];
+      int64_t shift = s.getClassShift(bit);
+      ArrayRef<Value> words = getWords(shift);
+      SmallVector<Value> registers;
+      for (Value word : words)
+        registers.push_back(maskPair(b, word, bit + shift, negativeIsOne));
+      Value &sum = acc[s.getClassAccumulator(bit)];
+      sum = nvgpu::MmaSyncOp::create(
+          b, buildOperand(b, registers), fragment, sum,
           ArrayRef<int64_t>{kTileRows, kTileColumns, kTileInputs});
     }
   }
 }
 
-/// The lane's 4 sums from the 16 class accumulators (BitClasses):
-/// sum(±x) = acc15 + σ (S - 2 sum_q acc_q / c_q), S the sum of the inputs
-/// of the masked classes (only the first warp of a K split adds it), σ = 1
-/// when bit 1 means -1.
+/// The lane's 4 sums from the C class accumulators of bits 16 - C to 15
+/// (BitClasses): sum(±x) = acc15 + σ (S - 2 sum_q acc_q / c_q), S the sum
+/// of the inputs of the masked classes (only the first warp of a K split
+/// adds it), σ = 1 when bit 1 means -1.
 SmallVector<Value> combineBitClasses(ImplicitLocOpBuilder &b,
                                      ArrayRef<Value> acc,
                                      ArrayRef<Value> columnSums, Value kPart,
                                      bool negativeIsOne) {
+  int64_t firstClass = 16 - static_cast<int64_t>(acc.size());
   Value zero = arith::ConstantOp::create(b, b.getF32FloatAttr(0.0f));
   Value firstPart = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, kPart,
                                           constIndex(b, 0));
@@ -471,9 +514,9 @@ SmallVector<Value> combineBitClasses(ImplicitLocOpBuilder &b,
                                        ArrayRef<int64_t>{e / 2, e % 2});
     };
     Value ones;
-    for (int64_t q = 0; q < 15; ++q) {
+    for (int64_t q = firstClass; q < 15; ++q) {
       Value scaled = arith::MulFOp::create(
-          b, element(acc[q]),
+          b, element(acc[q - firstClass]),
           arith::ConstantOp::create(
               b, b.getF32FloatAttr(1.0f / getBitClassScale(q))));
       ones = ones ? arith::AddFOp::create(b, ones, scaled).getResult() : scaled;
@@ -485,7 +528,7 @@ SmallVector<Value> combineBitClasses(ImplicitLocOpBuilder &b,
             b, ones, arith::ConstantOp::create(b, b.getF32FloatAttr(2.0f))));
     if (!negativeIsOne)
       signed_ = arith::NegFOp::create(b, signed_);
-    sums.push_back(arith::AddFOp::create(b, element(acc[15]), signed_));
+    sums.push_back(arith::AddFOp::create(b, element(acc.back()), signed_));
   }
   return sums;
 }
@@ -614,7 +657,7 @@ void buildKernel(linalg::GenericOp generic, const MmaShape &s,
             /*nontemporal=*/false, /*alignment=*/llvm::MaybeAlign(4 * s.words)));
       return loaded;
     };
-    // Software pipelining: the words of the next kLoadsAhead steps are in
+    // Software pipelining: the words of the next loadsAhead steps are in
     // flight while a step computes. With a single chunk the first ones load
     // while the block stages the activations (they do not depend on them);
     // with several, that measured slower (more registers live in staging).
@@ -631,7 +674,7 @@ void buildKernel(linalg::GenericOp generic, const MmaShape &s,
       stage();
     SmallVector<Value> iterArgs(
         chunkLoop.getRegionIterArgs().take_front(s.accumulators()));
-    for (int64_t ahead = 0; ahead < kLoadsAhead; ++ahead)
+    for (int64_t ahead = 0; ahead < s.loadsAhead; ++ahead)
       llvm::append_range(iterArgs, loadStep(mulAdd(b, constIndex(b, ahead),
                                                    s.kSplit, c.kPart)));
     if (loadFirst)
@@ -662,7 +705,7 @@ void buildKernel(linalg::GenericOp generic, const MmaShape &s,
     SmallVector<Value> next(inFlight.drop_front(perStep));
     llvm::append_range(
         next, loadStep(arith::AddIOp::create(
-                           b, step, constIndex(b, kLoadsAhead * s.kSplit))
+                           b, step, constIndex(b, s.loadsAhead * s.kSplit))
                            .getResult()));
     Value block = mulAdd(b, step, kLanesPerRow, c.t);
     if (classes)
@@ -686,7 +729,8 @@ void buildKernel(linalg::GenericOp generic, const MmaShape &s,
   SmallVector<Value> sums;
   if (classes) {
     sums = combineBitClasses(b, llvm::to_vector(acc),
-                             llvm::to_vector(results.drop_front(16)), c.kPart,
+                             llvm::to_vector(results.drop_front(s.accumulators())),
+                             c.kPart,
                              negativeIsOne);
   } else {
     for (Value vector : acc)
@@ -762,7 +806,8 @@ void buildKernel(linalg::GenericOp generic, const MmaShape &s,
 /// The kernel shape for a marked product, or failure where the operands
 /// are not what the kernel reads (identity layouts, static shapes).
 FailureOr<MmaShape> getShape(linalg::GenericOp generic, int64_t rowTiles,
-                             int64_t minGridSize) {
+                             int64_t minGridSize, int64_t bitClasses,
+                             int64_t loadsAhead) {
   FailureOr<PackedProduct> product = getPackedProduct(generic);
   if (failed(product) || !product->x.getElementType().isF16() ||
       !product->y.getElementType().isF32())
@@ -796,6 +841,8 @@ FailureOr<MmaShape> getShape(linalg::GenericOp generic, int64_t rowTiles,
   s.decoding = s.columnTiles == 1 && s.rowTiles == 1 && s.words >= 2
                    ? SignDecoding::BitClasses
                    : SignDecoding::ShiftedPairs;
+  s.bitClasses = bitClasses;
+  s.loadsAhead = loadsAhead;
   int64_t tiles = llvm::divideCeil(s.outFeatures, kTileRows);
   int64_t totalSteps = s.inFeatures / s.stepInputs();
   auto blocks = [&](int64_t kSplit) -> int64_t {
@@ -835,10 +882,18 @@ struct GPUSignMmaPass : onebit::impl::OneBitGPUSignMmaBase<GPUSignMmaPass> {
              "at least 1";
       return signalPassFailure();
     }
+    if (bitClasses < 2 || bitClasses > 16 ||
+        !llvm::isPowerOf2_64(bitClasses) || loadsAhead < 1 ||
+        loadsAhead > 8) {
+      getOperation()->emitError()
+          << "onebit-gpu-sign-mma: bit-classes must be 2, 4, 8 or 16 and "
+             "loads-ahead 1..8";
+      return signalPassFailure();
+    }
     buildMarkedProducts(
         getOperation(), kSignMmaAttrName,
         [&](linalg::GenericOp generic, SignPackingAttr packing) {
-          FailureOr<MmaShape> shape = getShape(generic, rowTiles, minGridSize);
+          FailureOr<MmaShape> shape = getShape(generic, rowTiles, minGridSize, bitClasses, loadsAhead);
           if (failed(shape))
             return failure();
           buildKernel(generic, *shape, packing.getNegative() == 1);

@@ -67,6 +67,9 @@ void mlir::onebit::buildCUDALoweringPipeline(
   host.addPass(createOneBitGPUSignGemv(gemv));
   OneBitGPUSignMmaOptions mma;
   mma.rowTiles = options.mmaRowTiles;
+  mma.minGridSize = options.mmaMinGridSize;
+  mma.bitClasses = options.mmaBitClasses;
+  mma.loadsAhead = options.mmaLoadsAhead;
   host.addPass(createOneBitGPUSignMma(mma));
   host.addPass(createOneBitGPURowReductions());
   host.addPass(createConvertLinalgToParallelLoopsPass());

@@ -7,13 +7,15 @@
 // the sums of each warp's inputs per row (16-byte loads of x: there is no
 // prologue to evaluate), while the sign words of the first two steps load
 // (one chunk of K); each mma masks bit q and q + 16
-// of two words of rows g and g + 8 (0x00010001 for q = 0) and reads its B
-// fragment with one 8-byte load. Bit 15 is the sign: 0x80008000, xor 1.0.
+// of two words of rows g and g + 8 (0x00010001 for q = 0); with one staged
+// row the B fragments of two bits come in one 16-byte load (blocks padded
+// by 2 units, so that they stay aligned). Bit 15 is the sign: 0x80008000,
+// xor 1.0.
 // CHECK-LABEL: func @decode_classes
 // CHECK-NOT: linalg.fill
 // CHECK: %[[FLAT:.*]] = memref.collapse_shape %{{.*}} {{\[}}[0, 1]] : memref<64x512xi8> into memref<32768xi8>
 // CHECK: %[[WORDS:.*]] = memref.view %[[FLAT]][%{{.*}}][] : memref<32768xi8> to memref<8192xi32>
-// CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %c4, %{{.*}} = %c1{{.*}}, %{{.*}} = %c1{{.*}}) threads({{.*}}) in (%{{.*}} = %c128, %{{.*}} = %c1{{.*}}, %{{.*}} = %c1{{.*}}) workgroup(%[[STAGED:.*]] : memref<4224xf16, #gpu.address_space<workgroup>>, %[[ROWSUMS:.*]] : memref<4x1xf32, #gpu.address_space<workgroup>>, %[[PARTIALS:.*]] : memref<96x4xf32, #gpu.address_space<workgroup>>)
+// CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %c4, %{{.*}} = %c1{{.*}}, %{{.*}} = %c1{{.*}}) threads({{.*}}) in (%{{.*}} = %c128, %{{.*}} = %c1{{.*}}, %{{.*}} = %c1{{.*}}) workgroup(%[[STAGED:.*]] : memref<4352xf16, #gpu.address_space<workgroup>>, %[[ROWSUMS:.*]] : memref<4x1xf32, #gpu.address_space<workgroup>>, %[[PARTIALS:.*]] : memref<96x4xf32, #gpu.address_space<workgroup>>)
 // CHECK: scf.for {{.*}} -> (vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, vector<2x2xf32>, f32, f32)
 // CHECK-COUNT-4: vector.load %[[WORDS]][%{{.*}}] {alignment = 16 : i64} : memref<8192xi32>, vector<4xi32>
 // CHECK: gpu.barrier
@@ -24,7 +26,7 @@
 // CHECK: gpu.barrier
 // CHECK: memref.load %[[ROWSUMS]]
 // CHECK: scf.for
-// CHECK: vector.load %[[STAGED]][%{{.*}}] {alignment = 8 : i64} : {{.*}}, vector<4xf16>
+// CHECK: vector.load %[[STAGED]][%{{.*}}] {alignment = 16 : i64} : {{.*}}, vector<8xf16>
 // CHECK-COUNT-4: arith.andi %{{.*}}, %c65537_i32
 // CHECK: nvgpu.mma.sync({{.*}}) {mmaShape = [16, 8, 16]} : (vector<4x2xf16>, vector<2x2xf16>, vector<2x2xf32>) -> vector<2x2xf32>
 // CHECK-COUNT-14: nvgpu.mma.sync
@@ -143,14 +145,15 @@ func.func @not_taken(%x: memref<2x128xf16, strided<[256, 1]>>, %s: memref<8x16xi
 // -----
 
 // The elementwise kernels on either side fold in: x * g is evaluated where
-// the block stages the activations, * h and the cast to f16 where the sums
-// are stored; their buffers go.
+// the block stages the activations (8 at a time: x and g are contiguous
+// along K), * h and the cast to f16 where the sums are stored; their
+// buffers go.
 // CHECK-LABEL: func @fold_neighbours
 // CHECK-NOT: gpu.alloc
 // CHECK: gpu.launch
-// CHECK: memref.load %arg0
-// CHECK: memref.load %arg1
-// CHECK: arith.mulf %{{.*}}, %{{.*}} : f16
+// CHECK: vector.load %arg0[{{.*}}] {alignment = 16 : i64} : memref<3x256xf16>, vector<8xf16>
+// CHECK: vector.load %arg1[{{.*}}] {alignment = 16 : i64} : memref<256xf16>, vector<8xf16>
+// CHECK: arith.mulf %{{.*}}, %{{.*}} : vector<8xf16>
 // CHECK: nvgpu.mma.sync
 // CHECK: scf.if
 // CHECK: memref.load %arg3
@@ -249,6 +252,72 @@ func.func @keep_expensive_prologue(%gate: memref<1x256xf16>, %up: memref<1x256xf
 #y = affine_map<(d0, d1, d2) -> (d0, d1)>
 func.func @too_many_rows(%x: memref<2097152x128xf16>, %s: memref<16x16xi8>, %y: memref<2097152x16xf32>) {
   linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_mma = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<2097152x128xf16>, memref<16x16xi8>) outs(%y : memref<2097152x16xf32>) {
+  ^bb0(%a: f16, %b: i8, %acc: f32):
+    linalg.yield %acc : f32
+  }
+  return
+}
+
+// -----
+
+// A prologue input constant along K (a scale per input row) is loaded once
+// and broadcast: the activations still come 8 at a time.
+// CHECK-LABEL: func @fold_row_scale
+// CHECK: gpu.launch
+// CHECK: vector.load %arg0[{{.*}}] {alignment = 16 : i64} : memref<1x256xf16>, vector<8xf16>
+// CHECK: %[[SCALE:.*]] = memref.load %arg1[{{.*}}] : memref<1xf16>
+// CHECK: vector.broadcast %[[SCALE]] : f16 to vector<8xf16>
+// CHECK: arith.mulf %{{.*}}, %{{.*}} : vector<8xf16>
+// CHECK: nvgpu.mma.sync
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#row = affine_map<(d0, d1) -> (d0)>
+#x = affine_map<(d0, d1, d2) -> (d0, d2)>
+#s = affine_map<(d0, d1, d2) -> (d1, d2 floordiv 8)>
+#y = affine_map<(d0, d1, d2) -> (d0, d1)>
+func.func @fold_row_scale(%in: memref<1x256xf16>, %scale: memref<1xf16>, %s: memref<16x32xi8>,
+                          %y: memref<1x16xf32>) {
+  %x = gpu.alloc () : memref<1x256xf16>
+  linalg.generic {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel"]} ins(%in, %scale : memref<1x256xf16>, memref<1xf16>) outs(%x : memref<1x256xf16>) {
+  ^bb0(%a: f16, %b: f16, %o: f16):
+    %m = arith.mulf %a, %b : f16
+    linalg.yield %m : f16
+  }
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%y : memref<1x16xf32>)
+  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_mma = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<1x256xf16>, memref<16x32xi8>) outs(%y : memref<1x16xf32>) {
+  ^bb0(%a: f16, %b: i8, %acc: f32):
+    linalg.yield %acc : f32
+  }
+  return
+}
+
+// -----
+
+// A prologue input read across K (here transposed) is not contiguous: the
+// block stages one activation at a time through the scalar prologue.
+// CHECK-LABEL: func @fold_transposed_input
+// CHECK: gpu.launch
+// CHECK-NOT: vector.load %arg1
+// CHECK: memref.load %arg0
+// CHECK: memref.load %arg1
+// CHECK: arith.mulf %{{.*}}, %{{.*}} : f16
+// CHECK: nvgpu.mma.sync
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#transposed = affine_map<(d0, d1) -> (d1, d0)>
+#x = affine_map<(d0, d1, d2) -> (d0, d2)>
+#s = affine_map<(d0, d1, d2) -> (d1, d2 floordiv 8)>
+#y = affine_map<(d0, d1, d2) -> (d0, d1)>
+func.func @fold_transposed_input(%in: memref<1x256xf16>, %t: memref<256x1xf16>, %s: memref<16x32xi8>,
+                                 %y: memref<1x16xf32>) {
+  %x = gpu.alloc () : memref<1x256xf16>
+  linalg.generic {indexing_maps = [#id, #transposed, #id], iterator_types = ["parallel", "parallel"]} ins(%in, %t : memref<1x256xf16>, memref<256x1xf16>) outs(%x : memref<1x256xf16>) {
+  ^bb0(%a: f16, %b: f16, %o: f16):
+    %m = arith.mulf %a, %b : f16
+    linalg.yield %m : f16
+  }
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%y : memref<1x16xf32>)
+  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_mma = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<1x256xf16>, memref<16x32xi8>) outs(%y : memref<1x16xf32>) {
   ^bb0(%a: f16, %b: i8, %acc: f32):
     linalg.yield %acc : f32
   }

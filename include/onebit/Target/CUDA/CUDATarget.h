@@ -51,6 +51,21 @@ struct CUDAPipelineOptions : PassPipelineOptions<CUDAPipelineOptions> {
       llvm::cl::desc("Tiles of 16 output rows per warp of the tensor-core "
                      "kernel (0: chosen by the input rows)"),
       llvm::cl::init(0)};
+  Option<int64_t> mmaMinGridSize{
+      *this, "mma-min-grid-size",
+      llvm::cl::desc("Fewest blocks of the tensor-core kernel before its "
+                     "warps split K"),
+      llvm::cl::init(264)};
+  Option<int64_t> mmaBitClasses{
+      *this, "mma-bit-classes",
+      llvm::cl::desc("Bit classes of the tensor-core kernel's one-tile "
+                     "schedule (16, 8, 4 or 2)"),
+      llvm::cl::init(16)};
+  Option<int64_t> mmaLoadsAhead{
+      *this, "mma-loads-ahead",
+      llvm::cl::desc("Steps of sign words in flight per lane of the "
+                     "tensor-core kernel (1..8)"),
+      llvm::cl::init(2)};
 };
 
 /// The GPU architectures -target=cuda accepts.
