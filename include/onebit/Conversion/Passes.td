@@ -143,7 +143,8 @@ def OneBitGPUTransposeMatvecWeights
 
 def OneBitGPURowReductions
     : Pass<"onebit-gpu-row-reductions", "::mlir::func::FuncOp"> {
-  let summary = "Reduce each row of a linalg reduction with one thread block";
+  let summary = "Reduce each row of a linalg reduction with one thread block, "
+                "with the row-local ops around it";
   let description = [{
     Runs in `onebit-cuda-pipeline` after bufferization, before loops are
     made of the remaining linalg ops, which would give each output element
@@ -153,21 +154,40 @@ def OneBitGPURowReductions
     output indexed by the other loops in order (a row reduction: the sums
     of RMSNorm and LayerNorm, softmax's max and sum), whose body combines
     the output's value once with `arith.addf`, `arith.maximumf`,
-    `arith.maxnumf`, `arith.minimumf` or `arith.minnumf`, becomes one
-    `gpu.launch` with a block per output element:
+    `arith.maxnumf`, `arith.minimumf` or `arith.minnumf`, runs in a
+    `gpu.launch` with a block per output element (a row):
 
-    - the block's threads (a multiple of 32, at most 256) walk the row with
-      a stride of the block size, evaluate the body's other operations at
-      each point (coalesced loads) and combine their values in f32;
+    - the block's threads (a multiple of 32, enough for 4 elements each,
+      at most 1024, or 256 with 128 rows or more) walk the row with a
+      stride of the block size, 4 elements at a time (all loads in
+      flight), evaluate the body's other operations at each point
+      (coalesced loads) and combine their values in f32;
     - warp shuffles combine the threads of a warp, workgroup memory the
       warps;
     - one thread combines the result with the output's value and stores
       it.
 
+    **Row groups.** The ops of a run around such reductions (only
+    allocations and views between them) join the same kernel where every
+    block can run them for its row alone: `linalg.fill`s and all-parallel
+    `linalg.generic`s with one output written at the identity, whose
+    leading loops multiply to the reductions' row count and whose other
+    loops (at most 32768 points) are the row's elements, with reductions
+    of the same row count. Every access to a buffer that the group writes
+    must be indexed first by the row loops, in order, over leading
+    dimensions of their sizes: row r is then the r-th of equal contiguous
+    pieces of that buffer in every view, and one block owns it. The block
+    runs the steps in program order, a `gpu.barrier` between them. A
+    LayerNorm at batch 1 (a fill and a sum for the mean, the centring, a
+    fill and a sum of squares, the normalization) is then one launch
+    instead of six. A run that breaks the rule keeps its reductions as
+    kernels of their own and leaves the rest to the generic schedule.
+
     Sums are reassociated (added in a tree instead of in order), which
     changes their rounding within the usual floating-point tolerance.
     Reductions over fewer than `min-row-size` elements, or with more rows
-    than `max-rows`, are left to the generic schedule.
+    than `max-rows`, are left to the generic schedule, as are runs without
+    a reduction.
 
     ```mlir
     // Before: the sums of squares of 6 rows of 384 (RMSNorm)
@@ -178,7 +198,7 @@ def OneBitGPURowReductions
       %s = arith.addf %acc, %sq : f32
       linalg.yield %s : f32
     }
-    // After: gpu.launch blocks(6, 1, 1) threads(256, 1, 1) { scf.for ...
+    // After: gpu.launch blocks(6, 1, 1) threads(96, 1, 1) { scf.for ...
     //   gpu.shuffle xor ... gpu.barrier ... }
     ```
   }];

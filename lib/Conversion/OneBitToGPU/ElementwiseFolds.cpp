@@ -19,19 +19,6 @@ using namespace mlir::onebit;
 
 namespace {
 
-/// `value` without the reshapes in front of it: the buffer it views.
-Value getBufferRoot(Value value) {
-  while (Operation *def = value.getDefiningOp()) {
-    if (auto collapse = dyn_cast<memref::CollapseShapeOp>(def))
-      value = collapse.getSrc();
-    else if (auto expand = dyn_cast<memref::ExpandShapeOp>(def))
-      value = expand.getSrc();
-    else
-      break;
-  }
-  return value;
-}
-
 /// The ops that use `root` other than by reshaping it.
 SmallVector<Operation *> getDataUsers(Value root) {
   SmallVector<Operation *> users;
@@ -42,11 +29,6 @@ SmallVector<Operation *> getDataUsers(Value root) {
       users.push_back(user);
   }
   return users;
-}
-
-/// Whether `op` neither reads nor writes buffer contents.
-bool touchesNoData(Operation *op) {
-  return isa<gpu::AllocOp, memref::AllocOp>(op) || isMemoryEffectFree(op);
 }
 
 /// Whether nothing between `first` and `last` (same block) touches data.

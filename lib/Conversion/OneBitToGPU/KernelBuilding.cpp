@@ -4,6 +4,8 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 using namespace mlir;
 
@@ -96,4 +98,20 @@ gpu::LaunchOp mlir::onebit::createNamedLaunch(ImplicitLocOpBuilder &b,
   gpu::TerminatorOp::create(b);
   b.setInsertionPointToStart(&body);
   return launch;
+}
+
+Value onebit::getBufferRoot(Value value) {
+  while (Operation *def = value.getDefiningOp()) {
+    if (auto collapse = dyn_cast<memref::CollapseShapeOp>(def))
+      value = collapse.getSrc();
+    else if (auto expand = dyn_cast<memref::ExpandShapeOp>(def))
+      value = expand.getSrc();
+    else
+      break;
+  }
+  return value;
+}
+
+bool onebit::touchesNoData(Operation *op) {
+  return isa<gpu::AllocOp, memref::AllocOp>(op) || isMemoryEffectFree(op);
 }

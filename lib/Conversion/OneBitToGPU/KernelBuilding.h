@@ -51,6 +51,14 @@ gpu::LaunchOp createNamedLaunch(ImplicitLocOpBuilder &b, StringRef kernelName,
                                 Value gridX, Value gridY, Value blockX,
                                 TypeRange workgroup);
 
+/// `value` without the reshapes (memref.expand_shape, collapse_shape) in
+/// front of it: the buffer it views.
+Value getBufferRoot(Value value);
+
+/// Whether `op` neither reads nor writes buffer contents (allocations,
+/// views, constants).
+bool touchesNoData(Operation *op);
+
 /// The row-major indices of position `linear` in `shape`.
 SmallVector<Value> delinearize(ImplicitLocOpBuilder &b, Value linear,
                                ArrayRef<int64_t> shape);

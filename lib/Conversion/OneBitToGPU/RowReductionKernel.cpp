@@ -4,7 +4,10 @@
 // walks the whole row. At batch 1 a norm or a softmax has one to a few rows,
 // so it ran on a handful of threads for hundreds of serial steps. Here each
 // row gets a block: strided coalesced loads, a partial per thread, warp
-// shuffles and workgroup memory for the rest.
+// shuffles and workgroup memory for the rest. The row-local fills and
+// elementwise ops around the reductions (a LayerNorm's centring and
+// normalization) run in the same kernel, one step after another: at batch
+// 1 each of them was a launch of its own, mostly latency.
 //
 //===----------------------------------------------------------------------===//
 
@@ -29,7 +32,14 @@ using namespace mlir::onebit;
 
 namespace {
 
-constexpr int64_t kMaxBlockSize = 256;
+/// Most threads per block: 1024 where few rows leave the GPU to one or a
+/// few blocks, 256 where the rows fill it.
+constexpr int64_t kMaxBlockSize = 1024;
+constexpr int64_t kMaxManyRowsBlockSize = 256;
+constexpr int64_t kManyRows = 128;
+/// Elements a thread loads at once per step: a block walks a row with
+/// this many loads in flight per thread.
+constexpr int64_t kUnroll = 4;
 
 /// A row reduction the kernel can take.
 struct RowReduction {
@@ -153,38 +163,248 @@ Value toF32(ImplicitLocOpBuilder &b, Value v) {
   return v.getType().isF32() ? v : arith::ExtFOp::create(b, b.getF32Type(), v);
 }
 
-void buildKernel(const RowReduction &r) {
-  linalg::GenericOp op = r.op;
-  ImplicitLocOpBuilder b(op.getLoc(), op);
-  int64_t rows = 1;
-  for (int64_t size : r.rowShape)
-    rows *= size;
-  int64_t blockSize =
-      std::min<int64_t>(kMaxBlockSize, llvm::alignTo(r.rowSize, kWarpSize));
-  int64_t numWarps = blockSize / kWarpSize;
-  auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
-                                              gpu::AddressSpace::Workgroup);
-  auto partialsType = MemRefType::get({numWarps}, b.getF32Type(),
-                                      MemRefLayoutAttrInterface(), workgroup);
-  auto launch = createNamedLaunch(b, "onebit_row_reduction",
-                                  constIndex(b, rows), constIndex(b, 1),
-                                  constIndex(b, blockSize),
-                                  TypeRange{partialsType});
-  Value partials = launch.getWorkgroupAttributions()[0];
-  Value thread = launch.getThreadIds().x;
-  SmallVector<Value> rowIndex = delinearize(b, launch.getBlockIds().x, r.rowShape);
+/// One op of a row group: per block (one row), a row reduction or an
+/// elementwise linalg.generic or linalg.fill over the row's elements.
+struct RowStep {
+  Operation *op;
+  std::optional<RowReduction> reduction;
+  SmallVector<int64_t> ranges; // the op's loop sizes
+  unsigned rowLoops = 0;       // leading loops that pick the row
+};
 
-  auto loop = scf::ForOp::create(b, thread, constIndex(b, r.rowSize),
-                                 constIndex(b, blockSize),
+/// Elements of one row an elementwise step may cover: a single block walks
+/// them.
+constexpr int64_t kMaxStepElements = 32768;
+
+int64_t product(ArrayRef<int64_t> sizes) {
+  int64_t result = 1;
+  for (int64_t size : sizes)
+    result *= size;
+  return result;
+}
+
+/// `op` as an elementwise step (static, all parallel, one output written
+/// at the identity, a body of side-effect-free ops) or a fill.
+std::optional<RowStep> matchElementwise(Operation *op) {
+  RowStep step{op, std::nullopt, {}, 0};
+  if (auto fill = dyn_cast<linalg::FillOp>(op)) {
+    auto type = dyn_cast<MemRefType>(fill.getOutputs()[0].getType());
+    if (!type || !type.hasStaticShape() || !fill.hasPureBufferSemantics())
+      return std::nullopt;
+    step.ranges.assign(type.getShape().begin(), type.getShape().end());
+    return step;
+  }
+  auto generic = dyn_cast<linalg::GenericOp>(op);
+  if (!generic || !generic.hasPureBufferSemantics() ||
+      generic.getNumDpsInits() != 1 || generic.getNumReductionLoops() != 0 ||
+      !generic.getMatchingIndexingMap(generic.getDpsInitOperand(0))
+           .isIdentity())
+    return std::nullopt;
+  for (OpOperand &operand : generic->getOpOperands()) {
+    auto type = dyn_cast<MemRefType>(operand.get().getType());
+    if (type && !type.hasStaticShape())
+      return std::nullopt;
+    for (AffineExpr expr :
+         generic.getMatchingIndexingMap(&operand).getResults())
+      if (!isa<AffineDimExpr, AffineConstantExpr>(expr))
+        return std::nullopt;
+  }
+  if (!llvm::all_of(generic.getBody()->without_terminator(),
+                    [](Operation &inner) {
+                      return inner.getNumRegions() == 0 &&
+                             isMemoryEffectFree(&inner);
+                    }))
+    return std::nullopt;
+  std::optional<SmallVector<int64_t>> ranges = generic.getStaticLoopRanges();
+  if (!ranges)
+    return std::nullopt;
+  step.ranges = *ranges;
+  return step;
+}
+
+/// Sets how many leading loops of `step` pick one of `rows` rows: all the
+/// parallel loops of a reduction, the fewest whose sizes multiply to `rows`
+/// of an elementwise step (whose remaining loops, at most
+/// kMaxStepElements points, are the row's elements).
+bool setRowLoops(RowStep &step, int64_t rows) {
+  if (step.reduction) {
+    step.rowLoops = step.reduction->rowShape.size();
+    return product(step.reduction->rowShape) == rows;
+  }
+  int64_t size = 1;
+  unsigned loops = 0;
+  while (size < rows && loops < step.ranges.size())
+    size *= step.ranges[loops++];
+  step.rowLoops = loops;
+  return size == rows &&
+         product(ArrayRef<int64_t>(step.ranges).drop_front(loops)) <=
+             kMaxStepElements;
+}
+
+/// The memref operands of a step with their indexing maps.
+SmallVector<std::pair<Value, AffineMap>> getAccesses(const RowStep &step) {
+  SmallVector<std::pair<Value, AffineMap>> accesses;
+  if (auto fill = dyn_cast<linalg::FillOp>(step.op)) {
+    Value out = fill.getOutputs()[0];
+    accesses.push_back({out, AffineMap::getMultiDimIdentityMap(
+                                 step.ranges.size(), out.getContext())});
+    return accesses;
+  }
+  auto generic = cast<linalg::GenericOp>(step.op);
+  for (OpOperand &operand : generic->getOpOperands())
+    if (isa<MemRefType>(operand.get().getType()))
+      accesses.push_back(
+          {operand.get(), generic.getMatchingIndexingMap(&operand)});
+  return accesses;
+}
+
+/// The buffer a step writes.
+Value getOutput(const RowStep &step) {
+  if (auto fill = dyn_cast<linalg::FillOp>(step.op))
+    return fill.getOutputs()[0];
+  return cast<linalg::GenericOp>(step.op).getDpsInits()[0];
+}
+
+/// Whether blocks of one row at a time may run `steps` in order: every
+/// access to a buffer that a step writes touches only the row's part of
+/// it. Such an access is indexed first by the row loops, in order, over
+/// leading buffer dimensions of their sizes, the rest by the row's
+/// elements: row r is then the r-th of `rows` equal contiguous pieces of
+/// the buffer, in every view of it.
+bool isRowLocal(ArrayRef<RowStep> steps) {
+  DenseSet<Value> written;
+  for (const RowStep &step : steps)
+    written.insert(getBufferRoot(getOutput(step)));
+  for (const RowStep &step : steps)
+    for (auto [buffer, map] : getAccesses(step)) {
+      if (!written.contains(getBufferRoot(buffer)))
+        continue;
+      auto type = cast<MemRefType>(buffer.getType());
+      if (!type.getLayout().isIdentity() ||
+          map.getNumResults() < step.rowLoops)
+        return false;
+      for (auto [index, expr] : llvm::enumerate(map.getResults())) {
+        auto dim = dyn_cast<AffineDimExpr>(expr);
+        if (index < step.rowLoops) {
+          if (!dim || dim.getPosition() != index ||
+              type.getDimSize(index) != step.ranges[index])
+            return false;
+        } else if (dim && dim.getPosition() < step.rowLoops) {
+          return false;
+        }
+      }
+    }
+  return true;
+}
+
+/// What the elementwise step computes at loop point `point`.
+Value computeElementwise(ImplicitLocOpBuilder &b, const RowStep &step,
+                         ArrayRef<Value> point) {
+  if (auto fill = dyn_cast<linalg::FillOp>(step.op))
+    return fill.getInputs()[0];
+  auto op = cast<linalg::GenericOp>(step.op);
+  IRMapping mapping;
+  for (OpOperand *input : op.getDpsInputOperands()) {
+    BlockArgument arg = op.getMatchingBlockArgument(input);
+    if (arg.use_empty())
+      continue;
+    if (!isa<MemRefType>(input->get().getType())) {
+      mapping.map(arg, input->get());
+      continue;
+    }
+    SmallVector<Value> indices;
+    for (AffineExpr expr : op.getMatchingIndexingMap(input).getResults()) {
+      if (auto dim = dyn_cast<AffineDimExpr>(expr))
+        indices.push_back(point[dim.getPosition()]);
+      else
+        indices.push_back(
+            constIndex(b, cast<AffineConstantExpr>(expr).getValue()));
+    }
+    mapping.map(arg, memref::LoadOp::create(b, input->get(), indices));
+  }
+  for (Operation &inner : op.getBody()->without_terminator()) {
+    if (auto index = dyn_cast<linalg::IndexOp>(inner))
+      mapping.map(index.getResult(), point[index.getDim()]);
+    else
+      b.clone(inner, mapping);
+  }
+  return mapping.lookupOrDefault(
+      op.getBody()->getTerminator()->getOperand(0));
+}
+
+/// The kUnroll elements a thread takes at `base` (of `elements`): indices
+/// base + u * blockSize + thread, clamped to the last element so that
+/// every load is in bounds, and whether each is real.
+SmallVector<std::pair<Value, Value>>
+getUnrolledElements(ImplicitLocOpBuilder &b, Value base, Value thread,
+                    int64_t blockSize, int64_t elements) {
+  SmallVector<std::pair<Value, Value>> result;
+  for (int64_t u = 0; u < kUnroll; ++u) {
+    Value index = arith::AddIOp::create(
+        b, base,
+        arith::AddIOp::create(b, thread, constIndex(b, u * blockSize)));
+    Value real = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, index,
+                                       constIndex(b, elements));
+    result.push_back(
+        {arith::MinUIOp::create(b, index, constIndex(b, elements - 1)), real});
+  }
+  return result;
+}
+
+/// The block's threads walk the row's elements, kUnroll at a time (all
+/// loads before the stores) with a stride of the block.
+void emitElementwise(ImplicitLocOpBuilder &b, const RowStep &step,
+                     ArrayRef<Value> row, Value thread, int64_t blockSize) {
+  ArrayRef<int64_t> elementShape =
+      ArrayRef<int64_t>(step.ranges).drop_front(step.rowLoops);
+  int64_t elements = product(elementShape);
+  auto loop = scf::ForOp::create(b, constIndex(b, 0), constIndex(b, elements),
+                                 constIndex(b, blockSize * kUnroll));
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(loop.getBody());
+  SmallVector<std::pair<SmallVector<Value>, Value>> results;
+  for (auto [index, real] : getUnrolledElements(
+           b, loop.getInductionVar(), thread, blockSize, elements)) {
+    SmallVector<Value> point(row);
+    llvm::append_range(point, delinearize(b, index, elementShape));
+    Value value = computeElementwise(b, step, point);
+    results.push_back({point, value});
+    results.back().first.push_back(real);
+  }
+  for (auto &[point, value] : results) {
+    Value real = point.pop_back_val();
+    auto ifReal = scf::IfOp::create(b, real, /*withElse=*/false);
+    OpBuilder::InsertionGuard storeGuard(b);
+    b.setInsertionPointToStart(ifReal.thenBlock());
+    memref::StoreOp::create(b, value, getOutput(step), point);
+  }
+}
+
+/// The block reduces the row: a partial per thread, warp shuffles,
+/// `partials` for the warps; thread 0 combines the result with the
+/// output's value and stores it.
+void emitReduction(ImplicitLocOpBuilder &b, const RowReduction &r,
+                   ArrayRef<Value> rowIndex, Value thread, Value partials,
+                   int64_t blockSize) {
+  int64_t numWarps = blockSize / kWarpSize;
+  auto loop = scf::ForOp::create(b, constIndex(b, 0), constIndex(b, r.rowSize),
+                                 constIndex(b, blockSize * kUnroll),
                                  ValueRange{identity(b, r.combiner)});
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
-    SmallVector<Value> point(rowIndex);
-    point.push_back(loop.getInductionVar());
-    Value value = toF32(b, evaluate(b, r, point));
-    scf::YieldOp::create(
-        b, combine(b, r.combiner, loop.getRegionIterArgs()[0], value));
+    SmallVector<Value> values;
+    for (auto [index, real] : getUnrolledElements(
+             b, loop.getInductionVar(), thread, blockSize, r.rowSize)) {
+      SmallVector<Value> point(rowIndex);
+      point.push_back(index);
+      values.push_back(arith::SelectOp::create(
+          b, real, toF32(b, evaluate(b, r, point)), identity(b, r.combiner)));
+    }
+    Value partial = loop.getRegionIterArgs()[0];
+    for (Value value : values)
+      partial = combine(b, r.combiner, partial, value);
+    scf::YieldOp::create(b, partial);
   }
   auto reduce = [&](Value x, Value y) { return combine(b, r.combiner, x, y); };
   Value partial = warpReduce(b, loop.getResult(0), reduce);
@@ -212,8 +432,9 @@ void buildKernel(const RowReduction &r) {
   Value isFirst =
       arith::CmpIOp::create(b, arith::CmpIPredicate::eq, thread, zero);
   auto store = scf::IfOp::create(b, isFirst, /*withElse=*/false);
+  OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(store.thenBlock());
-  Value out = op.getDpsInits()[0];
+  Value out = linalg::GenericOp(r.op).getDpsInits()[0];
   Type elementType = cast<MemRefType>(out.getType()).getElementType();
   Value result = elementType.isF32()
                      ? total
@@ -221,7 +442,114 @@ void buildKernel(const RowReduction &r) {
   Value before = memref::LoadOp::create(b, out, rowIndex);
   memref::StoreOp::create(b, combine(b, r.combiner, before, result), out,
                           rowIndex);
-  op.erase();
+}
+
+/// One gpu.launch with a block per row that runs `steps` in order, a
+/// barrier between them, in place of the last one; the steps' ops go.
+void buildKernel(ArrayRef<RowStep> steps, int64_t rows) {
+  // Threads enough for the longest row in one unrolled round.
+  int64_t longestRow = 1;
+  for (const RowStep &step : steps)
+    longestRow = std::max(
+        longestRow,
+        product(ArrayRef<int64_t>(step.ranges).drop_front(step.rowLoops)));
+  int64_t blockSize = std::min<int64_t>(
+      rows >= kManyRows ? kMaxManyRowsBlockSize : kMaxBlockSize,
+      llvm::alignTo(llvm::divideCeil(longestRow, kUnroll), kWarpSize));
+  ImplicitLocOpBuilder b(steps.back().op->getLoc(), steps.back().op);
+  auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
+                                              gpu::AddressSpace::Workgroup);
+  auto partialsType =
+      MemRefType::get({blockSize / kWarpSize}, b.getF32Type(),
+                      MemRefLayoutAttrInterface(), workgroup);
+  auto launch = createNamedLaunch(b, "onebit_row_reduction",
+                                  constIndex(b, rows), constIndex(b, 1),
+                                  constIndex(b, blockSize),
+                                  TypeRange{partialsType});
+  Value partials = launch.getWorkgroupAttributions()[0];
+  Value thread = launch.getThreadIds().x;
+  for (auto [index, step] : llvm::enumerate(steps)) {
+    if (index > 0)
+      gpu::BarrierOp::create(b);
+    SmallVector<Value> row = delinearize(
+        b, launch.getBlockIds().x,
+        ArrayRef<int64_t>(step.ranges).take_front(step.rowLoops));
+    if (step.reduction)
+      emitReduction(b, *step.reduction, row, thread, partials, blockSize);
+    else
+      emitElementwise(b, step, row, thread, blockSize);
+  }
+  for (const RowStep &step : steps)
+    step.op->erase();
+}
+
+/// A row group: steps a kernel with one block per row runs in order.
+struct RowGroup {
+  SmallVector<RowStep> steps;
+  int64_t rows;
+};
+
+/// Splits the top-level ops of `block` into row groups: runs of steps with
+/// only data-free ops between them, of one row count, holding a row
+/// reduction. Elementwise steps before a run's first reduction join it
+/// from the first one that fits its rows on. A run that is not row-local
+/// falls back to its reductions alone.
+SmallVector<RowGroup> collectRowGroups(Block &block, int64_t minRowSize,
+                                       int64_t maxRows) {
+  SmallVector<RowGroup> groups;
+  SmallVector<RowStep> current;
+  std::optional<int64_t> rows;
+  auto close = [&] {
+    if (rows && isRowLocal(current)) {
+      groups.push_back({current, *rows});
+    } else if (rows) {
+      for (const RowStep &step : current)
+        if (step.reduction)
+          groups.push_back({{step}, *rows});
+    }
+    current.clear();
+    rows.reset();
+  };
+  for (Operation &op : block) {
+    std::optional<RowStep> step;
+    if (auto generic = dyn_cast<linalg::GenericOp>(op))
+      if (std::optional<RowReduction> r =
+              match(generic, minRowSize, maxRows)) {
+        step = RowStep{&op, r, r->rowShape, 0};
+        step->ranges.push_back(r->rowSize);
+      }
+    if (!step)
+      step = matchElementwise(&op);
+    if (!step) {
+      if (!touchesNoData(&op))
+        close();
+      continue;
+    }
+    if (!step->reduction) {
+      if (rows && !setRowLoops(*step, *rows))
+        close();
+      current.push_back(*step);
+      continue;
+    }
+    int64_t stepRows = product(step->reduction->rowShape);
+    if (rows && *rows != stepRows)
+      close();
+    if (!rows) {
+      SmallVector<RowStep> fitting;
+      for (RowStep &earlier : current) {
+        if (setRowLoops(earlier, stepRows))
+          fitting.push_back(earlier);
+        else
+          fitting.clear();
+      }
+      current = fitting;
+      rows = stepRows;
+    }
+    setRowLoops(*step, stepRows);
+    current.push_back(*step);
+  }
+  close();
+  return groups;
 }
 
 struct OneBitGPURowReductionsPass
@@ -230,15 +558,10 @@ struct OneBitGPURowReductionsPass
   using Base::Base;
 
   void runOnOperation() override {
-    SmallVector<RowReduction> reductions;
-    getOperation().walk([&](linalg::GenericOp op) {
-      if (op->getParentOfType<gpu::LaunchOp>())
-        return;
-      if (std::optional<RowReduction> r = match(op, minRowSize, maxRows))
-        reductions.push_back(*r);
-    });
-    for (const RowReduction &r : reductions)
-      buildKernel(r);
+    for (Block &block : getOperation().getBody())
+      for (const RowGroup &group :
+           collectRowGroups(block, minRowSize, maxRows))
+        buildKernel(group.steps, group.rows);
   }
 };
 

@@ -1,20 +1,26 @@
 // RUN: onebit-opt %s --split-input-file --onebit-gpu-row-reductions | FileCheck %s
 
-// RMSNorm's sum of squares over 6 rows of 384: a block of 256 threads per
-// row, strided loads, the square evaluated in the loop, warp shuffles and
-// workgroup memory, thread 0 adding the result to the output. The launch
-// names its outlined kernel (what profilers show).
+// RMSNorm's sum of squares over 6 rows of 384: a block of 96 threads per
+// row (4 elements each), strided loads, 4 at a time (indices clamped to
+// the row, the values past it replaced by the identity), the square
+// evaluated in the loop, warp shuffles and workgroup memory, thread 0
+// adding the result to the output. The launch names its outlined kernel
+// (what profilers show).
 // CHECK-LABEL: func.func @sum_of_squares
 // CHECK-DAG: %[[C6:.*]] = arith.constant 6 : index
-// CHECK-DAG: %[[C256:.*]] = arith.constant 256 : index
-// CHECK: gpu.launch blocks(%{{.*}}, %{{.*}}, %{{.*}}) in (%{{.*}} = %[[C6]], %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}) threads(%{{.*}}, %{{.*}}, %{{.*}}) in (%{{.*}} = %[[C256]],
+// CHECK-DAG: %[[C96:.*]] = arith.constant 96 : index
+// CHECK: gpu.launch blocks(%{{.*}}, %{{.*}}, %{{.*}}) in (%{{.*}} = %[[C6]], %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}) threads(%{{.*}}, %{{.*}}, %{{.*}}) in (%{{.*}} = %[[C96]],
 // CHECK-SAME: function(@onebit_row_reduction)
-// CHECK-SAME: workgroup(%[[PARTIALS:.*]] : memref<8xf32, #gpu.address_space<workgroup>>)
-// CHECK: %[[SUM:.*]] = scf.for %[[K:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[ACC:.*]] = %{{.*}}) -> (f32)
-// CHECK: %[[X:.*]] = memref.load %arg0[%{{.*}}, %[[K]]]
+// CHECK-SAME: workgroup(%[[PARTIALS:.*]] : memref<3xf32, #gpu.address_space<workgroup>>)
+// CHECK: %[[SUM:.*]] = scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[ACC:.*]] = %{{.*}}) -> (f32)
+// CHECK-COUNT-4: arith.minui %{{.*}}, %c383
+// CHECK: %[[X:.*]] = memref.load %arg0[%{{.*}}, %{{.*}}]
 // CHECK: %[[SQ:.*]] = arith.mulf %[[X]], %[[X]]
-// CHECK: %[[NEXT:.*]] = arith.addf %[[ACC]], %[[SQ]]
-// CHECK: scf.yield %[[NEXT]]
+// CHECK: %[[FIRST:.*]] = arith.select %{{.*}}, %[[SQ]], %{{.*}} : f32
+// CHECK-COUNT-3: memref.load %arg0
+// CHECK: %[[NEXT:.*]] = arith.addf %[[ACC]], %[[FIRST]]
+// CHECK-COUNT-3: arith.addf
+// CHECK: scf.yield
 // CHECK: gpu.shuffle xor %[[SUM]], %{{.*}}, %{{.*}} : f32
 // CHECK: memref.store %{{.*}}, %[[PARTIALS]]
 // CHECK: gpu.barrier
@@ -40,12 +46,12 @@ func.func @sum_of_squares(%x: memref<6x384xf32>, %sum: memref<6xf32>) {
 // -----
 
 // Softmax's max over a broadcast-free f16 row of 40 in a [2, 3, 40]
-// tensor: 64 threads (two warps), -inf as the identity, f16 extended to
+// tensor: 32 threads (one warp), -inf as the identity, f16 extended to
 // f32 and the result truncated back.
 // CHECK-LABEL: func.func @row_max_f16
 // CHECK-DAG: %[[C6:.*]] = arith.constant 6 : index
-// CHECK-DAG: %[[C64:.*]] = arith.constant 64 : index
-// CHECK: gpu.launch blocks({{.*}} = %[[C6]], {{.*}} threads({{.*}} = %[[C64]],
+// CHECK-DAG: %[[C32:.*]] = arith.constant 32 : index
+// CHECK: gpu.launch blocks({{.*}} = %[[C6]], {{.*}} threads({{.*}} = %[[C32]],
 // CHECK: %[[NEGINF:.*]] = arith.constant 0xFF800000 : f32
 // CHECK: scf.for {{.*}} iter_args(%{{.*}} = %[[NEGINF]])
 // CHECK: arith.extf %{{.*}} : f16 to f32
