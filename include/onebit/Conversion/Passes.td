@@ -183,6 +183,14 @@ def OneBitGPURowReductions
     instead of six. A run that breaks the rule keeps its reductions as
     kernels of their own and leaves the rest to the generic schedule.
 
+    Before grouping, each candidate step moves down past the kernels
+    (`gpu.launch`) after it that neither write a buffer it touches nor
+    touch one it writes (buffers told apart by the allocation, argument
+    or global they view), so that the norms after the q, k and v products
+    meet. Within a group, steps that share no written buffer form
+    independent chains: the kernel has a block per row and chain (an
+    `scf.index_switch` on the block), and the chains run at once.
+
     Sums are reassociated (added in a tree instead of in order), which
     changes their rounding within the usual floating-point tolerance.
     Reductions over fewer than `min-row-size` elements, or with more rows

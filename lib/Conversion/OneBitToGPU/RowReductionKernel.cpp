@@ -7,7 +7,10 @@
 // shuffles and workgroup memory for the rest. The row-local fills and
 // elementwise ops around the reductions (a LayerNorm's centring and
 // normalization) run in the same kernel, one step after another: at batch
-// 1 each of them was a launch of its own, mostly latency.
+// 1 each of them was a launch of its own, mostly latency. Independent
+// chains of such steps (the norms after q, k and v, moved together past
+// the product kernels between them) share one launch, a block per row and
+// chain.
 //
 //===----------------------------------------------------------------------===//
 
@@ -21,6 +24,9 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
+
+#include <functional>
 
 namespace mlir::onebit {
 #define GEN_PASS_DEF_ONEBITGPUROWREDUCTIONS
@@ -444,8 +450,76 @@ void emitReduction(ImplicitLocOpBuilder &b, const RowReduction &r,
                           rowIndex);
 }
 
-/// One gpu.launch with a block per row that runs `steps` in order, a
-/// barrier between them, in place of the last one; the steps' ops go.
+/// The allocation (or argument, or global) that `buffer` views: distinct
+/// roots never alias.
+Value getAliasRoot(Value buffer) {
+  while (auto view = buffer.getDefiningOp<ViewLikeOpInterface>())
+    buffer = view.getViewSource();
+  return buffer;
+}
+
+/// The roots of the buffers `op` reads and writes (all of them as both for
+/// anything but a row step's linalg op).
+void getRoots(Operation *op, DenseSet<Value> &read, DenseSet<Value> &written) {
+  if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op)) {
+    for (Value input : linalgOp.getDpsInputs())
+      if (isa<MemRefType>(input.getType()))
+        read.insert(getAliasRoot(input));
+    for (Value init : linalgOp.getDpsInits())
+      written.insert(getAliasRoot(init));
+    return;
+  }
+  op->walk([&](Operation *inner) {
+    for (Value operand : inner->getOperands())
+      if (isa<MemRefType>(operand.getType()) &&
+          !op->isAncestor(operand.getParentBlock()->getParentOp())) {
+        read.insert(getAliasRoot(operand));
+        written.insert(getAliasRoot(operand));
+      }
+  });
+}
+
+/// Whether `first` and `second` may run in either order or at once:
+/// neither writes a buffer the other touches.
+bool areIndependent(Operation *first, Operation *second) {
+  DenseSet<Value> firstRead, firstWritten, secondRead, secondWritten;
+  getRoots(first, firstRead, firstWritten);
+  getRoots(second, secondRead, secondWritten);
+  auto meets = [](const DenseSet<Value> &a, const DenseSet<Value> &b) {
+    return llvm::any_of(a, [&](Value v) { return b.contains(v); });
+  };
+  return !meets(firstWritten, secondRead) &&
+         !meets(firstWritten, secondWritten) &&
+         !meets(secondWritten, firstRead);
+}
+
+/// Splits `steps` into chains that touch disjoint written buffers: steps
+/// of one chain run in order, chains at once.
+SmallVector<SmallVector<RowStep>> splitIntoChains(ArrayRef<RowStep> steps) {
+  SmallVector<unsigned> chainOf(steps.size());
+  for (unsigned i = 0; i < steps.size(); ++i)
+    chainOf[i] = i;
+  std::function<unsigned(unsigned)> find = [&](unsigned i) {
+    return chainOf[i] == i ? i : chainOf[i] = find(chainOf[i]);
+  };
+  for (unsigned j = 0; j < steps.size(); ++j)
+    for (unsigned i = 0; i < j; ++i)
+      if (!areIndependent(steps[i].op, steps[j].op))
+        chainOf[find(j)] = find(i);
+  SmallVector<SmallVector<RowStep>> chains;
+  DenseMap<unsigned, unsigned> indexOf;
+  for (unsigned i = 0; i < steps.size(); ++i) {
+    auto [it, inserted] = indexOf.try_emplace(find(i), chains.size());
+    if (inserted)
+      chains.emplace_back();
+    chains[it->second].push_back(steps[i]);
+  }
+  return chains;
+}
+
+/// One gpu.launch in place of the last step that runs `steps`: a block per
+/// row and independent chain of steps (splitIntoChains), which runs its
+/// chain's steps in order, a barrier between them. The steps' ops go.
 void buildKernel(ArrayRef<RowStep> steps, int64_t rows) {
   // Threads enough for the longest row in one unrolled round.
   int64_t longestRow = 1;
@@ -453,8 +527,10 @@ void buildKernel(ArrayRef<RowStep> steps, int64_t rows) {
     longestRow = std::max(
         longestRow,
         product(ArrayRef<int64_t>(step.ranges).drop_front(step.rowLoops)));
+  SmallVector<SmallVector<RowStep>> chains = splitIntoChains(steps);
+  int64_t blocks = rows * static_cast<int64_t>(chains.size());
   int64_t blockSize = std::min<int64_t>(
-      rows >= kManyRows ? kMaxManyRowsBlockSize : kMaxBlockSize,
+      blocks >= kManyRows ? kMaxManyRowsBlockSize : kMaxBlockSize,
       llvm::alignTo(llvm::divideCeil(longestRow, kUnroll), kWarpSize));
   ImplicitLocOpBuilder b(steps.back().op->getLoc(), steps.back().op);
   auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
@@ -463,24 +539,78 @@ void buildKernel(ArrayRef<RowStep> steps, int64_t rows) {
       MemRefType::get({blockSize / kWarpSize}, b.getF32Type(),
                       MemRefLayoutAttrInterface(), workgroup);
   auto launch = createNamedLaunch(b, "onebit_row_reduction",
-                                  constIndex(b, rows), constIndex(b, 1),
+                                  constIndex(b, blocks), constIndex(b, 1),
                                   constIndex(b, blockSize),
                                   TypeRange{partialsType});
   Value partials = launch.getWorkgroupAttributions()[0];
   Value thread = launch.getThreadIds().x;
-  for (auto [index, step] : llvm::enumerate(steps)) {
-    if (index > 0)
-      gpu::BarrierOp::create(b);
-    SmallVector<Value> row = delinearize(
-        b, launch.getBlockIds().x,
-        ArrayRef<int64_t>(step.ranges).take_front(step.rowLoops));
-    if (step.reduction)
-      emitReduction(b, *step.reduction, row, thread, partials, blockSize);
-    else
-      emitElementwise(b, step, row, thread, blockSize);
+  Value rowIndex =
+      arith::RemUIOp::create(b, launch.getBlockIds().x, constIndex(b, rows));
+  auto emitChain = [&](ArrayRef<RowStep> chain) {
+    for (auto [index, step] : llvm::enumerate(chain)) {
+      if (index > 0)
+        gpu::BarrierOp::create(b);
+      SmallVector<Value> row = delinearize(
+          b, rowIndex,
+          ArrayRef<int64_t>(step.ranges).take_front(step.rowLoops));
+      if (step.reduction)
+        emitReduction(b, *step.reduction, row, thread, partials, blockSize);
+      else
+        emitElementwise(b, step, row, thread, blockSize);
+    }
+  };
+  if (chains.size() == 1) {
+    emitChain(chains.front());
+  } else {
+    // The chain is uniform across a block: its barriers are safe.
+    Value chain =
+        arith::DivUIOp::create(b, launch.getBlockIds().x, constIndex(b, rows));
+    auto cases = llvm::to_vector(
+        llvm::seq<int64_t>(0, static_cast<int64_t>(chains.size())));
+    auto select =
+        scf::IndexSwitchOp::create(b, TypeRange{}, chain, cases, cases.size());
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&select.getDefaultRegion().emplaceBlock());
+      scf::YieldOp::create(b);
+    }
+    for (auto [region, steps] :
+         llvm::zip(select.getCaseRegions(), chains)) {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&region.emplaceBlock());
+      emitChain(steps);
+      scf::YieldOp::create(b);
+    }
   }
   for (const RowStep &step : steps)
     step.op->erase();
+}
+
+/// Moves each row step down past the kernels after it that it does not
+/// depend on (nor they on it), so that steps which a product kernel
+/// separated (the norms after q, k and v) meet in one row group.
+void sinkRowStepsPastKernels(Block &block, int64_t minRowSize,
+                             int64_t maxRows) {
+  SmallVector<Operation *> candidates;
+  for (Operation &op : block) {
+    auto generic = dyn_cast<linalg::GenericOp>(op);
+    if ((generic && match(generic, minRowSize, maxRows)) ||
+        matchElementwise(&op))
+      candidates.push_back(&op);
+  }
+  for (Operation *op : llvm::reverse(candidates)) {
+    Operation *after = nullptr;
+    for (Operation *next = op->getNextNode(); next;
+         next = next->getNextNode()) {
+      if (touchesNoData(next))
+        continue;
+      if (!isa<gpu::LaunchOp>(next) || !areIndependent(op, next))
+        break;
+      after = next;
+    }
+    if (after)
+      op->moveAfter(after);
+  }
 }
 
 /// A row group: steps a kernel with one block per row runs in order.
@@ -558,10 +688,12 @@ struct OneBitGPURowReductionsPass
   using Base::Base;
 
   void runOnOperation() override {
-    for (Block &block : getOperation().getBody())
+    for (Block &block : getOperation().getBody()) {
+      sinkRowStepsPastKernels(block, minRowSize, maxRows);
       for (const RowGroup &group :
            collectRowGroups(block, minRowSize, maxRows))
         buildKernel(group.steps, group.rows);
+    }
   }
 };
 

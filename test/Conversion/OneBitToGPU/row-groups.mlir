@@ -139,3 +139,72 @@ func.func @row_counts(%odd: memref<5x7xf32>, %a: memref<3x128xf32>, %sa: memref<
   }
   return
 }
+
+// -----
+
+// Two sums over one row each, a kernel between them that touches neither:
+// the first sum (and its fill) moves down past the kernel, and the two
+// chains, which share no buffer they write, run in one launch of 2 blocks,
+// one per chain (an index switch on the block), each chain's steps in
+// order. A kernel that writes what a step reads stops the step above it.
+// CHECK-LABEL: func.func @independent_chains
+// CHECK: gpu.launch {{.*}} function(@other)
+// CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %c2,
+// CHECK-SAME: function(@onebit_row_reduction)
+// CHECK: scf.index_switch
+// CHECK: case 0 {
+// CHECK: memref.store %{{.*}}, %arg2
+// CHECK: gpu.barrier
+// CHECK: memref.load %arg0
+// CHECK: case 1 {
+// CHECK: memref.store %{{.*}}, %arg3
+// CHECK: gpu.barrier
+// CHECK: memref.load %arg1
+// CHECK: default {
+// CHECK-NOT: linalg.
+// CHECK-LABEL: func.func @dependent_kernel
+// CHECK: gpu.launch {{.*}} function(@onebit_row_reduction)
+// CHECK: gpu.launch {{.*}} function(@writes_input)
+// CHECK: gpu.launch {{.*}} function(@onebit_row_reduction)
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+#out2 = affine_map<(d0, d1) -> (d0)>
+func.func @independent_chains(%a: memref<1x256xf32>, %b: memref<1x256xf32>, %sa: memref<1xf32>, %sb: memref<1xf32>, %w: memref<8xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %c1 = arith.constant 1 : index
+  linalg.fill ins(%zero : f32) outs(%sa : memref<1xf32>)
+  linalg.generic {indexing_maps = [#id2, #out2], iterator_types = ["parallel", "reduction"]} ins(%a : memref<1x256xf32>) outs(%sa : memref<1xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %s = arith.addf %in, %out : f32
+    linalg.yield %s : f32
+  }
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1) threads(%tx, %ty, %tz) in (%sx = %c1, %sy = %c1, %sz = %c1) function(@other) {
+    memref.store %zero, %w[%tx] : memref<8xf32>
+    gpu.terminator
+  }
+  linalg.fill ins(%zero : f32) outs(%sb : memref<1xf32>)
+  linalg.generic {indexing_maps = [#id2, #out2], iterator_types = ["parallel", "reduction"]} ins(%b : memref<1x256xf32>) outs(%sb : memref<1xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %s = arith.addf %in, %out : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+func.func @dependent_kernel(%a: memref<1x256xf32>, %b: memref<1x256xf32>, %sa: memref<1xf32>, %sb: memref<1xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %c1 = arith.constant 1 : index
+  linalg.generic {indexing_maps = [#id2, #out2], iterator_types = ["parallel", "reduction"]} ins(%a : memref<1x256xf32>) outs(%sa : memref<1xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %s = arith.addf %in, %out : f32
+    linalg.yield %s : f32
+  }
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1) threads(%tx, %ty, %tz) in (%sx = %c1, %sy = %c1, %sz = %c1) function(@writes_input) {
+    memref.store %zero, %a[%tx, %tx] : memref<1x256xf32>
+    gpu.terminator
+  }
+  linalg.generic {indexing_maps = [#id2, #out2], iterator_types = ["parallel", "reduction"]} ins(%b : memref<1x256xf32>) outs(%sb : memref<1xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %s = arith.addf %in, %out : f32
+    linalg.yield %s : f32
+  }
+  return
+}
