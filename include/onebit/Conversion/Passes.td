@@ -141,6 +141,48 @@ def OneBitGPUTransposeMatvecWeights
   ];
 }
 
+def OneBitGPUMergeLaunches
+    : Pass<"onebit-gpu-merge-launches", "::mlir::func::FuncOp"> {
+  let summary = "Run adjacent independent kernels of one name side by side "
+                "in one launch";
+  let description = [{
+    Runs in `onebit-cuda-pipeline` after the hand-built kernels
+    (`onebit-gpu-sign-mma`, `onebit-gpu-row-reductions`). At batch 1 a
+    small 1-bit product is a few microseconds of mostly latency, and the
+    products that read the same activations (q, k and v; gate and up) ran
+    one after another. A run of `gpu.launch` ops with only data-free ops
+    (allocations, views, constants) between them becomes one launch where
+    they
+
+    - carry the same kernel name (`function`) and constant block sizes,
+      with a one-dimensional constant grid, a single-block body, no async
+      tokens and no dynamic workgroup memory;
+    - are independent: none writes a buffer another touches (every buffer
+      a launch uses from above counts as read and written; buffers are
+      told apart by the allocation, argument or global they view);
+    - need at most 48 KiB of workgroup memory together.
+
+    The merged launch's grid is theirs side by side in x; each block runs
+    the body of the launch it belongs to (an `scf.index_switch`, uniform
+    across the block, so its barriers stay valid), with its block index
+    and grid size as before. Its workgroup buffers are all of theirs.
+
+    ```mlir
+    // Before: two products of 256 blocks each
+    gpu.launch blocks(...) in (%gx = %c256, ...) ... function(@onebit_sign_mma) {...}
+    gpu.launch blocks(...) in (%gx = %c256, ...) ... function(@onebit_sign_mma) {...}
+    // After: one launch of 512 blocks
+    gpu.launch blocks(%b, ...) in (%gx = %c512, ...) ... {
+      scf.index_switch %which case 0 {...} case 1 {...} }
+    ```
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::scf::SCFDialect",
+  ];
+}
+
 def OneBitGPURowReductions
     : Pass<"onebit-gpu-row-reductions", "::mlir::func::FuncOp"> {
   let summary = "Reduce each row of a linalg reduction with one thread block, "

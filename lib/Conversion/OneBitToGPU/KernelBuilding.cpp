@@ -5,7 +5,9 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
 
 using namespace mlir;
 
@@ -114,4 +116,77 @@ Value onebit::getBufferRoot(Value value) {
 
 bool onebit::touchesNoData(Operation *op) {
   return isa<gpu::AllocOp, memref::AllocOp>(op) || isMemoryEffectFree(op);
+}
+
+namespace {
+
+/// The allocation (or argument, or global) that `buffer` views.
+Value getAliasRoot(Value buffer) {
+  while (auto view = buffer.getDefiningOp<ViewLikeOpInterface>())
+    buffer = view.getViewSource();
+  return buffer;
+}
+
+/// The roots of the buffers `op` reads and writes, from its memory
+/// effects and those of the ops inside it; false where some effect is on
+/// no buffer in particular (then anything may depend on it).
+bool getRoots(Operation *op, DenseSet<Value> &read, DenseSet<Value> &written) {
+  auto isOutside = [&](Value root) {
+    return !op->isAncestor(root.getParentBlock()->getParentOp());
+  };
+  bool known = true;
+  op->walk([&](Operation *inner) {
+    if (inner != op && inner->hasTrait<OpTrait::HasRecursiveMemoryEffects>())
+      return;
+    auto effects = dyn_cast<MemoryEffectOpInterface>(inner);
+    if (!effects) {
+      if (inner->hasTrait<OpTrait::HasRecursiveMemoryEffects>())
+        return;
+      // Unknown: every buffer it uses is read and written.
+      for (Value operand : inner->getOperands())
+        if (isa<MemRefType>(operand.getType()) &&
+            isOutside(getAliasRoot(operand))) {
+          read.insert(getAliasRoot(operand));
+          written.insert(getAliasRoot(operand));
+        }
+      return;
+    }
+    SmallVector<MemoryEffects::EffectInstance> instances;
+    effects.getEffects(instances);
+    for (const MemoryEffects::EffectInstance &instance : instances) {
+      bool reads = isa<MemoryEffects::Read>(instance.getEffect());
+      bool writes = isa<MemoryEffects::Write>(instance.getEffect());
+      if (!reads && !writes)
+        continue;
+      Value value = instance.getValue();
+      // A barrier orders the block's own accesses, none outside it.
+      if (!value) {
+        known &= isa<gpu::BarrierOp>(inner);
+        continue;
+      }
+      Value root = getAliasRoot(value);
+      if (!isOutside(root))
+        continue;
+      if (reads)
+        read.insert(root);
+      if (writes)
+        written.insert(root);
+    }
+  });
+  return known;
+}
+
+} // namespace
+
+bool onebit::areIndependent(Operation *first, Operation *second) {
+  DenseSet<Value> firstRead, firstWritten, secondRead, secondWritten;
+  if (!getRoots(first, firstRead, firstWritten) ||
+      !getRoots(second, secondRead, secondWritten))
+    return false;
+  auto meets = [](const DenseSet<Value> &a, const DenseSet<Value> &b) {
+    return llvm::any_of(a, [&](Value v) { return b.contains(v); });
+  };
+  return !meets(firstWritten, secondRead) &&
+         !meets(firstWritten, secondWritten) &&
+         !meets(secondWritten, firstRead);
 }

@@ -59,6 +59,13 @@ Value getBufferRoot(Value value);
 /// views, constants).
 bool touchesNoData(Operation *op);
 
+/// Whether `first` and `second` (linalg ops on buffers, gpu.launch ops, ...)
+/// may run in either order or at once: neither writes a buffer the other
+/// touches, by the memory effects of the ops in them (an op without them
+/// reads and writes every buffer it uses). Buffers are told apart by the
+/// allocation, argument or global they view; distinct ones never alias.
+bool areIndependent(Operation *first, Operation *second);
+
 /// The row-major indices of position `linear` in `shape`.
 SmallVector<Value> delinearize(ImplicitLocOpBuilder &b, Value linear,
                                ArrayRef<int64_t> shape);

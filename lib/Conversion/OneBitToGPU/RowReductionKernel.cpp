@@ -24,7 +24,6 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
-#include "mlir/Interfaces/ViewLikeInterface.h"
 
 #include <functional>
 
@@ -448,49 +447,6 @@ void emitReduction(ImplicitLocOpBuilder &b, const RowReduction &r,
   Value before = memref::LoadOp::create(b, out, rowIndex);
   memref::StoreOp::create(b, combine(b, r.combiner, before, result), out,
                           rowIndex);
-}
-
-/// The allocation (or argument, or global) that `buffer` views: distinct
-/// roots never alias.
-Value getAliasRoot(Value buffer) {
-  while (auto view = buffer.getDefiningOp<ViewLikeOpInterface>())
-    buffer = view.getViewSource();
-  return buffer;
-}
-
-/// The roots of the buffers `op` reads and writes (all of them as both for
-/// anything but a row step's linalg op).
-void getRoots(Operation *op, DenseSet<Value> &read, DenseSet<Value> &written) {
-  if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op)) {
-    for (Value input : linalgOp.getDpsInputs())
-      if (isa<MemRefType>(input.getType()))
-        read.insert(getAliasRoot(input));
-    for (Value init : linalgOp.getDpsInits())
-      written.insert(getAliasRoot(init));
-    return;
-  }
-  op->walk([&](Operation *inner) {
-    for (Value operand : inner->getOperands())
-      if (isa<MemRefType>(operand.getType()) &&
-          !op->isAncestor(operand.getParentBlock()->getParentOp())) {
-        read.insert(getAliasRoot(operand));
-        written.insert(getAliasRoot(operand));
-      }
-  });
-}
-
-/// Whether `first` and `second` may run in either order or at once:
-/// neither writes a buffer the other touches.
-bool areIndependent(Operation *first, Operation *second) {
-  DenseSet<Value> firstRead, firstWritten, secondRead, secondWritten;
-  getRoots(first, firstRead, firstWritten);
-  getRoots(second, secondRead, secondWritten);
-  auto meets = [](const DenseSet<Value> &a, const DenseSet<Value> &b) {
-    return llvm::any_of(a, [&](Value v) { return b.contains(v); });
-  };
-  return !meets(firstWritten, secondRead) &&
-         !meets(firstWritten, secondWritten) &&
-         !meets(secondWritten, firstRead);
 }
 
 /// Splits `steps` into chains that touch disjoint written buffers: steps

@@ -72,6 +72,7 @@ void mlir::onebit::buildCUDALoweringPipeline(
   mma.loadsAhead = options.mmaLoadsAhead;
   host.addPass(createOneBitGPUSignMma(mma));
   host.addPass(createOneBitGPURowReductions());
+  host.addPass(createOneBitGPUMergeLaunches());
   host.addPass(createConvertLinalgToParallelLoopsPass());
   host.addPass(createCanonicalizerPass());
   OneBitGPUTileLoopsOptions tile;
