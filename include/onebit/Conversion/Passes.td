@@ -231,7 +231,11 @@ def OneBitGPURowReductions
     or global they view), so that the norms after the q, k and v products
     meet. Within a group, steps that share no written buffer form
     independent chains: the kernel has a block per row and chain (an
-    `scf.index_switch` on the block), and the chains run at once.
+    `scf.index_switch` on the block), and the chains run at once. A fill
+    whose buffer the next step of its chain that touches it reduces into
+    (over the same elements, not reading it) is no step of its own: the
+    reduction combines its result with the fill's value instead of
+    loading the output.
 
     Sums are reassociated (added in a tree instead of in order), which
     changes their rounding within the usual floating-point tolerance.

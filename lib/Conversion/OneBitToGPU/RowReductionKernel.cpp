@@ -175,6 +175,9 @@ struct RowStep {
   std::optional<RowReduction> reduction;
   SmallVector<int64_t> ranges; // the op's loop sizes
   unsigned rowLoops = 0;       // leading loops that pick the row
+  /// A reduction's output value before it, where a fill it absorbed set
+  /// it (foldFillsIntoReductions): not loaded again.
+  Value initial;
 };
 
 /// Elements of one row an elementwise step may cover: a single block walks
@@ -390,7 +393,7 @@ void emitElementwise(ImplicitLocOpBuilder &b, const RowStep &step,
 /// output's value and stores it.
 void emitReduction(ImplicitLocOpBuilder &b, const RowReduction &r,
                    ArrayRef<Value> rowIndex, Value thread, Value partials,
-                   int64_t blockSize) {
+                   int64_t blockSize, Value initial) {
   int64_t numWarps = blockSize / kWarpSize;
   auto loop = scf::ForOp::create(b, constIndex(b, 0), constIndex(b, r.rowSize),
                                  constIndex(b, blockSize * kUnroll),
@@ -444,7 +447,8 @@ void emitReduction(ImplicitLocOpBuilder &b, const RowReduction &r,
   Value result = elementType.isF32()
                      ? total
                      : arith::TruncFOp::create(b, elementType, total);
-  Value before = memref::LoadOp::create(b, out, rowIndex);
+  Value before =
+      initial ? initial : memref::LoadOp::create(b, out, rowIndex).getResult();
   memref::StoreOp::create(b, combine(b, r.combiner, before, result), out,
                           rowIndex);
 }
@@ -473,6 +477,48 @@ SmallVector<SmallVector<RowStep>> splitIntoChains(ArrayRef<RowStep> steps) {
   return chains;
 }
 
+/// Drops from `chain` each fill whose buffer the next step touching it
+/// reduces into, over exactly the filled elements: the reduction takes the
+/// fill's value as its output's value before it instead of loading it
+/// (a step, a barrier and a round trip through memory less). The fill's
+/// op still goes with the group's.
+void foldFillsIntoReductions(SmallVectorImpl<RowStep> &chain) {
+  auto touches = [](const RowStep &step, Value root) {
+    Value out = getOutput(step);
+    if (getBufferRoot(out) == root)
+      return true;
+    auto generic = dyn_cast<linalg::GenericOp>(step.op);
+    return generic && llvm::any_of(generic.getDpsInputs(), [&](Value input) {
+             return getBufferRoot(input) == root;
+           });
+  };
+  for (unsigned i = 0; i < chain.size(); ++i) {
+    auto fill = dyn_cast<linalg::FillOp>(chain[i].op);
+    if (!fill)
+      continue;
+    Value filled = fill.getOutputs()[0];
+    Value root = getBufferRoot(filled);
+    for (unsigned j = i + 1; j < chain.size(); ++j) {
+      if (!touches(chain[j], root))
+        continue;
+      Value out = getOutput(chain[j]);
+      if (chain[j].reduction && !chain[j].initial &&
+          getBufferRoot(out) == root &&
+          cast<MemRefType>(out.getType()).getNumElements() ==
+              cast<MemRefType>(filled.getType()).getNumElements() &&
+          llvm::none_of(linalg::GenericOp(chain[j].reduction->op)
+                            .getDpsInputs(),
+                        [&](Value input) {
+                          return getBufferRoot(input) == root;
+                        })) {
+        chain[j].initial = fill.getInputs()[0];
+        chain.erase(chain.begin() + i--);
+      }
+      break;
+    }
+  }
+}
+
 /// One gpu.launch in place of the last step that runs `steps`: a block per
 /// row and independent chain of steps (splitIntoChains), which runs its
 /// chain's steps in order, a barrier between them. The steps' ops go.
@@ -484,6 +530,8 @@ void buildKernel(ArrayRef<RowStep> steps, int64_t rows) {
         longestRow,
         product(ArrayRef<int64_t>(step.ranges).drop_front(step.rowLoops)));
   SmallVector<SmallVector<RowStep>> chains = splitIntoChains(steps);
+  for (SmallVector<RowStep> &chain : chains)
+    foldFillsIntoReductions(chain);
   int64_t blocks = rows * static_cast<int64_t>(chains.size());
   int64_t blockSize = std::min<int64_t>(
       blocks >= kManyRows ? kMaxManyRowsBlockSize : kMaxBlockSize,
@@ -510,7 +558,8 @@ void buildKernel(ArrayRef<RowStep> steps, int64_t rows) {
           b, rowIndex,
           ArrayRef<int64_t>(step.ranges).take_front(step.rowLoops));
       if (step.reduction)
-        emitReduction(b, *step.reduction, row, thread, partials, blockSize);
+        emitReduction(b, *step.reduction, row, thread, partials, blockSize,
+                      step.initial);
       else
         emitElementwise(b, step, row, thread, blockSize);
     }

@@ -5,22 +5,25 @@
 // the normalization. Every step reads and writes only its row, so one
 // kernel with a block per row runs them in order, a barrier between
 // steps: one launch instead of six. The elementwise steps walk the row
-// with a stride of the block; per-row scalars (the fills) too.
+// with a stride of the block. Each fill is absorbed by the sum after it:
+// the sum adds its result to the fill's value (0) instead of loading the
+// output, and the fill is no step of its own.
 // CHECK-LABEL: func.func @layer_norm
 // CHECK-DAG: %[[C2:.*]] = arith.constant 2 : index
 // CHECK-DAG: %[[C128:.*]] = arith.constant 128 : index
 // CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %[[C2]], {{.*}} threads({{.*}}) in (%{{.*}} = %[[C128]],
 // CHECK-SAME: function(@onebit_row_reduction)
+// CHECK-NOT: memref.store %{{.*}}, %{{.*}} : memref<2x1xf32>
 // CHECK: scf.for
-// CHECK: memref.store %{{.*}}, %{{.*}} : memref<2x1xf32>
-// CHECK: gpu.barrier
 // CHECK: gpu.shuffle xor
 // CHECK: gpu.barrier
+// CHECK-NOT: memref.load %{{.*}} : memref<2x1xf32>
+// CHECK: arith.addf %cst{{.*}}, %{{.*}} : f32
+// CHECK: memref.store %{{.*}}, %{{.*}} : memref<2x1xf32>
 // CHECK: gpu.barrier
 // CHECK: scf.for
 // CHECK: arith.subf
 // CHECK: memref.store %{{.*}}, %[[CENTRED:.*]][%{{.*}}, %{{.*}}] : memref<2x512xf32>
-// CHECK: gpu.barrier
 // CHECK: gpu.barrier
 // CHECK: arith.mulf
 // CHECK: gpu.shuffle xor
@@ -146,20 +149,19 @@ func.func @row_counts(%odd: memref<5x7xf32>, %a: memref<3x128xf32>, %sa: memref<
 // the first sum (and its fill) moves down past the kernel, and the two
 // chains, which share no buffer they write, run in one launch of 2 blocks,
 // one per chain (an index switch on the block), each chain's steps in
-// order. A kernel that writes what a step reads stops the step above it.
+// order (each fill absorbed by its sum). A kernel that writes what a step
+// reads stops the step above it.
 // CHECK-LABEL: func.func @independent_chains
 // CHECK: gpu.launch {{.*}} function(@other)
 // CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %c2,
 // CHECK-SAME: function(@onebit_row_reduction)
 // CHECK: scf.index_switch
 // CHECK: case 0 {
-// CHECK: memref.store %{{.*}}, %arg2
-// CHECK: gpu.barrier
 // CHECK: memref.load %arg0
+// CHECK: memref.store %{{.*}}, %arg2
 // CHECK: case 1 {
-// CHECK: memref.store %{{.*}}, %arg3
-// CHECK: gpu.barrier
 // CHECK: memref.load %arg1
+// CHECK: memref.store %{{.*}}, %arg3
 // CHECK: default {
 // CHECK-NOT: linalg.
 // CHECK-LABEL: func.func @dependent_kernel
@@ -205,6 +207,40 @@ func.func @dependent_kernel(%a: memref<1x256xf32>, %b: memref<1x256xf32>, %sa: m
   ^bb0(%in: f32, %out: f32):
     %s = arith.addf %in, %out : f32
     linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// A fill whose buffer a step reads before the sum into it stays a step:
+// the sum then adds to what the fill stored.
+// CHECK-LABEL: func.func @fill_read_first
+// CHECK: gpu.launch
+// CHECK: memref.store %{{.*}}, %arg1[
+// CHECK: gpu.barrier
+// CHECK: memref.load %arg1[
+// CHECK: memref.store %{{.*}}, %arg2[
+// CHECK: gpu.barrier
+// CHECK: gpu.shuffle xor
+// CHECK: %[[BEFORE:.*]] = memref.load %arg1[
+// CHECK: arith.addf %[[BEFORE]]
+#id1 = affine_map<(d0) -> (d0)>
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+#out2 = affine_map<(d0, d1) -> (d0)>
+func.func @fill_read_first(%x: memref<1x256xf32>, %s: memref<1xf32>, %t: memref<1xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%s : memref<1xf32>)
+  linalg.generic {indexing_maps = [#id1, #id1], iterator_types = ["parallel"]} ins(%s : memref<1xf32>) outs(%t : memref<1xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %one = arith.constant 1.0 : f32
+    %r = arith.addf %in, %one : f32
+    linalg.yield %r : f32
+  }
+  linalg.generic {indexing_maps = [#id2, #out2], iterator_types = ["parallel", "reduction"]} ins(%x : memref<1x256xf32>) outs(%s : memref<1xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %r = arith.addf %in, %out : f32
+    linalg.yield %r : f32
   }
   return
 }
