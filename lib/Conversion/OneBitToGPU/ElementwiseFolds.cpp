@@ -41,25 +41,6 @@ bool onlyDataFreeOpsBetween(Operation *first, Operation *last) {
   return true;
 }
 
-/// Whether `op` can be evaluated at one point of its iteration space inside
-/// the kernel: all parallel, one output with an identity map that its body
-/// does not read, operands indexed by dimensions or constants, a body of
-/// side-effect-free ops.
-bool isFoldableElementwise(linalg::GenericOp op) {
-  if (!op.hasPureBufferSemantics() || op.getNumDpsInits() != 1 ||
-      op.getNumReductionLoops() != 0 ||
-      !op.getMatchingIndexingMap(op.getDpsInitOperand(0)).isIdentity() ||
-      !op.getRegionOutputArgs()[0].use_empty())
-    return false;
-  for (AffineMap map : op.getIndexingMapsArray())
-    for (AffineExpr expr : map.getResults())
-      if (!isa<AffineDimExpr, AffineConstantExpr>(expr))
-        return false;
-  return llvm::all_of(op.getBody()->without_terminator(), [](Operation &inner) {
-    return inner.getNumRegions() == 0 && isMemoryEffectFree(&inner);
-  });
-}
-
 /// Whether evaluating `op` at a point costs little more than loading its
 /// result: no math-dialect function (exp, tanh, rsqrt, ...) and no
 /// division. A product kernel evaluates its prologue again in every block
@@ -86,7 +67,7 @@ FailureOr<ElementwiseFold> findFold(linalg::GenericOp product, Value value,
     return failure();
   auto op = dyn_cast<linalg::GenericOp>(
       users[0] == product.getOperation() ? users[1] : users[0]);
-  if (!op || !isFoldableElementwise(op))
+  if (!op || !isPointwiseGeneric(op))
     return failure();
   ElementwiseFold fold{op, nullptr, root};
   if (isPrologue) {
@@ -138,15 +119,11 @@ Value evaluateFold(ImplicitLocOpBuilder &b, const ElementwiseFold &fold,
       mapping.map(argument, input->get());
       continue;
     }
-    SmallVector<Value> at;
-    for (AffineExpr expr : op.getMatchingIndexingMap(input).getResults()) {
-      if (auto dim = dyn_cast<AffineDimExpr>(expr))
-        at.push_back(indices[dim.getPosition()]);
-      else
-        at.push_back(arith::ConstantIndexOp::create(
-            b, cast<AffineConstantExpr>(expr).getValue()));
-    }
-    mapping.map(argument, memref::LoadOp::create(b, input->get(), at));
+    mapping.map(argument,
+                memref::LoadOp::create(
+                    b, input->get(),
+                    getMapIndices(b, op.getMatchingIndexingMap(input),
+                                  indices)));
   }
   for (Operation &inner : op.getBody()->without_terminator()) {
     if (auto index = dyn_cast<linalg::IndexOp>(inner))
@@ -213,14 +190,7 @@ Value evaluateFoldVector(ImplicitLocOpBuilder &b, const ElementwiseFold &fold,
       continue;
     }
     AffineMap map = op.getMatchingIndexingMap(input);
-    SmallVector<Value> at;
-    for (AffineExpr expr : map.getResults()) {
-      if (auto dim = dyn_cast<AffineDimExpr>(expr))
-        at.push_back(indices[dim.getPosition()]);
-      else
-        at.push_back(arith::ConstantIndexOp::create(
-            b, cast<AffineConstantExpr>(expr).getValue()));
-    }
+    SmallVector<Value> at = getMapIndices(b, map, indices);
     if (map.isFunctionOfDim(innermost))
       mapping.map(argument,
                   vector::LoadOp::create(

@@ -5,6 +5,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 
@@ -99,6 +100,52 @@ gpu::LaunchOp mlir::onebit::createNamedLaunch(ImplicitLocOpBuilder &b,
   gpu::TerminatorOp::create(b);
   b.setInsertionPointToStart(&body);
   return launch;
+}
+
+bool onebit::isPointwiseGeneric(linalg::GenericOp op) {
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInits() != 1 ||
+      op.getNumReductionLoops() != 0 ||
+      !op.getMatchingIndexingMap(op.getDpsInitOperand(0)).isIdentity() ||
+      !op.getRegionOutputArgs()[0].use_empty())
+    return false;
+  for (AffineMap map : op.getIndexingMapsArray())
+    for (AffineExpr expr : map.getResults())
+      if (!isa<AffineDimExpr, AffineConstantExpr>(expr))
+        return false;
+  return llvm::all_of(op.getBody()->without_terminator(), [](Operation &inner) {
+    return inner.getNumRegions() == 0 && isMemoryEffectFree(&inner);
+  });
+}
+
+SmallVector<Value> onebit::getMapIndices(ImplicitLocOpBuilder &b,
+                                         AffineMap map,
+                                         ArrayRef<Value> point) {
+  SmallVector<Value> indices;
+  for (AffineExpr expr : map.getResults()) {
+    if (auto dim = dyn_cast<AffineDimExpr>(expr))
+      indices.push_back(point[dim.getPosition()]);
+    else
+      indices.push_back(
+          constIndex(b, cast<AffineConstantExpr>(expr).getValue()));
+  }
+  return indices;
+}
+
+void onebit::createIndexSwitch(ImplicitLocOpBuilder &b, Value which,
+                               int64_t count,
+                               llvm::function_ref<void(int64_t)> buildCase) {
+  auto cases = llvm::to_vector(llvm::seq<int64_t>(0, count));
+  auto select =
+      scf::IndexSwitchOp::create(b, TypeRange{}, which, cases, count);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&select.getDefaultRegion().emplaceBlock());
+  scf::YieldOp::create(b);
+  for (int64_t i = 0; i < count; ++i) {
+    b.setInsertionPointToStart(&select.getCaseRegions()[i].emplaceBlock());
+    scf::YieldOp::create(b);
+    b.setInsertionPointToStart(&select.getCaseRegions()[i].front());
+    buildCase(i);
+  }
 }
 
 Value onebit::getBufferRoot(Value value) {

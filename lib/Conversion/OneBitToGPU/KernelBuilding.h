@@ -66,6 +66,23 @@ bool touchesNoData(Operation *op);
 /// allocation, argument or global they view; distinct ones never alias.
 bool areIndependent(Operation *first, Operation *second);
 
+/// Whether `op` can be evaluated at one point of its iteration space inside
+/// a kernel: on buffers, all parallel, one output with an identity map that
+/// its body does not read, operands indexed by dimensions or constants, a
+/// body of side-effect-free ops without regions.
+bool isPointwiseGeneric(linalg::GenericOp op);
+
+/// The indices `map` (of dimensions and constants) gives at loop point
+/// `point`.
+SmallVector<Value> getMapIndices(ImplicitLocOpBuilder &b, AffineMap map,
+                                 ArrayRef<Value> point);
+
+/// An scf.index_switch on `which` with cases 0 to count - 1, each built by
+/// `buildCase(i)` (the builder inside it, before its yield), and an empty
+/// default.
+void createIndexSwitch(ImplicitLocOpBuilder &b, Value which, int64_t count,
+                       llvm::function_ref<void(int64_t)> buildCase);
+
 /// The row-major indices of position `linear` in `shape`.
 SmallVector<Value> delinearize(ImplicitLocOpBuilder &b, Value linear,
                                ArrayRef<int64_t> shape);

@@ -126,20 +126,14 @@ void merge(ArrayRef<MergeableLaunch> run) {
     }
     start += launch.gridX;
   }
-  auto cases = llvm::to_vector(
-      llvm::seq<int64_t>(0, static_cast<int64_t>(run.size())));
-  auto select =
-      scf::IndexSwitchOp::create(b, TypeRange{}, which, cases, cases.size());
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(&select.getDefaultRegion().emplaceBlock());
-    scf::YieldOp::create(b);
+  SmallVector<unsigned> firstBuffers; // of each launch, in the merged list
+  unsigned buffers = 0;
+  for (const MergeableLaunch &launch : run) {
+    firstBuffers.push_back(buffers);
+    buffers += launch.op.getWorkgroupAttributions().size();
   }
-  unsigned workgroupIndex = 0;
-  for (auto [index, launch] : llvm::enumerate(run)) {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(&select.getCaseRegions()[index].emplaceBlock());
-    gpu::LaunchOp old = launch.op;
+  createIndexSwitch(b, which, run.size(), [&](int64_t index) {
+    gpu::LaunchOp old = run[index].op;
     IRMapping mapping;
     // Its blocks count from its start; its grid is its own.
     mapping.map(old.getBlockIds().x,
@@ -150,7 +144,7 @@ void merge(ArrayRef<MergeableLaunch> run) {
                           .getResult());
     mapping.map(old.getBlockIds().y, merged.getBlockIds().y);
     mapping.map(old.getBlockIds().z, merged.getBlockIds().z);
-    mapping.map(old.getGridSize().x, constIndex(b, launch.gridX));
+    mapping.map(old.getGridSize().x, constIndex(b, run[index].gridX));
     mapping.map(old.getGridSize().y, merged.getGridSize().y);
     mapping.map(old.getGridSize().z, merged.getGridSize().z);
     mapping.map(old.getThreadIds().x, merged.getThreadIds().x);
@@ -159,12 +153,12 @@ void merge(ArrayRef<MergeableLaunch> run) {
     mapping.map(old.getBlockSize().x, merged.getBlockSize().x);
     mapping.map(old.getBlockSize().y, merged.getBlockSize().y);
     mapping.map(old.getBlockSize().z, merged.getBlockSize().z);
-    for (BlockArgument buffer : old.getWorkgroupAttributions())
-      mapping.map(buffer, merged.getWorkgroupAttributions()[workgroupIndex++]);
+    for (auto [i, buffer] : llvm::enumerate(old.getWorkgroupAttributions()))
+      mapping.map(buffer,
+                  merged.getWorkgroupAttributions()[firstBuffers[index] + i]);
     for (Operation &op : old.getBody().front().without_terminator())
       b.clone(op, mapping);
-    scf::YieldOp::create(b);
-  }
+  });
   for (const MergeableLaunch &launch : run)
     launch.op.erase();
 }

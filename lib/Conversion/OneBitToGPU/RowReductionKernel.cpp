@@ -191,10 +191,10 @@ int64_t product(ArrayRef<int64_t> sizes) {
   return result;
 }
 
-/// `op` as an elementwise step (static, all parallel, one output written
-/// at the identity, a body of side-effect-free ops) or a fill.
+/// `op` as an elementwise step (a pointwise generic on static buffers) or a
+/// fill.
 std::optional<RowStep> matchElementwise(Operation *op) {
-  RowStep step{op, std::nullopt, {}, 0};
+  RowStep step{op, std::nullopt, {}, 0, Value()};
   if (auto fill = dyn_cast<linalg::FillOp>(op)) {
     auto type = dyn_cast<MemRefType>(fill.getOutputs()[0].getType());
     if (!type || !type.hasStaticShape() || !fill.hasPureBufferSemantics())
@@ -203,26 +203,13 @@ std::optional<RowStep> matchElementwise(Operation *op) {
     return step;
   }
   auto generic = dyn_cast<linalg::GenericOp>(op);
-  if (!generic || !generic.hasPureBufferSemantics() ||
-      generic.getNumDpsInits() != 1 || generic.getNumReductionLoops() != 0 ||
-      !generic.getMatchingIndexingMap(generic.getDpsInitOperand(0))
-           .isIdentity())
+  if (!generic || !isPointwiseGeneric(generic))
     return std::nullopt;
-  for (OpOperand &operand : generic->getOpOperands()) {
-    auto type = dyn_cast<MemRefType>(operand.get().getType());
+  for (Value operand : generic->getOperands()) {
+    auto type = dyn_cast<MemRefType>(operand.getType());
     if (type && !type.hasStaticShape())
       return std::nullopt;
-    for (AffineExpr expr :
-         generic.getMatchingIndexingMap(&operand).getResults())
-      if (!isa<AffineDimExpr, AffineConstantExpr>(expr))
-        return std::nullopt;
   }
-  if (!llvm::all_of(generic.getBody()->without_terminator(),
-                    [](Operation &inner) {
-                      return inner.getNumRegions() == 0 &&
-                             isMemoryEffectFree(&inner);
-                    }))
-    return std::nullopt;
   std::optional<SmallVector<int64_t>> ranges = generic.getStaticLoopRanges();
   if (!ranges)
     return std::nullopt;
@@ -320,15 +307,10 @@ Value computeElementwise(ImplicitLocOpBuilder &b, const RowStep &step,
       mapping.map(arg, input->get());
       continue;
     }
-    SmallVector<Value> indices;
-    for (AffineExpr expr : op.getMatchingIndexingMap(input).getResults()) {
-      if (auto dim = dyn_cast<AffineDimExpr>(expr))
-        indices.push_back(point[dim.getPosition()]);
-      else
-        indices.push_back(
-            constIndex(b, cast<AffineConstantExpr>(expr).getValue()));
-    }
-    mapping.map(arg, memref::LoadOp::create(b, input->get(), indices));
+    mapping.map(arg, memref::LoadOp::create(
+                         b, input->get(),
+                         getMapIndices(b, op.getMatchingIndexingMap(input),
+                                       point)));
   }
   for (Operation &inner : op.getBody()->without_terminator()) {
     if (auto index = dyn_cast<linalg::IndexOp>(inner))
@@ -570,22 +552,8 @@ void buildKernel(ArrayRef<RowStep> steps, int64_t rows) {
     // The chain is uniform across a block: its barriers are safe.
     Value chain =
         arith::DivUIOp::create(b, launch.getBlockIds().x, constIndex(b, rows));
-    auto cases = llvm::to_vector(
-        llvm::seq<int64_t>(0, static_cast<int64_t>(chains.size())));
-    auto select =
-        scf::IndexSwitchOp::create(b, TypeRange{}, chain, cases, cases.size());
-    {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(&select.getDefaultRegion().emplaceBlock());
-      scf::YieldOp::create(b);
-    }
-    for (auto [region, steps] :
-         llvm::zip(select.getCaseRegions(), chains)) {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(&region.emplaceBlock());
-      emitChain(steps);
-      scf::YieldOp::create(b);
-    }
+    createIndexSwitch(b, chain, chains.size(),
+                      [&](int64_t i) { emitChain(chains[i]); });
   }
   for (const RowStep &step : steps)
     step.op->erase();
@@ -650,7 +618,7 @@ SmallVector<RowGroup> collectRowGroups(Block &block, int64_t minRowSize,
     if (auto generic = dyn_cast<linalg::GenericOp>(op))
       if (std::optional<RowReduction> r =
               match(generic, minRowSize, maxRows)) {
-        step = RowStep{&op, r, r->rowShape, 0};
+        step = RowStep{&op, r, r->rowShape, 0, Value()};
         step->ranges.push_back(r->rowSize);
       }
     if (!step)

@@ -244,3 +244,29 @@ func.func @fill_read_first(%x: memref<1x256xf32>, %s: memref<1xf32>, %t: memref<
   }
   return
 }
+
+// -----
+
+// An elementwise generic that reads its own output (an accumulation in
+// place) is no row step: it stays for the generic schedule, after the
+// sum's kernel.
+// CHECK-LABEL: func.func @reads_own_output
+// CHECK: gpu.launch
+// CHECK: gpu.terminator
+// CHECK: linalg.generic
+// CHECK: arith.addf %{{.*}}, %{{.*}} : f32
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+#out2 = affine_map<(d0, d1) -> (d0)>
+func.func @reads_own_output(%x: memref<1x256xf32>, %s: memref<1xf32>, %acc: memref<1x256xf32>) {
+  linalg.generic {indexing_maps = [#id2, #out2], iterator_types = ["parallel", "reduction"]} ins(%x : memref<1x256xf32>) outs(%s : memref<1xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %r = arith.addf %in, %out : f32
+    linalg.yield %r : f32
+  }
+  linalg.generic {indexing_maps = [#id2, #id2], iterator_types = ["parallel", "parallel"]} ins(%x : memref<1x256xf32>) outs(%acc : memref<1x256xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %r = arith.addf %in, %out : f32
+    linalg.yield %r : f32
+  }
+  return
+}

@@ -103,3 +103,21 @@ func.func @left_alone(%x: memref<64x64xf32>, %short: memref<4x8xf32>, %o: memref
   }
   return
 }
+
+// -----
+
+// Many rows (128 of 1024, an lm_head at decode): 256 threads a block, not
+// the 1024 that one or a few rows get, since the rows fill the GPU.
+// CHECK-LABEL: func.func @many_rows
+// CHECK-DAG: %[[C128:.*]] = arith.constant 128 : index
+// CHECK-DAG: %[[C256:.*]] = arith.constant 256 : index
+// CHECK: gpu.launch blocks({{.*}} = %[[C128]], {{.*}} threads({{.*}} = %[[C256]],
+func.func @many_rows(%x: memref<128x1024xf32>, %sum: memref<128xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>], iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<128x1024xf32>) outs(%sum : memref<128xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %s = arith.addf %acc, %in : f32
+    linalg.yield %s : f32
+  }
+  return
+}

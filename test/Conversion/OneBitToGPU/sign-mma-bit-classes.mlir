@@ -1,4 +1,5 @@
 // RUN: onebit-opt %s -onebit-gpu-sign-mma=bit-classes=8 | FileCheck %s
+// RUN: onebit-opt %s -onebit-gpu-sign-mma=loads-ahead=3 | FileCheck %s --check-prefix=AHEAD
 
 // M = 1, K = 4096 with 8 bit classes (bits 8 to 15 of each half-word):
 // 8 accumulators instead of 16. Each of the 4 words of a word pair (rows g
@@ -7,6 +8,13 @@
 // (0x01000100), bit 7 its sign bit (0x80008000, xor 1.0). The sums of the
 // masked classes leave out bits 7 and 15 of every half-word (j % 8 != 7),
 // and the combination scales class 8 (c = 2^-16) by 65536.
+// With loads-ahead=3 the sign words of 3 steps (rows g and g + 8 each)
+// are in flight before the block stages x, and the step loop carries them.
+// AHEAD-LABEL: func @decode_eight_classes
+// AHEAD-COUNT-6: vector.load %{{.*}} {alignment = 16 : i64} : memref<8192xi32>, vector<4xi32>
+// AHEAD-NOT: vector.load %{{.*}} : memref<8192xi32>
+// AHEAD: gpu.barrier
+// AHEAD: scf.for {{.*}} -> ({{.*}}vector<2x2xf32>, vector<4xi32>, vector<4xi32>, vector<4xi32>, vector<4xi32>, vector<4xi32>, vector<4xi32>)
 // CHECK-LABEL: func @decode_eight_classes
 // CHECK: gpu.launch
 // CHECK: arith.remui %{{.*}}, %c8{{.*}} : index
