@@ -9,7 +9,9 @@ the GPU is:
 
 prepare: for each shape K->N and batch M, an ONNX model with R OneBit
 layers (packed encoding, fp16, no LayerNorm/bias) that all read the same
-input x and write R outputs, compiled with onebit-compile -target=cuda. R is
+input x and write R outputs, compiled with onebit-compile -target=cuda
+--merge-launches=false (one launch per layer, as the peer: independent
+layers of one input would otherwise share launches). R is
 chosen so the R weight sets together are at least --min-bytes (default
 128 MiB, over twice the L2 of an H100 or H200), so every forward reads the
 weights from HBM, not L2. The weights are a 64 KiB random block repeated, so
@@ -106,7 +108,7 @@ def prepare(args):
                 suffix = f"_{label}" if label else ""
                 library = out / f"linear_{k}x{n}_m{m}{suffix}.so"
                 onnx_path = compile_model(layers_model(layers, m, k), library, args.build,
-                                          flags)
+                                          ["--merge-launches=false", *flags])
                 onnx_path.unlink()  # only the library travels
                 if args.compress:
                     subprocess.run(["xz", "-1", "-T2", "-f", str(library)], check=True)
@@ -117,11 +119,13 @@ def prepare(args):
     if args.skip_checks:
         (out / "cases.json").write_text(json.dumps(dict(cases=cases, checks=checks), indent=1))
         return
-    # fp16 with K a multiple of 128: the tensor-core kernel, with one
-    # accumulator per sign bit (M <= 8, K a multiple of 256) or shifted sign
-    # pairs (K = 384, 896; M > 8), K split across warps (N = 40, 300), K
+    # fp16 with K a multiple of 128: the tensor-core kernel, with int8 digits
+    # of the activations (M <= 2, K a multiple of 256; in chunks: K = 11008,
+    # 16384), one accumulator per sign bit (M <= 8) or shifted sign pairs
+    # (K = 384, 896; M > 8), K split across warps (N = 40, 64, 300), K
     # staged in chunks (M = 40, K = 896); f32, or K = 1056: the decode kernel.
     for k, n, m, dtype in ((4096, 1000, 1, np.float16), (4096, 1000, 3, np.float16),
+                           (16384, 300, 1, np.float16), (11008, 64, 2, np.float16),
                            (4096, 1000, 2, np.float32), (8192, 300, 4, np.float32),
                            (1024, 64, 1, np.float16), (2080, 40, 1, np.float32),
                            (1056, 300, 2, np.float16),

@@ -136,6 +136,18 @@ cl::opt<int64_t> mmaLoadsAhead(
     cl::desc("Tensor-core kernel (-target=cuda): steps of sign words each "
              "lane has in flight (1..8)"),
     cl::init(2), cl::cat(category));
+cl::opt<bool> mergeLaunches(
+    "merge-launches",
+    cl::desc("-target=cuda: adjacent independent kernels of one name (q, k "
+             "and v; gate and up) in one launch (false: one launch each, as "
+             "the single-layer benchmarks time them)"),
+    cl::init(true), cl::cat(category));
+cl::opt<bool> mmaInt8Activations(
+    "mma-int8-activations",
+    cl::desc("Tensor-core kernel (-target=cuda), up to 2 input rows and "
+             "no K split: activations as int8 digits on the s8 tensor cores "
+             "(false: f16 bit classes)"),
+    cl::init(true), cl::cat(category));
 cl::list<std::string> inputShapes(
     "input-shape",
     cl::desc("Static shape for a graph input with symbolic dimensions, "
@@ -246,6 +258,8 @@ int main(int argc, char **argv) {
     cudaOptions.mmaMinGridSize = mmaMinGridSize;
     cudaOptions.mmaBitClasses = mmaBitClasses;
     cudaOptions.mmaLoadsAhead = mmaLoadsAhead;
+    cudaOptions.mmaInt8Activations = mmaInt8Activations;
+    cudaOptions.mergeLaunches = mergeLaunches;
     cudaOptions.gemvRowsPerStep = gemvRowsPerStep;
     cudaOptions.gemvMaxGridSize = gemvMaxGridSize;
     std::string ptxas = ptxasPath;

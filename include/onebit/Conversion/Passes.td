@@ -358,7 +358,20 @@ def OneBitGPUSignMma : Pass<"onebit-gpu-sign-mma", "::mlir::func::FuncOp"> {
       left by C, 2C, ... (fewer registers, one shift per word and shift;
       measured slower on the H200, see docs/benchmarks.md). With one input
       row a lane reads the B fragments of two bits with one 16-byte load.
-      Otherwise ("shifted pairs"), bits p
+    - With up to 2 input rows, no K split (below) and `int8-activations`
+      (the default), the same one-tile schedule runs on the s8 tensor cores
+      ("byte classes", m16n8k32, i32 sums): an mma takes bit q of every
+      byte of two words (`word & 0x01010101 << q`, one instruction per four
+      weights, 2^q or -128 as s8) and twice the weights of an f16 one. The
+      activations become integers: per chunk of K, each input row of x * g
+      is scaled so that its largest magnitude is just under 2^22, rounded
+      (one fma with 1.5·2^23; the only error, 2^-23 of that magnitude,
+      below the f16 rounding of x * g), and split into three signed
+      base-256 digits (the bytes of the rounded bits), each a column of B.
+      The i32 sums are exact; the digit columns combine across lanes into
+      the f32 sum. The staging costs about 10 instructions per activation
+      and block, so it is taken only where a block's warps cover all of K.
+    - Otherwise ("shifted pairs"), bits p
       and p + 16 become ±1 with one shift and one mask-xor
       (`(word << (15 - p)) & 0x80008000 ^ 0x3C003C00`), one A operand
       serving up to 4 input-row tiles.
@@ -403,11 +416,15 @@ def OneBitGPUSignMma : Pass<"onebit-gpu-sign-mma", "::mlir::func::FuncOp"> {
            "4, 2 with the words also shifted by multiples of it">,
     Option<"loadsAhead", "loads-ahead", "int64_t", /*default=*/"2",
            "Steps whose sign words each lane has in flight (1..8)">,
+    Option<"int8Activations", "int8-activations", "bool", /*default=*/"true",
+           "Up to 2 input rows and no K split: activations as int8 digits "
+           "on the s8 tensor cores (m16n8k32) instead of f16 bit classes">,
   ];
   let dependentDialects = [
     "::mlir::gpu::GPUDialect",
     "::mlir::memref::MemRefDialect",
     "::mlir::nvgpu::NVGPUDialect",
+    "::mlir::NVVM::NVVMDialect",
     "::mlir::scf::SCFDialect",
     "::mlir::vector::VectorDialect",
   ];

@@ -21,15 +21,17 @@
 //   block's warps split K instead and add their sums in workgroup memory.
 // - The x * g before and the * h, cast after are evaluated where the
 //   kernel loads and stores (ElementwiseFolds.h).
+// - Wide layers with up to 2 input rows run on the s8 tensor cores
+//   instead, the activations staged as int8 digits (SignMmaDigits.cpp).
 //
 //===----------------------------------------------------------------------===//
 
-#include "ElementwiseFolds.h"
-#include "KernelBuilding.h"
+#include "SignMma.h"
 #include "onebit/Conversion/Passes.h"
 #include "onebit/Dialect/OneBit/IR/OneBitDialect.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/UB/IR/UBOps.h"
@@ -44,134 +46,36 @@ namespace mlir::onebit {
 
 using namespace mlir;
 using namespace mlir::onebit;
+using namespace mlir::onebit::sign_mma;
 
-namespace {
-
-/// m16n8k16: output rows, inputs and input rows of one mma.
-constexpr int64_t kTileRows = 16;
-constexpr int64_t kTileInputs = 16;
-constexpr int64_t kTileColumns = 8;
-constexpr int64_t kWarpsPerBlock = 4;
-constexpr int64_t kBlockSize = kWarpsPerBlock * onebit::kWarpSize;
-/// Lanes that share one output row of a tile (t = lane % 4).
-constexpr int64_t kLanesPerRow = 4;
-/// Most input-row tiles per pass: 32 rows of activations.
-constexpr int64_t kMaxColumnTiles = 4;
-/// The static workgroup memory limit of every architecture we target.
-constexpr int64_t kMaxWorkgroupBytes = 48 * 1024;
-
-/// How sign bits become the f16 A operand.
-enum class SignDecoding {
-  /// Bits p and p + 16 of a word shifted to the two f16 sign bits and
-  /// xor-ed with the pair of 1.0: ±1 in two instructions per pair.
-  ShiftedPairs,
-  /// Bits q and q + 16 of a word masked in place, one instruction per
-  /// pair: the f16 whose only set bit is q, c_q = 2^e_q, or 0. Every mma
-  /// takes one q (from two words), so its sum is c_q * sum(x where the
-  /// bit is 1) and has an accumulator of its own; with the sum of x,
-  /// sum(±x) follows. Bit 15 is the sign bit: ±1 directly. With C classes
-  /// (the top C bits of each half-word), the word is also shifted left by
-  /// C, 2C, ... so that every bit passes through one of them: fewer
-  /// accumulators (registers) for one shift per word and shift. One
-  /// input-row and one output-row tile only.
-  BitClasses,
-};
-
-/// The shape of one tensor-core kernel.
-struct MmaShape {
-  int64_t rows;        // M, input rows
-  int64_t inFeatures;  // K
-  int64_t outFeatures; // N
-  int64_t passRows;    // input rows per block (grid y walks passes)
-  int64_t stagedRows;  // passRows rounded up to a power of two (padding)
-  int64_t columnTiles; // mma tiles of 8 input rows per pass
-  int64_t passes;
-  int64_t words;    // 32-bit sign words per lane, row and step
-  int64_t rowTiles; // tiles of 16 output rows per warp
-  int64_t kSplit;   // warps of a block that share rows, splitting K
-  int64_t chunk;    // inputs staged at a time
-  int64_t gridSize; // blocks in x
-  SignDecoding decoding;
-  int64_t bitClasses; // BitClasses: C, a power of two from 2 to 16
-  int64_t loadsAhead; // steps whose sign words are in flight
-
-  /// BitClasses: the shift (a multiple of C) that moves bit `bit` (0..15)
-  /// of a half-word into the classes, and the accumulator of its class.
-  int64_t getClassShift(int64_t bit) const {
-    return (15 - bit) / bitClasses * bitClasses;
-  }
-  int64_t getClassAccumulator(int64_t bit) const {
-    return bit + getClassShift(bit) - (16 - bitClasses);
-  }
-
-  int64_t rowWarps() const { return kWarpsPerBlock / kSplit; }
-  int64_t tilesPerBlock() const { return rowWarps() * rowTiles; }
-  /// Inputs one warp covers per step: 4 lanes of W words.
-  int64_t stepInputs() const { return kLanesPerRow * 32 * words; }
-  int64_t chunks() const { return llvm::divideCeil(inFeatures, chunk); }
-  /// Staged 8-byte units per block (a lane's words of one step, all
-  /// staged rows), with the padding against bank conflicts.
-  int64_t stagedBlockUnits() const {
-    return 8 * words * stagedRows + getBlockPadding();
-  }
-  /// One staged row: an even padding keeps the units of every block
-  /// 16-byte aligned, so that a lane reads two fragments at once.
-  int64_t getBlockPadding() const {
-    return stagedRows == 1 ? 2 : std::min<int64_t>(stagedRows, 8);
-  }
-  int64_t stagedHalves() const {
-    return chunk / (32 * words) * stagedBlockUnits() * 4;
-  }
-  /// BitClasses: the sums of each warp's staged inputs per row.
-  int64_t rowSumsBytes() const {
-    return decoding == SignDecoding::BitClasses
-               ? kWarpsPerBlock * stagedRows * 4
-               : 0;
-  }
-  /// K split: the sums the other warps hand to the first.
-  int64_t partialsBytes() const {
-    return (kSplit - 1) * rowWarps() * onebit::kWarpSize * laneSums() * 4;
-  }
-  int64_t accumulators() const {
-    return decoding == SignDecoding::BitClasses ? bitClasses
-                                                : rowTiles * columnTiles;
-  }
-  /// Sums each lane stores: 4 per tile of 16 x 8.
-  int64_t laneSums() const { return rowTiles * columnTiles * 4; }
-};
-
-Value minIndex(ImplicitLocOpBuilder &b, Value value, int64_t bound) {
+Value sign_mma::minIndex(ImplicitLocOpBuilder &b, Value value, int64_t bound) {
   return arith::MinUIOp::create(b, value, constIndex(b, bound));
 }
 
-Value lessThan(ImplicitLocOpBuilder &b, Value value, int64_t bound) {
+Value sign_mma::lessThan(ImplicitLocOpBuilder &b, Value value, int64_t bound) {
   return arith::CmpIOp::create(b, arith::CmpIPredicate::ult, value,
                                constIndex(b, bound));
 }
 
-Value mulAdd(ImplicitLocOpBuilder &b, Value value, int64_t factor,
-             Value addend) {
+Value sign_mma::mulAdd(ImplicitLocOpBuilder &b, Value value, int64_t factor,
+                       Value addend) {
   return arith::AddIOp::create(
       b, arith::MulIOp::create(b, value, constIndex(b, factor)), addend);
 }
 
 /// The f16 value of the bit pattern with only bit `q` (< 15) set.
-float getBitClassScale(int64_t q) {
+static float getBitClassScale(int64_t q) {
   if (q < 10)
     return std::ldexp(1.0f, q - 24); // subnormal
   return std::ldexp(1.0f, (1 << (q - 10)) - 15);
 }
 
-/// Where the 4 halves of 8-byte unit `unit` of staged row `row` start.
-/// The units of a lane's words in one step form a block (`block` = step *
-/// 4 + t, `unit` counted within it), row-innermost. Blocks are padded
-/// (getBlockPadding) so that the 4 lanes t of a row, which read the same
-/// unit of consecutive blocks together, hit different banks: a warp's
-/// 8- or 16-byte loads take the fewest wavefronts.
-Value getStagedOffset(ImplicitLocOpBuilder &b, const MmaShape &s, Value block,
-                      Value unit, Value row) {
+Value sign_mma::getStagedOffset(ImplicitLocOpBuilder &b, const MmaShape &s,
+                                Value block, Value unit, Value row) {
   return arith::MulIOp::create(
-      b, mulAdd(b, block, s.stagedBlockUnits(), mulAdd(b, unit, s.stagedRows, row)),
+      b,
+      mulAdd(b, block, s.stagedBlockUnits(),
+             mulAdd(b, unit, s.stagedRows, row)),
       constIndex(b, 4));
 }
 
@@ -179,8 +83,8 @@ Value getStagedOffset(ImplicitLocOpBuilder &b, const MmaShape &s, Value block,
 /// `bit` (0..15, and bit + 16 in the next half) of the lane's word `j`
 /// (0..W-1) is staged: in the order in which the lanes' A registers hold
 /// the signs.
-std::pair<Value, Value> getStagedUnit(ImplicitLocOpBuilder &b,
-                                      const MmaShape &s, Value j, Value bit) {
+static std::pair<Value, Value>
+getStagedUnit(ImplicitLocOpBuilder &b, const MmaShape &s, Value j, Value bit) {
   Value two = constIndex(b, 2);
   if (s.decoding == SignDecoding::BitClasses)
     // Unit (word pair, q): q of the even word, then q of the odd one.
@@ -191,46 +95,46 @@ std::pair<Value, Value> getStagedUnit(ImplicitLocOpBuilder &b,
           arith::MulIOp::create(b, arith::RemUIOp::create(b, bit, two), two)};
 }
 
-/// The n x 2 vector of f16 an mma operand is, from n i32 registers each
-/// holding a pair: bitcasts and inserts, which the LLVM lowering of GPU
-/// kernels takes (unlike multi-dimensional shape casts).
-Value buildOperand(ImplicitLocOpBuilder &b, ArrayRef<Value> registers) {
-  auto pairType = VectorType::get({2}, b.getF16Type());
-  auto type = VectorType::get({static_cast<int64_t>(registers.size()), 2},
-                              b.getF16Type());
+Value sign_mma::buildOperand(ImplicitLocOpBuilder &b, ArrayRef<Value> registers,
+                             Type elementType) {
+  int64_t perRegister = 32 / elementType.getIntOrFloatBitWidth();
+  auto registerType = VectorType::get({perRegister}, elementType);
+  auto type = VectorType::get(
+      {static_cast<int64_t>(registers.size()), perRegister}, elementType);
   Value result = ub::PoisonOp::create(b, type);
   for (auto [i, bits] : llvm::enumerate(registers)) {
     Value word = vector::BroadcastOp::create(
         b, VectorType::get({1}, b.getI32Type()), bits);
-    Value pair = vector::BitCastOp::create(b, pairType, word);
-    result = vector::InsertOp::create(b, pair, result,
+    Value elements = vector::BitCastOp::create(b, registerType, word);
+    result = vector::InsertOp::create(b, elements, result,
                                       ArrayRef<int64_t>{int64_t(i)});
   }
   return result;
 }
 
-/// The B operands of a lane for `count` consecutive units from `unit` of
-/// `block`, input row `row` (clamped: lanes past the input rows compute
-/// columns nobody stores), with one load: 4 staged halves each. Two units
-/// are adjacent only with one staged row.
-SmallVector<Value> loadFragments(ImplicitLocOpBuilder &b, const MmaShape &s,
-                                 Value staged, Value block, int64_t unit,
-                                 Value row, int64_t count = 1) {
+SmallVector<Value> sign_mma::loadFragments(ImplicitLocOpBuilder &b,
+                                           const MmaShape &s, Value staged,
+                                           Value block, int64_t unit, Value row,
+                                           Type elementType, int64_t count) {
   assert((count == 1 || s.stagedRows == 1) && "units of a row not adjacent");
   Value fragments = vector::LoadOp::create(
       b, VectorType::get({4 * count}, b.getF16Type()), staged,
       ValueRange{getStagedOffset(b, s, block, constIndex(b, unit),
-                                 minIndex(b, row, s.passRows - 1))},
+                                 minIndex(b, row, s.filledRows() - 1))},
       /*nontemporal=*/false, /*alignment=*/llvm::MaybeAlign(8 * count));
   Value bits = vector::BitCastOp::create(
       b, VectorType::get({2 * count}, b.getI32Type()), fragments);
   SmallVector<Value> operands;
   for (int64_t i = 0; i < count; ++i)
     operands.push_back(buildOperand(
-        b, {vector::ExtractOp::create(b, bits, ArrayRef<int64_t>{2 * i}),
-            vector::ExtractOp::create(b, bits, ArrayRef<int64_t>{2 * i + 1})}));
+        b,
+        {vector::ExtractOp::create(b, bits, ArrayRef<int64_t>{2 * i}),
+         vector::ExtractOp::create(b, bits, ArrayRef<int64_t>{2 * i + 1})},
+        elementType));
   return operands;
 }
+
+namespace {
 
 /// The f16 pair of ±1 of bits p and p + 16 of `word` as an i32:
 /// `(word << (15 - p)) & 0x80008000` is both sign bits, and the xor with
@@ -407,13 +311,6 @@ void stageActivations(ImplicitLocOpBuilder &b, const MmaShape &s,
   }
 }
 
-/// The kernel's work between the lane's index values and its sums.
-struct LaneContext {
-  Value staged, rowSums, thread, lane, g, t, kPart, firstRow;
-  SmallVector<Value> rowOffsets; // words of rows g, g + 8 of each tile
-  SmallVector<Value> fragmentRows; // staged row of each input-row tile
-};
-
 /// One step's mmas (ShiftedPairs): for each word and pair (p, p + 1) the
 /// B fragments of every input-row tile and the A operand of every output
 /// tile, each reused across the other.
@@ -432,20 +329,23 @@ void buildShiftedPairsStep(ImplicitLocOpBuilder &b, const MmaShape &s,
       SmallVector<Value> fragments;
       for (int64_t col = 0; col < s.columnTiles; ++col)
         fragments.push_back(loadFragments(b, s, c.staged, block,
-                                          8 * j + pairs, c.fragmentRows[col])
+                                          8 * j + pairs, c.fragmentRows[col],
+                                          b.getF16Type())
                                 .front());
       for (int64_t r = 0; r < s.rowTiles; ++r) {
         // A: rows g, g + 8 at inputs (p, p + 16), then (p + 1, p + 17).
         Value low = rowWords[2 * r], high = rowWords[2 * r + 1];
-        Value a = buildOperand(b, {decodePair(b, low, p, negativeIsOne),
-                                   decodePair(b, high, p, negativeIsOne),
-                                   decodePair(b, low, p + 1, negativeIsOne),
-                                   decodePair(b, high, p + 1, negativeIsOne)});
+        Value a = buildOperand(b,
+                               {decodePair(b, low, p, negativeIsOne),
+                                decodePair(b, high, p, negativeIsOne),
+                                decodePair(b, low, p + 1, negativeIsOne),
+                                decodePair(b, high, p + 1, negativeIsOne)},
+                               b.getF16Type());
         for (int64_t col = 0; col < s.columnTiles; ++col) {
           Value &sum = acc[r * s.columnTiles + col];
           sum = nvgpu::MmaSyncOp::create(
               b, a, fragments[col], sum,
-              ArrayRef<int64_t>{kTileRows, kTileColumns, kTileInputs});
+              ArrayRef<int64_t>{kTileRows, kTileColumns, s.tileInputs()});
         }
       }
     }
@@ -480,7 +380,7 @@ void buildBitClassesStep(ImplicitLocOpBuilder &b, const MmaShape &s,
     for (int64_t bit = 0; bit < 16; ++bit) {
       if (bit % perLoad == 0)
         fragments = loadFragments(b, s, c.staged, block, 16 * jp + bit,
-                                  c.fragmentRows[0], perLoad);
+                                  c.fragmentRows[0], b.getF16Type(), perLoad);
       Value fragment = fragments[bit % perLoad];
       int64_t shift = s.getClassShift(bit);
       ArrayRef<Value> words = getWords(shift);
@@ -489,8 +389,8 @@ void buildBitClassesStep(ImplicitLocOpBuilder &b, const MmaShape &s,
         registers.push_back(maskPair(b, word, bit + shift, negativeIsOne));
       Value &sum = acc[s.getClassAccumulator(bit)];
       sum = nvgpu::MmaSyncOp::create(
-          b, buildOperand(b, registers), fragment, sum,
-          ArrayRef<int64_t>{kTileRows, kTileColumns, kTileInputs});
+          b, buildOperand(b, registers, b.getF16Type()), fragment, sum,
+          ArrayRef<int64_t>{kTileRows, kTileColumns, s.tileInputs()});
     }
   }
 }
@@ -543,6 +443,7 @@ void buildKernel(linalg::GenericOp generic, const MmaShape &s,
   Value y = generic.getDpsInits()[0];
   int64_t wordsPerRow = s.inFeatures / 32;
   bool classes = s.decoding == SignDecoding::BitClasses;
+  bool digits = s.usesDigits();
   // With more than 8 input rows (prefill), the blocks of a row range would
   // evaluate the prologue for every element over and over: it stays a
   // kernel of its own, and the blocks stage x with vector loads.
@@ -568,6 +469,12 @@ void buildKernel(linalg::GenericOp generic, const MmaShape &s,
   if (classes)
     workgroupTypes.push_back(
         workgroupBuffer({kWarpsPerBlock, s.stagedRows}, b.getF32Type()));
+  if (digits) {
+    workgroupTypes.push_back(
+        workgroupBuffer({kWarpsPerBlock, s.stagedRows}, b.getI32Type()));
+    workgroupTypes.push_back(
+        workgroupBuffer({kWarpsPerBlock, s.passRows}, b.getF32Type()));
+  }
   if (s.kSplit > 1)
     workgroupTypes.push_back(workgroupBuffer(
         {(s.kSplit - 1) * s.rowWarps() * onebit::kWarpSize, s.laneSums()},
@@ -581,7 +488,8 @@ void buildKernel(linalg::GenericOp generic, const MmaShape &s,
 
   LaneContext c;
   c.staged = attributions[0];
-  c.rowSums = classes ? Value(attributions[1]) : Value();
+  c.rowSums = classes || digits ? Value(attributions[1]) : Value();
+  c.rowMaxima = digits ? Value(attributions[2]) : Value();
   c.thread = launch.getThreadIds().x;
   Value warp =
       arith::DivUIOp::create(b, c.thread, constIndex(b, onebit::kWarpSize));
@@ -618,7 +526,11 @@ void buildKernel(linalg::GenericOp generic, const MmaShape &s,
   Value zeroAcc = arith::ConstantOp::create(
       b, accType, DenseElementsAttr::get(accType, b.getF32FloatAttr(0.0f)));
   Value zero = arith::ConstantOp::create(b, b.getF32FloatAttr(0.0f));
+  // The chunks carry the accumulators, or (ByteClasses, whose i32 sums each
+  // chunk scales) the lane's f32 sums.
   SmallVector<Value> init(s.accumulators(), zeroAcc);
+  if (digits)
+    init.assign(s.laneSums(), zero);
   // BitClasses: the lane's running sums S of input rows 2t and 2t + 1.
   if (classes)
     init.append(2, zero);
@@ -661,12 +573,16 @@ void buildKernel(linalg::GenericOp generic, const MmaShape &s,
     // flight while a step computes. With a single chunk the first ones load
     // while the block stages the activations (they do not depend on them);
     // with several, that measured slower (more registers live in staging).
+    SmallVector<Value> scales; // ByteClasses: of the chunk's rows
     auto stage = [&] {
       // The previous chunk's fragments are read by every warp before any
       // thread overwrites them.
       gpu::BarrierOp::create(b);
-      stageActivations(b, s, folds, x, c.staged, c.rowSums, c.thread,
-                       c.firstRow, chunkStart);
+      if (digits)
+        scales = stageDigits(b, s, folds, x, c, chunkStart);
+      else
+        stageActivations(b, s, folds, x, c.staged, c.rowSums, c.thread,
+                         c.firstRow, chunkStart);
       gpu::BarrierOp::create(b);
     };
     bool loadFirst = s.chunks() == 1;
@@ -674,6 +590,14 @@ void buildKernel(linalg::GenericOp generic, const MmaShape &s,
       stage();
     SmallVector<Value> iterArgs(
         chunkLoop.getRegionIterArgs().take_front(s.accumulators()));
+    if (digits) {
+      auto intAccType = VectorType::get({2, 2}, b.getI32Type());
+      iterArgs.assign(s.accumulators(),
+                      arith::ConstantOp::create(
+                          b, intAccType,
+                          DenseElementsAttr::get(intAccType,
+                                                 b.getI32IntegerAttr(0))));
+    }
     for (int64_t ahead = 0; ahead < s.loadsAhead; ++ahead)
       llvm::append_range(iterArgs, loadStep(mulAdd(b, constIndex(b, ahead),
                                                    s.kSplit, c.kPart)));
@@ -710,6 +634,8 @@ void buildKernel(linalg::GenericOp generic, const MmaShape &s,
     Value block = mulAdd(b, step, kLanesPerRow, c.t);
     if (classes)
       buildBitClassesStep(b, s, c, block, loaded, negativeIsOne, acc);
+    else if (digits)
+      buildByteClassesStep(b, s, c, block, loaded, acc);
     else
       buildShiftedPairsStep(b, s, c, block, loaded, negativeIsOne, acc);
     SmallVector<Value> yielded(acc);
@@ -718,22 +644,44 @@ void buildKernel(linalg::GenericOp generic, const MmaShape &s,
     b.setInsertionPointAfter(stepLoop);
     SmallVector<Value> results(
         stepLoop.getResults().take_front(s.accumulators()));
-    llvm::append_range(results, columnSums);
+    if (digits) {
+      // The chunk's digit sums of the lane's columns 2t and 2t + 1.
+      for (int64_t i = 0; i < 2; ++i) {
+        Value column = minIndex(b, mulAdd(b, c.t, 2, constIndex(b, i)),
+                                s.filledRows() - 1);
+        Value sum = constI32(b, 0);
+        for (int64_t w = 0; w < kWarpsPerBlock; ++w)
+          sum = arith::AddIOp::create(
+              b, sum,
+              memref::LoadOp::create(b, c.rowSums,
+                                     ValueRange{constIndex(b, w), column}));
+        columnSums.push_back(sum);
+      }
+      SmallVector<Value> chunkSums = combineByteClasses(
+          b, s, c, results, columnSums, scales, negativeIsOne);
+      results.clear();
+      for (auto [running, sum] :
+           llvm::zip(chunkLoop.getRegionIterArgs(), chunkSums))
+        results.push_back(arith::AddFOp::create(b, running, sum));
+    } else {
+      llvm::append_range(results, columnSums);
+    }
     scf::YieldOp::create(b, results);
   }
   ValueRange results = chunkLoop.getResults();
-  ValueRange acc = results.take_front(s.accumulators());
 
   // Lane sums: element e of tile (r, col) is output row g + 8 (e / 2) of
   // tile r, input row 2t + e % 2 of input-row tile col.
   SmallVector<Value> sums;
   if (classes) {
-    sums = combineBitClasses(b, llvm::to_vector(acc),
-                             llvm::to_vector(results.drop_front(s.accumulators())),
-                             c.kPart,
-                             negativeIsOne);
+    sums = combineBitClasses(
+        b, llvm::to_vector(results.take_front(s.accumulators())),
+        llvm::to_vector(results.drop_front(s.accumulators())), c.kPart,
+        negativeIsOne);
+  } else if (digits) {
+    sums.assign(results.begin(), results.end());
   } else {
-    for (Value vector : acc)
+    for (Value vector : results)
       for (int64_t e = 0; e < 4; ++e)
         sums.push_back(vector::ExtractOp::create(
             b, vector, ArrayRef<int64_t>{e / 2, e % 2}));
@@ -803,11 +751,52 @@ void buildKernel(linalg::GenericOp generic, const MmaShape &s,
   eraseProductFolds(folds);
 }
 
+/// The K split, grid and chunk of `s` (its decoding and staged rows
+/// chosen): K is split across the warps of a block where the rows give
+/// fewer than `minGridSize` blocks, as long as every warp has a step in
+/// each chunk; a chunk is as many steps as the workgroup memory holds.
+void layOutBlocks(MmaShape &s, int64_t minGridSize) {
+  int64_t tiles = llvm::divideCeil(s.outFeatures, kTileRows);
+  int64_t totalSteps = s.inFeatures / s.stepInputs();
+  auto blocks = [&](int64_t kSplit) -> int64_t {
+    return llvm::divideCeil(tiles, (kWarpsPerBlock / kSplit) * s.rowTiles) *
+           s.passes;
+  };
+  // Steps per chunk: as many as the workgroup memory left by the row sums
+  // and the K split's partial sums holds.
+  auto chunkSteps = [&](int64_t kSplit) -> int64_t {
+    MmaShape split = s;
+    split.kSplit = kSplit;
+    int64_t available =
+        kMaxWorkgroupBytes - split.rowSumsBytes() - split.partialsBytes();
+    return available / (kLanesPerRow * s.stagedBlockUnits() * 8);
+  };
+  s.kSplit = 1;
+  while (s.kSplit < kWarpsPerBlock && blocks(s.kSplit) < minGridSize &&
+         totalSteps >= 2 * s.kSplit && chunkSteps(2 * s.kSplit) >= 2 * s.kSplit)
+    s.kSplit *= 2;
+  s.gridSize = blocks(s.kSplit) / s.passes;
+  // Whole rounds of the K split per chunk.
+  int64_t steps =
+      std::max<int64_t>(1, chunkSteps(s.kSplit) / s.kSplit) * s.kSplit;
+  if (s.usesDigits()) {
+    // Each thread holds its activations of a chunk in registers until the
+    // block knows the rows' largest magnitudes; the chunks are as long as
+    // each other (each pays for its staging and its scales).
+    int64_t held =
+        kMaxHeldActivations * kBlockSize / (s.passRows * s.stepInputs());
+    steps = std::max<int64_t>(1, std::min(steps, held) / s.kSplit) * s.kSplit;
+    int64_t chunks = llvm::divideCeil(totalSteps, steps);
+    steps = llvm::alignTo(llvm::divideCeil(totalSteps, chunks), s.kSplit);
+  }
+  s.chunk = std::min(s.inFeatures, steps * s.stepInputs());
+}
+
 /// The kernel shape for a marked product, or failure where the operands
 /// are not what the kernel reads (identity layouts, static shapes).
 FailureOr<MmaShape> getShape(linalg::GenericOp generic, int64_t rowTiles,
                              int64_t minGridSize, int64_t bitClasses,
-                             int64_t loadsAhead) {
+                             int64_t loadsAhead, bool int8Activations) {
   FailureOr<PackedProduct> product = getPackedProduct(generic);
   if (failed(product) || !product->x.getElementType().isF16() ||
       !product->y.getElementType().isF32())
@@ -843,32 +832,19 @@ FailureOr<MmaShape> getShape(linalg::GenericOp generic, int64_t rowTiles,
                    : SignDecoding::ShiftedPairs;
   s.bitClasses = bitClasses;
   s.loadsAhead = loadsAhead;
-  int64_t tiles = llvm::divideCeil(s.outFeatures, kTileRows);
-  int64_t totalSteps = s.inFeatures / s.stepInputs();
-  auto blocks = [&](int64_t kSplit) -> int64_t {
-    return llvm::divideCeil(tiles, (kWarpsPerBlock / kSplit) * s.rowTiles) *
-           s.passes;
-  };
-  // Steps per chunk: as many as the workgroup memory left by the row sums
-  // and the K split's partial sums holds.
-  auto chunkSteps = [&](int64_t kSplit) -> int64_t {
-    MmaShape split = s;
-    split.kSplit = kSplit;
-    int64_t available =
-        kMaxWorkgroupBytes - split.rowSumsBytes() - split.partialsBytes();
-    return available / (kLanesPerRow * s.stagedBlockUnits() * 8);
-  };
-  // Split K across the warps where the rows give few blocks, as long as
-  // every warp has a step in each chunk.
-  s.kSplit = 1;
-  while (s.kSplit < kWarpsPerBlock && blocks(s.kSplit) < minGridSize &&
-         totalSteps >= 2 * s.kSplit && chunkSteps(2 * s.kSplit) >= 2 * s.kSplit)
-    s.kSplit *= 2;
-  s.gridSize = blocks(s.kSplit) / s.passes;
-  // Whole rounds of the K split per chunk.
-  int64_t steps = std::max<int64_t>(1, chunkSteps(s.kSplit) / s.kSplit) *
-                  s.kSplit;
-  s.chunk = std::min(s.inFeatures, steps * s.stepInputs());
+  layOutBlocks(s, minGridSize);
+  // The s8 schedule stages about 10 instructions per activation and block
+  // more than the f16 one: it pays where a block's warps cover all of K
+  // for rows of their own (no K split; docs/benchmarks.md).
+  if (int8Activations && s.decoding == SignDecoding::BitClasses &&
+      s.kSplit == 1 && s.passRows * kActivationDigits <= kTileColumns) {
+    MmaShape digits = s;
+    digits.decoding = SignDecoding::ByteClasses;
+    digits.stagedRows = digits.filledRows();
+    layOutBlocks(digits, minGridSize);
+    if (digits.kSplit == 1)
+      s = digits;
+  }
   return s;
 }
 
@@ -893,7 +869,9 @@ struct GPUSignMmaPass : onebit::impl::OneBitGPUSignMmaBase<GPUSignMmaPass> {
     buildMarkedProducts(
         getOperation(), kSignMmaAttrName,
         [&](linalg::GenericOp generic, SignPackingAttr packing) {
-          FailureOr<MmaShape> shape = getShape(generic, rowTiles, minGridSize, bitClasses, loadsAhead);
+          FailureOr<MmaShape> shape =
+              getShape(generic, rowTiles, minGridSize, bitClasses, loadsAhead,
+                       int8Activations);
           if (failed(shape))
             return failure();
           buildKernel(generic, *shape, packing.getNegative() == 1);

@@ -70,9 +70,11 @@ void mlir::onebit::buildCUDALoweringPipeline(
   mma.minGridSize = options.mmaMinGridSize;
   mma.bitClasses = options.mmaBitClasses;
   mma.loadsAhead = options.mmaLoadsAhead;
+  mma.int8Activations = options.mmaInt8Activations;
   host.addPass(createOneBitGPUSignMma(mma));
   host.addPass(createOneBitGPURowReductions());
-  host.addPass(createOneBitGPUMergeLaunches());
+  if (options.mergeLaunches)
+    host.addPass(createOneBitGPUMergeLaunches());
   host.addPass(createConvertLinalgToParallelLoopsPass());
   host.addPass(createCanonicalizerPass());
   OneBitGPUTileLoopsOptions tile;

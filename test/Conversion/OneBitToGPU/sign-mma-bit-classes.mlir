@@ -1,5 +1,5 @@
-// RUN: onebit-opt %s -onebit-gpu-sign-mma=bit-classes=8 | FileCheck %s
-// RUN: onebit-opt %s -onebit-gpu-sign-mma=loads-ahead=3 | FileCheck %s --check-prefix=AHEAD
+// RUN: onebit-opt %s -onebit-gpu-sign-mma="bit-classes=8 int8-activations=false" | FileCheck %s
+// RUN: onebit-opt %s -onebit-gpu-sign-mma="loads-ahead=3 int8-activations=false" | FileCheck %s --check-prefix=AHEAD
 
 // M = 1, K = 4096 with 8 bit classes (bits 8 to 15 of each half-word):
 // 8 accumulators instead of 16. Each of the 4 words of a word pair (rows g

@@ -1,4 +1,7 @@
-// RUN: onebit-opt %s -split-input-file -onebit-gpu-sign-mma | FileCheck %s
+// RUN: onebit-opt %s -split-input-file -onebit-gpu-sign-mma=int8-activations=false | FileCheck %s
+
+// The f16 schedules (with int8-activations, up to 2 input rows whose
+// blocks do not split K take the s8 one instead: sign-mma-digits.mlir).
 
 // M = 1, K = 4096 (4 words per lane and row), N = 64 (4 tiles of 16 rows):
 // one accumulator per sign bit (BitClasses). The 4 warps of a block split K

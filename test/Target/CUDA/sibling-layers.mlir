@@ -1,4 +1,5 @@
 // RUN: onebit-opt %s -onebit-cuda-pipeline | FileCheck %s
+// RUN: onebit-opt %s -onebit-cuda-pipeline=merge-launches=false | FileCheck %s --check-prefix=SEPARATE
 
 // Two OneBit layers with LayerNorm that read the same x (as q and k do),
 // at batch 1: the norms' steps move below the second product
@@ -11,6 +12,12 @@
 // CHECK: gpu.launch_func <%{{.*}}> @onebit_row_reduction::@onebit_row_reduction
 // CHECK-NOT: gpu.launch_func
 // CHECK: llvm.return
+// Without onebit-gpu-merge-launches each product has a launch of its own.
+// SEPARATE-LABEL: llvm.func @main_graph(
+// SEPARATE-COUNT-2: gpu.launch_func <%{{.*}}> @onebit_sign_mma::@onebit_sign_mma
+// SEPARATE: gpu.launch_func <%{{.*}}> @onebit_row_reduction::@onebit_row_reduction
+// SEPARATE-NOT: gpu.launch_func
+// SEPARATE: llvm.return
 module {
   func.func @main_graph(%arg0: tensor<1x256xf16> {onnx.name = "x", onnx.type = "float16"}) -> (tensor<1x64xf16> {onnx.name = "y0", onnx.type = "float16"}, tensor<1x64xf16> {onnx.name = "y1", onnx.type = "float16"}) {
     %cst = arith.constant dense<[4.531860e-02, 6.536870e-02, 5.151370e-02, 5.273440e-02, 7.055660e-02, 4.809570e-02, 6.860350e-02, 6.872550e-02, 8.361810e-02, 5.746460e-02, 8.117670e-02, 9.606930e-02, 9.295650e-02, 7.238760e-02, 6.994620e-02, 1.274410e-01, 1.091920e-01, 5.160520e-02, 7.873530e-02, 7.263180e-02, 6.365970e-02, 6.494140e-02, 7.061770e-02, 7.897940e-02, 6.604000e-02, 6.805420e-02, 8.850090e-02, 6.768800e-02, 7.159420e-02, 8.007810e-02, 9.399410e-02, 8.496090e-02, 6.866460e-02, 6.585690e-02, 4.602050e-02, 6.726070e-02, 4.821780e-02, 4.837040e-02, 7.354740e-02, 6.094360e-02, 7.031250e-02, 5.343630e-02, 8.441160e-02, 6.475830e-02, 8.410640e-02, 7.397460e-02, 6.512450e-02, 5.545040e-02, 6.298830e-02, 7.690420e-02, 7.440190e-02, 4.635620e-02, 8.074950e-02, 5.923460e-02, 7.659910e-02, 5.249020e-02, 7.330320e-02, 5.120850e-02, 6.457510e-02, 5.801390e-02, 5.819700e-02, 5.426030e-02, 6.015010e-02, 4.043580e-02]> : tensor<64xf16>

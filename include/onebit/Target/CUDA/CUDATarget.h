@@ -66,6 +66,16 @@ struct CUDAPipelineOptions : PassPipelineOptions<CUDAPipelineOptions> {
       llvm::cl::desc("Steps of sign words in flight per lane of the "
                      "tensor-core kernel (1..8)"),
       llvm::cl::init(2)};
+  Option<bool> mergeLaunches{
+      *this, "merge-launches",
+      llvm::cl::desc("Adjacent independent kernels of one name in one launch "
+                     "(onebit-gpu-merge-launches)"),
+      llvm::cl::init(true)};
+  Option<bool> mmaInt8Activations{
+      *this, "mma-int8-activations",
+      llvm::cl::desc("Tensor-core kernel with up to 2 input rows and no K split: "
+                     "activations as int8 digits on the s8 tensor cores"),
+      llvm::cl::init(true)};
 };
 
 /// The GPU architectures -target=cuda accepts.
