@@ -39,22 +39,29 @@ namespace {
 /// the four p of a word.
 constexpr int64_t kItemPairs = 4;
 
-/// Byte `byte` of each of the four i32 `values` as one register, value i
-/// in byte i, each xor 0x80 (three byte permutations and an xor).
-Value packBytes(ImplicitLocOpBuilder &b, ArrayRef<Value> values,
-                uint32_t byte) {
+/// The digit registers (most significant first) of four biased-digit
+/// values: register d holds digit d of value i in byte i, xor 0x80. Seven
+/// byte permutations: bytes 0 and 1 of two values at once, then merged.
+std::array<Value, kActivationDigits> packDigits(ImplicitLocOpBuilder &b,
+                                                ArrayRef<Value> values) {
   auto mode =
       NVVM::PermuteModeAttr::get(b.getContext(), NVVM::PermuteMode::DEFAULT);
+  // Selector nibble j picks result byte j from the 8 bytes of (low, high).
   auto permute = [&](Value low, Value high, uint32_t selector) -> Value {
     return NVVM::PermuteOp::create(b, b.getI32Type(), low, high,
                                    constI32(b, selector), mode);
   };
-  // Selector nibble j picks result byte j from the 8 bytes of (low, high).
-  uint32_t pair = byte | (4 + byte) << 4;
-  Value first = permute(values[0], values[1], pair);
-  Value second = permute(values[2], values[3], pair);
-  return arith::XOrIOp::create(b, permute(first, second, 0x5410),
-                               constI32(b, 0x80808080u));
+  auto unbias = [&](Value packed) -> Value {
+    return arith::XOrIOp::create(b, packed, constI32(b, 0x80808080u));
+  };
+  // [v0.b0, v1.b0, v0.b1, v1.b1] and [v0.b2, v1.b2, ...] of each pair.
+  Value lowFirst = permute(values[0], values[1], 0x5140);
+  Value lowSecond = permute(values[2], values[3], 0x5140);
+  Value highFirst = permute(values[0], values[1], 0x0062);
+  Value highSecond = permute(values[2], values[3], 0x0062);
+  return {unbias(permute(highFirst, highSecond, 0x5410)),
+          unbias(permute(lowFirst, lowSecond, 0x7632)),
+          unbias(permute(lowFirst, lowSecond, 0x5410))};
 }
 
 /// The rounded `activations * inverse` (f32, magnitudes at most
@@ -146,7 +153,9 @@ SmallVector<Value> sign_mma::stageDigits(ImplicitLocOpBuilder &b,
     }
 
   // Each row's largest magnitude over the block; a NaN wins, so that the
-  // row's sums are NaN as the f16 product's would be.
+  // row's sums are NaN as the f16 product's would be. (math.absf on f16
+  // goes through f32; clearing the sign bits instead is fewer instructions
+  // and registers, but measured slower: docs/benchmarks.md.)
   auto maximum = [&](Value lhs, Value rhs) -> Value {
     return arith::MaximumFOp::create(b, lhs, rhs);
   };
@@ -220,9 +229,11 @@ SmallVector<Value> sign_mma::stageDigits(ImplicitLocOpBuilder &b,
                              arith::MulIOp::create(b, pair, two));
     Value halfOffset =
         arith::MulIOp::create(b, arith::RemUIOp::create(b, inBlock, two), two);
-    for (int64_t half = 0; half < 2; ++half)
+    for (int64_t half = 0; half < 2; ++half) {
+      std::array<Value, kActivationDigits> packedDigits =
+          packDigits(b, biased[half]);
       for (int64_t d = 0; d < kActivationDigits; ++d) {
-        Value packed = packBytes(b, biased[half], kActivationDigits - 1 - d);
+        Value packed = packedDigits[d];
         int64_t column = item.row * kActivationDigits + d;
         Value offset = arith::AddIOp::create(
             b,
@@ -241,6 +252,7 @@ SmallVector<Value> sign_mma::stageDigits(ImplicitLocOpBuilder &b,
             b, i32, vector::BitCastOp::create(b, quadType, word), signedBytes,
             weights, signedBytes, columnSums[column]);
       }
+    }
   }
   SmallVector<Value> warpSums;
   for (Value sum : columnSums)

@@ -15,14 +15,15 @@
 // words of two steps load, the block stages x as int8 digits: each thread
 // loads pairs of activations (inputs 8i + 2p, 8i + 2p + 1 of a word), the
 // block finds the row's largest magnitude (NaN-propagating maximum, per
-// warp in workgroup memory) and scales the row to 2^22 - 64 at most; one
-// fma with 1.5 * 2^23 (0x4B400000) rounds, and the bits plus 0x808080
-// minus 0x4B400000 (-1254064000) hold the three base-256 digits, biased by
-// 128, in bytes 2, 1, 0. Three byte permutations (bytes 2: 0x62 = 98, 1:
-// 0x51 = 81, 0: 0x40 = 64; 0x5410 = 21520) and an xor with 0x80808080
-// pack one digit of 4 inputs per class; the block stores them (32 blocks
-// of 52 units of 8 bytes: 3 digit columns and 4 units of padding) and sums
-// them (dp4a) per column.
+// warp in workgroup memory) and scales the row to 2^22 - 64 at most; one fma with 1.5 * 2^23
+// (0x4B400000) rounds, and the bits plus 0x808080 minus 0x4B400000
+// (-1254064000) hold the three base-256 digits, biased by 128, in bytes 2,
+// 1, 0. Seven byte permutations pack the digits of 4 inputs of a class:
+// bytes 0 and 1 of two values (0x5140 = 20800), byte 2 (0x62 = 98), then
+// merged (0x5410 = 21520 for the most significant digit and the least,
+// 0x7632 = 30258 for the middle one), each xor 0x80808080; the block
+// stores them (32 blocks of 52 units of 8 bytes: 3 digit columns and 4
+// units of padding) and sums them (dp4a) per column.
 // Each mma masks bit q of every byte of two words of rows g and g + 8
 // (0x01010101 = 16843009 for q = 0, 0x80808080 = -2139062144 for q = 7)
 // into the i32 accumulator of class q, with the B fragment's 8 bytes from
@@ -48,14 +49,16 @@
 // CHECK: math.fma %{{.*}}, %{{.*}}, %[[ROUNDER]] : vector<2xf32>
 // CHECK: arith.bitcast %{{.*}} : vector<2xf32> to vector<2xi32>
 // CHECK: arith.constant dense<-1254064000> : vector<2xi32>
+// CHECK: nvvm.prmt <default> %c20800_i32
+// CHECK: nvvm.prmt <default> %c20800_i32
 // CHECK: nvvm.prmt <default> %c98_i32
 // CHECK: nvvm.prmt <default> %c98_i32
 // CHECK: nvvm.prmt <default> %c21520_i32
 // CHECK: arith.xori %{{.*}}, %c-2139062144_i32
+// CHECK: nvvm.prmt <default> %c30258_i32
+// CHECK: nvvm.prmt <default> %c21520_i32
 // CHECK: vector.store %{{.*}}, %[[STAGED]][%{{.*}}] {alignment = 4 : i64}
 // CHECK: nvvm.dot.accumulate.4way %{{.*}} <signed>, %{{.*}} <signed>
-// CHECK: nvvm.prmt <default> %c81_i32
-// CHECK: nvvm.prmt <default> %c64_i32
 // CHECK: memref.store %{{.*}}, %[[SUMS]]
 // CHECK: gpu.barrier
 // CHECK: scf.for {{.*}} -> (vector<2x2xi32>, vector<2x2xi32>, vector<2x2xi32>, vector<2x2xi32>, vector<2x2xi32>, vector<2x2xi32>, vector<2x2xi32>, vector<2x2xi32>, vector<4xi32>, vector<4xi32>, vector<4xi32>, vector<4xi32>)
