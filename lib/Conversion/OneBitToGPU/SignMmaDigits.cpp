@@ -28,6 +28,8 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
+#include <limits>
+
 using namespace mlir;
 using namespace mlir::onebit;
 using namespace mlir::onebit::sign_mma;
@@ -181,6 +183,10 @@ SmallVector<Value> sign_mma::stageDigits(ImplicitLocOpBuilder &b,
   Value zero = arith::ConstantOp::create(b, b.getF32FloatAttr(0.0f));
   Value digitScale = arith::ConstantOp::create(
       b, b.getF32FloatAttr(static_cast<float>(kDigitScale)));
+  Value infinity = arith::ConstantOp::create(
+      b, b.getF32FloatAttr(std::numeric_limits<float>::infinity()));
+  Value notANumber = arith::ConstantOp::create(
+      b, b.getF32FloatAttr(std::numeric_limits<float>::quiet_NaN()));
   for (int64_t row = 0; row < s.passRows; ++row) {
     Value largest;
     for (int64_t w = 0; w < kWarpsPerBlock; ++w) {
@@ -188,12 +194,17 @@ SmallVector<Value> sign_mma::stageDigits(ImplicitLocOpBuilder &b,
           b, c.rowMaxima, ValueRange{constIndex(b, w), constIndex(b, row)});
       largest = largest ? maximum(largest, warpLargest) : warpLargest;
     }
-    // A row of zeros (or a NaN) stages zeros.
+    // A row of zeros (or a NaN) stages zeros. A NaN scale (from a NaN, or
+    // for an infinity, whose digits would be those of inf * 0) makes the
+    // row's sums NaN.
     Value positive = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT,
                                            largest, zero);
     inverses.push_back(arith::SelectOp::create(
         b, positive, arith::DivFOp::create(b, digitScale, largest), zero));
-    scales.push_back(arith::DivFOp::create(b, largest, digitScale));
+    Value infinite = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ,
+                                           largest, infinity);
+    scales.push_back(arith::SelectOp::create(
+        b, infinite, notANumber, arith::DivFOp::create(b, largest, digitScale)));
   }
 
   // Digits, packed by class, stored and summed per column (a word past

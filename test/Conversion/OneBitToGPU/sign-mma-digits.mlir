@@ -15,7 +15,8 @@
 // words of two steps load, the block stages x as int8 digits: each thread
 // loads pairs of activations (inputs 8i + 2p, 8i + 2p + 1 of a word), the
 // block finds the row's largest magnitude (NaN-propagating maximum, per
-// warp in workgroup memory) and scales the row to 2^22 - 64 at most; one fma with 1.5 * 2^23
+// warp in workgroup memory) and scales the row to 2^22 - 64 at most (an
+// infinite maximum gives a NaN scale, so that the row's sums are NaN); one fma with 1.5 * 2^23
 // (0x4B400000) rounds, and the bits plus 0x808080 minus 0x4B400000
 // (-1254064000) hold the three base-256 digits, biased by 128, in bytes 2,
 // 1, 0. Seven byte permutations pack the digits of 4 inputs of a class:
@@ -43,8 +44,12 @@
 // CHECK: memref.store %{{.*}}, %[[MAXIMA]]
 // CHECK: gpu.barrier
 // CHECK: arith.constant 4.194240e+06 : f32
+// CHECK: %[[INF:.*]] = arith.constant 0x7F800000 : f32
+// CHECK: %[[NAN:.*]] = arith.constant 0x7FC00000 : f32
 // CHECK: memref.load %[[MAXIMA]]
 // CHECK: arith.divf
+// CHECK: %[[INFINITE:.*]] = arith.cmpf oeq, %{{.*}}, %[[INF]] : f32
+// CHECK: arith.select %[[INFINITE]], %[[NAN]], %{{.*}} : f32
 // CHECK: %[[ROUNDER:.*]] = arith.constant dense<0x4B400000> : vector<2xf32>
 // CHECK: math.fma %{{.*}}, %{{.*}}, %[[ROUNDER]] : vector<2xf32>
 // CHECK: arith.bitcast %{{.*}} : vector<2xf32> to vector<2xi32>
