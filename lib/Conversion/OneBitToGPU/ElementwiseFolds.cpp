@@ -107,31 +107,7 @@ SmallVector<Value> getFoldIndices(ImplicitLocOpBuilder &b,
 /// loaded there and its linked input (epilogue) taken as `linked`.
 Value evaluateFold(ImplicitLocOpBuilder &b, const ElementwiseFold &fold,
                    ArrayRef<Value> indices, Value linked) {
-  linalg::GenericOp op = fold.op;
-  IRMapping mapping;
-  for (OpOperand *input : op.getDpsInputOperands()) {
-    Value argument = op.getMatchingBlockArgument(input);
-    if (input == fold.link) {
-      mapping.map(argument, linked);
-      continue;
-    }
-    if (!isa<MemRefType>(input->get().getType())) {
-      mapping.map(argument, input->get());
-      continue;
-    }
-    mapping.map(argument,
-                memref::LoadOp::create(
-                    b, input->get(),
-                    getMapIndices(b, op.getMatchingIndexingMap(input),
-                                  indices)));
-  }
-  for (Operation &inner : op.getBody()->without_terminator()) {
-    if (auto index = dyn_cast<linalg::IndexOp>(inner))
-      mapping.map(index.getResult(), indices[index.getDim()]);
-    else
-      b.clone(inner, mapping);
-  }
-  return mapping.lookup(op.getBody()->getTerminator()->getOperand(0));
+  return evaluatePointwiseGeneric(b, fold.op, indices, fold.link, linked);
 }
 
 /// Whether every input of `fold.op` (a prologue) is read contiguously or

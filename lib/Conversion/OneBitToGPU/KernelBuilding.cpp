@@ -6,6 +6,7 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 
@@ -129,6 +130,36 @@ SmallVector<Value> onebit::getMapIndices(ImplicitLocOpBuilder &b,
           constIndex(b, cast<AffineConstantExpr>(expr).getValue()));
   }
   return indices;
+}
+
+Value onebit::evaluatePointwiseGeneric(ImplicitLocOpBuilder &b,
+                                       linalg::GenericOp op,
+                                       ArrayRef<Value> point,
+                                       OpOperand *linked, Value linkedValue) {
+  IRMapping mapping;
+  for (OpOperand *input : op.getDpsInputOperands()) {
+    BlockArgument argument = op.getMatchingBlockArgument(input);
+    if (argument.use_empty())
+      continue;
+    if (input == linked)
+      mapping.map(argument, linkedValue);
+    else if (!isa<MemRefType>(input->get().getType()))
+      mapping.map(argument, input->get());
+    else
+      mapping.map(argument,
+                  memref::LoadOp::create(
+                      b, input->get(),
+                      getMapIndices(b, op.getMatchingIndexingMap(input),
+                                    point)));
+  }
+  for (Operation &inner : op.getBody()->without_terminator()) {
+    if (auto index = dyn_cast<linalg::IndexOp>(inner))
+      mapping.map(index.getResult(), point[index.getDim()]);
+    else
+      b.clone(inner, mapping);
+  }
+  return mapping.lookupOrDefault(
+      op.getBody()->getTerminator()->getOperand(0));
 }
 
 void onebit::createIndexSwitch(ImplicitLocOpBuilder &b, Value which,

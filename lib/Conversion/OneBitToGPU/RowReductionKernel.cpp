@@ -297,29 +297,7 @@ Value computeElementwise(ImplicitLocOpBuilder &b, const RowStep &step,
                          ArrayRef<Value> point) {
   if (auto fill = dyn_cast<linalg::FillOp>(step.op))
     return fill.getInputs()[0];
-  auto op = cast<linalg::GenericOp>(step.op);
-  IRMapping mapping;
-  for (OpOperand *input : op.getDpsInputOperands()) {
-    BlockArgument arg = op.getMatchingBlockArgument(input);
-    if (arg.use_empty())
-      continue;
-    if (!isa<MemRefType>(input->get().getType())) {
-      mapping.map(arg, input->get());
-      continue;
-    }
-    mapping.map(arg, memref::LoadOp::create(
-                         b, input->get(),
-                         getMapIndices(b, op.getMatchingIndexingMap(input),
-                                       point)));
-  }
-  for (Operation &inner : op.getBody()->without_terminator()) {
-    if (auto index = dyn_cast<linalg::IndexOp>(inner))
-      mapping.map(index.getResult(), point[index.getDim()]);
-    else
-      b.clone(inner, mapping);
-  }
-  return mapping.lookupOrDefault(
-      op.getBody()->getTerminator()->getOperand(0));
+  return evaluatePointwiseGeneric(b, cast<linalg::GenericOp>(step.op), point);
 }
 
 /// The kUnroll elements a thread takes at `base` (of `elements`): indices

@@ -311,6 +311,23 @@ void stageActivations(ImplicitLocOpBuilder &b, const MmaShape &s,
   }
 }
 
+/// `initial` plus every warp's sum (`c.rowSums`, f32 or i32) of the lane's
+/// column 2t + i (clamped to the filled rows).
+Value addColumnSums(ImplicitLocOpBuilder &b, const MmaShape &s,
+                    const LaneContext &c, int64_t i, Value initial) {
+  Value column = minIndex(b, mulAdd(b, c.t, 2, constIndex(b, i)),
+                          s.filledRows() - 1);
+  Value sum = initial;
+  for (int64_t w = 0; w < kWarpsPerBlock; ++w) {
+    Value partial = memref::LoadOp::create(
+        b, c.rowSums, ValueRange{constIndex(b, w), column});
+    sum = isa<FloatType>(sum.getType())
+              ? arith::AddFOp::create(b, sum, partial).getResult()
+              : arith::AddIOp::create(b, sum, partial).getResult();
+  }
+  return sum;
+}
+
 /// One step's mmas (ShiftedPairs): for each word and pair (p, p + 1) the
 /// B fragments of every input-row tile and the A operand of every output
 /// tile, each reused across the other.
@@ -605,17 +622,9 @@ void buildKernel(linalg::GenericOp generic, const MmaShape &s,
       stage();
     SmallVector<Value> columnSums;
     if (classes)
-      for (int64_t i = 0; i < 2; ++i) {
-        Value column = minIndex(
-            b, mulAdd(b, c.t, 2, constIndex(b, i)), s.passRows - 1);
-        Value sum = chunkLoop.getRegionIterArgs()[s.accumulators() + i];
-        for (int64_t w = 0; w < kWarpsPerBlock; ++w)
-          sum = arith::AddFOp::create(
-              b, sum,
-              memref::LoadOp::create(b, c.rowSums,
-                                     ValueRange{constIndex(b, w), column}));
-        columnSums.push_back(sum);
-      }
+      for (int64_t i = 0; i < 2; ++i)
+        columnSums.push_back(addColumnSums(
+            b, s, c, i, chunkLoop.getRegionIterArgs()[s.accumulators() + i]));
 
     auto stepLoop = scf::ForOp::create(b, c.kPart, steps,
                                        constIndex(b, s.kSplit), iterArgs);
@@ -646,17 +655,8 @@ void buildKernel(linalg::GenericOp generic, const MmaShape &s,
         stepLoop.getResults().take_front(s.accumulators()));
     if (digits) {
       // The chunk's digit sums of the lane's columns 2t and 2t + 1.
-      for (int64_t i = 0; i < 2; ++i) {
-        Value column = minIndex(b, mulAdd(b, c.t, 2, constIndex(b, i)),
-                                s.filledRows() - 1);
-        Value sum = constI32(b, 0);
-        for (int64_t w = 0; w < kWarpsPerBlock; ++w)
-          sum = arith::AddIOp::create(
-              b, sum,
-              memref::LoadOp::create(b, c.rowSums,
-                                     ValueRange{constIndex(b, w), column}));
-        columnSums.push_back(sum);
-      }
+      for (int64_t i = 0; i < 2; ++i)
+        columnSums.push_back(addColumnSums(b, s, c, i, constI32(b, 0)));
       SmallVector<Value> chunkSums = combineByteClasses(
           b, s, c, results, columnSums, scales, negativeIsOne);
       results.clear();
