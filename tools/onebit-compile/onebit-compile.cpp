@@ -142,6 +142,12 @@ cl::opt<bool> mergeLaunches(
              "and v; gate and up) in one launch (false: one launch each, as "
              "the single-layer benchmarks time them)"),
     cl::init(true), cl::cat(category));
+cl::opt<bool> dependentLaunch(
+    "dependent-launch",
+    cl::desc("-target=cuda, sm_90: each kernel launches before the one "
+             "before it has ended and waits for it on the GPU "
+             "(programmatic dependent launch)"),
+    cl::init(true), cl::cat(category));
 cl::opt<bool> mmaInt8Activations(
     "mma-int8-activations",
     cl::desc("Tensor-core kernel (-target=cuda), up to 2 input rows and "
@@ -260,6 +266,7 @@ int main(int argc, char **argv) {
     cudaOptions.mmaLoadsAhead = mmaLoadsAhead;
     cudaOptions.mmaInt8Activations = mmaInt8Activations;
     cudaOptions.mergeLaunches = mergeLaunches;
+    cudaOptions.dependentLaunch = dependentLaunch;
     cudaOptions.gemvRowsPerStep = gemvRowsPerStep;
     cudaOptions.gemvMaxGridSize = gemvMaxGridSize;
     std::string ptxas = ptxasPath;

@@ -201,9 +201,10 @@ def OneBitGPURowReductions
 
     - the block's threads (a multiple of 32, enough for 4 elements each,
       at most 1024, or 256 with 128 rows or more) walk the row with a
-      stride of the block size, 4 elements at a time (all loads in
-      flight), evaluate the body's other operations at each point
-      (coalesced loads) and combine their values in f32;
+      stride of the block size (coalesced loads), evaluate the body's
+      other operations at each point and combine their values in f32:
+      where a thread's elements are at most 16, all at once (all loads in
+      flight), else 4 at a time in a loop;
     - warp shuffles combine the threads of a warp, workgroup memory the
       warps;
     - one thread combines the result with the output's value and stores
@@ -237,6 +238,17 @@ def OneBitGPURowReductions
     reduction combines its result with the fill's value instead of
     loading the output.
 
+    **Resident rows.** Where each thread's elements of every step of a
+    chain are at most 16, the steps run without loops, thread t taking
+    elements t, t + B, t + 2B, ... of every row (B threads), and a
+    value a step loaded or stored for one of those elements stays in a
+    register for the later steps that read it: the same element of a
+    buffer shaped like their loops (identity maps), or a row's only
+    element (a reduction's result, which every thread holds where a fill
+    gave its value before, or a buffer of one element per row). A
+    LayerNorm then loads its row once and reads nothing else back. Stores
+    still happen (later kernels may read the buffers).
+
     Sums are reassociated (added in a tree instead of in order), which
     changes their rounding within the usual floating-point tolerance.
     Reductions over fewer than `min-row-size` elements, or with more rows
@@ -252,7 +264,7 @@ def OneBitGPURowReductions
       %s = arith.addf %acc, %sq : f32
       linalg.yield %s : f32
     }
-    // After: gpu.launch blocks(6, 1, 1) threads(96, 1, 1) { scf.for ...
+    // After: gpu.launch blocks(6, 1, 1) threads(96, 1, 1) { 4 loads ...
     //   gpu.shuffle xor ... gpu.barrier ... }
     ```
   }];

@@ -346,6 +346,52 @@ def OneBitDeduplicateGPUKernels
   }];
 }
 
+def OneBitCUDADependentLaunch
+    : Pass<"onebit-cuda-dependent-launch", "::mlir::ModuleOp"> {
+  let summary = "Launch each kernel while the kernel before it ends "
+                "(programmatic dependent launch, sm_90)";
+  let description = [{
+    Runs after `gpu-kernel-outlining`. At batch 1 a forward is hundreds of
+    short kernels in a row, and each pays its launch and the start of its
+    blocks after the kernel before it has ended. Hopper can overlap them:
+    in every kernel of every `gpu.module`,
+
+    - `nvvm.griddepcontrol wait` goes before the first op that may read
+      or write memory (index arithmetic may come first): the kernel waits
+      there until the kernels before it have completed and their writes
+      are visible;
+    - `nvvm.griddepcontrol launch_dependents` goes before each
+      `gpu.return`: once every block of the kernel has reached it, the
+      next kernel of the stream may launch.
+
+    No kernel touches memory before its wait, so the stream's effects keep
+    their order, and since every kernel waits, a kernel's completion
+    implies its predecessors'. The trigger only decides how early the next
+    kernel's blocks arrive: at the start of a kernel they took SMs while it
+    still ran, and several layers measured slower (docs/benchmarks.md).
+
+    The pass also defines `onebit_cuda_dependent_launch` (an i32, 1) in
+    the host module: the CUDA runtime launches a library's kernels with
+    programmatic stream serialization only where that symbol is set
+    (`ONEBIT_CUDA_DEPENDENT_LAUNCH=0` turns it off at run time); kernels
+    compiled without the pass are launched as before. `griddepcontrol`
+    needs sm_90: `onebit-cuda-pipeline` runs the pass only for that chip.
+
+    ```mlir
+    gpu.func @k(%a: memref<4xf32>) kernel {
+      %i = gpu.thread_id x
+      nvvm.griddepcontrol wait
+      %v = memref.load %a[%i] : memref<4xf32>
+      ...
+      nvvm.griddepcontrol launch_dependents
+      gpu.return
+    }
+    ```
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect",
+                           "::mlir::NVVM::NVVMDialect"];
+}
+
 def OneBitCUDADeviceConstants : Pass<"onebit-cuda-device-constants", "::mlir::ModuleOp"> {
   let summary = "Read the model's constants from device copies uploaded once";
   let description = [{

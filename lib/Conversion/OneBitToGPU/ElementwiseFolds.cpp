@@ -107,7 +107,9 @@ SmallVector<Value> getFoldIndices(ImplicitLocOpBuilder &b,
 /// loaded there and its linked input (epilogue) taken as `linked`.
 Value evaluateFold(ImplicitLocOpBuilder &b, const ElementwiseFold &fold,
                    ArrayRef<Value> indices, Value linked) {
-  return evaluatePointwiseGeneric(b, fold.op, indices, fold.link, linked);
+  return evaluatePointwiseGeneric(b, fold.op, indices, [&](OpOperand *input) {
+    return input == fold.link ? linked : Value();
+  });
 }
 
 /// Whether every input of `fold.op` (a prologue) is read contiguously or

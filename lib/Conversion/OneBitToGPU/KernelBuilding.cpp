@@ -132,17 +132,16 @@ SmallVector<Value> onebit::getMapIndices(ImplicitLocOpBuilder &b,
   return indices;
 }
 
-Value onebit::evaluatePointwiseGeneric(ImplicitLocOpBuilder &b,
-                                       linalg::GenericOp op,
-                                       ArrayRef<Value> point,
-                                       OpOperand *linked, Value linkedValue) {
+Value onebit::evaluatePointwiseGeneric(
+    ImplicitLocOpBuilder &b, linalg::GenericOp op, ArrayRef<Value> point,
+    llvm::function_ref<Value(OpOperand *)> getInput) {
   IRMapping mapping;
   for (OpOperand *input : op.getDpsInputOperands()) {
     BlockArgument argument = op.getMatchingBlockArgument(input);
     if (argument.use_empty())
       continue;
-    if (input == linked)
-      mapping.map(argument, linkedValue);
+    if (Value given = getInput ? getInput(input) : Value())
+      mapping.map(argument, given);
     else if (!isa<MemRefType>(input->get().getType()))
       mapping.map(argument, input->get());
     else

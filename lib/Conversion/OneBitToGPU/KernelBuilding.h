@@ -78,12 +78,11 @@ SmallVector<Value> getMapIndices(ImplicitLocOpBuilder &b, AffineMap map,
                                  ArrayRef<Value> point);
 
 /// What the pointwise generic `op` computes at loop point `point`: its
-/// buffer inputs loaded there, except `linked` (an input operand, if
-/// given), which is taken as `linkedValue`.
-Value evaluatePointwiseGeneric(ImplicitLocOpBuilder &b, linalg::GenericOp op,
-                               ArrayRef<Value> point,
-                               OpOperand *linked = nullptr,
-                               Value linkedValue = {});
+/// buffer inputs loaded there, except those for which `getInput` (if
+/// given) returns a value.
+Value evaluatePointwiseGeneric(
+    ImplicitLocOpBuilder &b, linalg::GenericOp op, ArrayRef<Value> point,
+    llvm::function_ref<Value(OpOperand *)> getInput = nullptr);
 
 /// An scf.index_switch on `which` with cases 0 to count - 1, each built by
 /// `buildCase(i)` (the builder inside it, before its yield), and an empty

@@ -21,6 +21,11 @@
  *   same addresses: the first run executes eagerly, the second is captured
  *   into a CUDA graph, and later runs replay it (ONEBIT_CUDA_GRAPHS=0
  *   turns graphs off).
+ * - Where the library's kernels wait for their predecessors on the GPU
+ *   (onebit_cuda_dependent_launch, set by onebit-cuda-dependent-launch),
+ *   each is launched with programmatic stream serialization, so that it
+ *   starts while the kernel before it ends (ONEBIT_CUDA_DEPENDENT_LAUNCH=0
+ *   turns that off).
  *
  *===----------------------------------------------------------------------===*/
 
@@ -53,6 +58,26 @@ typedef struct CUgraphExec_st *CUgraphExec;
 #define CU_MEMORYTYPE_DEVICE 2
 #define CU_STREAM_CAPTURE_MODE_THREAD_LOCAL 1
 #define CU_EVENT_DISABLE_TIMING 2
+#define CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION 6
+
+/* cuda.h's launch attribute and configuration, as laid out there. */
+typedef struct CUlaunchAttribute {
+  int id;
+  char pad[4];
+  union {
+    char pad[64];
+    int programmatic_stream_serialization_allowed;
+  } value;
+} CUlaunchAttribute;
+
+typedef struct CUlaunchConfig {
+  unsigned grid_x, grid_y, grid_z;
+  unsigned block_x, block_y, block_z;
+  unsigned shared_memory_bytes;
+  CUstream stream;
+  CUlaunchAttribute *attributes;
+  unsigned num_attributes;
+} CUlaunchConfig;
 
 #define CUDA_FUNCTIONS(X)                                                      \
   X(cuInit, "cuInit", (unsigned))                                              \
@@ -104,6 +129,9 @@ typedef struct CUgraphExec_st *CUgraphExec;
 #define DECLARE(name, symbol, args) static CUresult(*p_##name) args;
 CUDA_FUNCTIONS(DECLARE)
 #undef DECLARE
+/* Optional (CUDA 12): launches that overlap the kernel before them. */
+static CUresult (*p_cuLaunchKernelEx)(const CUlaunchConfig *, CUfunction,
+                                      void **, void **);
 
 /* Process-wide driver state. */
 static int driver_state; /* 0: not tried, 1: ready, -1: unavailable */
@@ -140,6 +168,9 @@ static int load_driver(void) {
   }
   CUDA_FUNCTIONS(LOAD)
 #undef LOAD
+  p_cuLaunchKernelEx =
+      (CUresult(*)(const CUlaunchConfig *, CUfunction, void **, void **))dlsym(
+          library, "cuLaunchKernelEx");
   CUresult result = p_cuInit(0);
   int count = 0;
   if (result == CUDA_SUCCESS)
@@ -181,6 +212,7 @@ typedef struct cuda_model {
   size_t arena_count, arena_capacity, arena_next;
   int runs;
   int use_graphs;
+  int dependent_launch; /* launch with programmatic stream serialization */
   CUgraphExec graph;
   int capturing;
   CUresult first_failure; /* of an mgpu* call during this run */
@@ -207,6 +239,9 @@ typedef struct constant_entry {
 extern const constant_entry onebit_cuda_constant_table[];
 extern const int64_t onebit_cuda_num_constants;
 extern void *onebit_cuda_constants[];
+/* 1 where every kernel of the library waits for its predecessors
+ * (griddepcontrol.wait) before touching memory; absent otherwise. */
+extern const int32_t onebit_cuda_dependent_launch __attribute__((weak));
 
 static int weights_users;
 static CUdeviceptr weights;
@@ -273,6 +308,11 @@ void *onebit_cuda_model_open(int32_t num_inputs, const size_t *input_bytes,
     snprintf(model->error, sizeof(model->error), "%s", driver_error);
     return model;
   }
+  const char *dependent = getenv("ONEBIT_CUDA_DEPENDENT_LAUNCH");
+  model->dependent_launch = &onebit_cuda_dependent_launch &&
+                            onebit_cuda_dependent_launch == 1 &&
+                            p_cuLaunchKernelEx &&
+                            !(dependent && strcmp(dependent, "0") == 0);
   p_cuCtxPushCurrent(context);
   CUresult result = p_cuStreamCreate(&model->stream, CU_STREAM_NON_BLOCKING);
   const char *step = "cuStreamCreate";
@@ -564,6 +604,20 @@ void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
   (void)paramsCount;
   if (!function)
     return; /* the failure is recorded already */
+  if (current && current->dependent_launch) {
+    CUlaunchAttribute attribute;
+    memset(&attribute, 0, sizeof(attribute));
+    attribute.id = CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
+    attribute.value.programmatic_stream_serialization_allowed = 1;
+    CUlaunchConfig config = {(unsigned)gridX,  (unsigned)gridY,
+                             (unsigned)gridZ,  (unsigned)blockX,
+                             (unsigned)blockY, (unsigned)blockZ,
+                             (unsigned)smem,   (CUstream)stream,
+                             &attribute,       1};
+    record(p_cuLaunchKernelEx(&config, (CUfunction)function, params, extra),
+           "cuLaunchKernelEx");
+    return;
+  }
   record(p_cuLaunchKernel((CUfunction)function, (unsigned)gridX,
                           (unsigned)gridY, (unsigned)gridZ, (unsigned)blockX,
                           (unsigned)blockY, (unsigned)blockZ, (unsigned)smem,

@@ -96,6 +96,9 @@ void mlir::onebit::buildCUDALoweringPipeline(
   // Repeated layers launch the same kernels: each is translated and
   // assembled once.
   pm.addPass(createOneBitDeduplicateGPUKernels());
+  // griddepcontrol needs sm_90.
+  if (options.dependentLaunch && options.chip == "sm_90")
+    pm.addPass(createOneBitCUDADependentLaunch());
   pm.addNestedPass<func::FuncOp>(createGpuAsyncRegionPass());
   GpuNVVMAttachTargetOptions target;
   target.chip = options.chip;

@@ -76,6 +76,12 @@ struct CUDAPipelineOptions : PassPipelineOptions<CUDAPipelineOptions> {
       llvm::cl::desc("Tensor-core kernel with up to 2 input rows and no K split: "
                      "activations as int8 digits on the s8 tensor cores"),
       llvm::cl::init(true)};
+  Option<bool> dependentLaunch{
+      *this, "dependent-launch",
+      llvm::cl::desc("Each kernel launches before the one before it has "
+                     "ended and waits for it (onebit-cuda-dependent-launch; "
+                     "sm_90 only, ignored for other chips)"),
+      llvm::cl::init(true)};
 };
 
 /// The GPU architectures -target=cuda accepts.
