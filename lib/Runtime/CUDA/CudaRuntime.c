@@ -129,9 +129,11 @@ typedef struct CUlaunchConfig {
 #define DECLARE(name, symbol, args) static CUresult(*p_##name) args;
 CUDA_FUNCTIONS(DECLARE)
 #undef DECLARE
-/* Optional (CUDA 12): launches that overlap the kernel before them. */
+/* Optional: launches that overlap the kernel before them, from drivers
+ * that also capture them into graphs (CUDA 12.3). */
 static CUresult (*p_cuLaunchKernelEx)(const CUlaunchConfig *, CUfunction,
                                       void **, void **);
+#define DEPENDENT_LAUNCH_DRIVER 12030
 
 /* Process-wide driver state. */
 static int driver_state; /* 0: not tried, 1: ready, -1: unavailable */
@@ -168,9 +170,14 @@ static int load_driver(void) {
   }
   CUDA_FUNCTIONS(LOAD)
 #undef LOAD
-  p_cuLaunchKernelEx =
-      (CUresult(*)(const CUlaunchConfig *, CUfunction, void **, void **))dlsym(
-          library, "cuLaunchKernelEx");
+  CUresult (*driver_version)(int *) =
+      (CUresult(*)(int *))dlsym(library, "cuDriverGetVersion");
+  int version = 0;
+  if (driver_version && driver_version(&version) == CUDA_SUCCESS &&
+      version >= DEPENDENT_LAUNCH_DRIVER)
+    p_cuLaunchKernelEx =
+        (CUresult(*)(const CUlaunchConfig *, CUfunction, void **,
+                     void **))dlsym(library, "cuLaunchKernelEx");
   CUresult result = p_cuInit(0);
   int count = 0;
   if (result == CUDA_SUCCESS)
