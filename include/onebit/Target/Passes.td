@@ -348,27 +348,36 @@ def OneBitDeduplicateGPUKernels
 
 def OneBitCUDADependentLaunch
     : Pass<"onebit-cuda-dependent-launch", "::mlir::ModuleOp"> {
-  let summary = "Launch each kernel while the kernel before it ends "
+  let summary = "Launch each kernel while the kernel before it runs "
                 "(programmatic dependent launch, sm_90)";
   let description = [{
     Runs after `gpu-kernel-outlining`. At batch 1 a forward is hundreds of
     short kernels in a row, and each pays its launch and the start of its
-    blocks after the kernel before it has ended. Hopper can overlap them:
-    in every kernel of every `gpu.module`,
+    blocks after the kernel before it has ended. Hopper can overlap them.
+    In every kernel of every `gpu.module`:
 
-    - `nvvm.griddepcontrol wait` goes before the first op that may read
-      or write memory (index arithmetic may come first): the kernel waits
-      there until the kernels before it have completed and their writes
-      are visible;
-    - `nvvm.griddepcontrol launch_dependents` goes before each
-      `gpu.return`: once every block of the kernel has reached it, the
-      next kernel of the stream may launch.
+    - `nvvm.griddepcontrol wait` holds the kernel until the kernels before
+      it have completed and their writes are visible. It goes before the
+      first op that may read or write memory other than the kernel's
+      constant arguments (those that every `gpu.launch_func` binds to a
+      view of a constant `memref.global`: the weights, which no kernel
+      writes). Index arithmetic and loads of constants come first. Where
+      that op is an `scf.for`, `scf.if` or `scf.index_switch` whose body
+      loads constants first (the first sign words of a 1-bit product),
+      the wait goes into its regions the same way, and after it.
+    - `nvvm.griddepcontrol launch_dependents` lets the next kernel of the
+      stream launch once every block of this one has executed it: at the
+      start of a kernel that every launch gives at most 32 blocks (a
+      batch-1 norm, which leaves most SMs to the next kernel, whose blocks
+      then start and load their weights before its wait), else before
+      each `gpu.return` (triggered at the start, the next kernel's blocks
+      took SMs while a large kernel still ran, and several layers measured
+      slower: docs/benchmarks.md).
 
-    No kernel touches memory before its wait, so the stream's effects keep
-    their order, and since every kernel waits, a kernel's completion
-    implies its predecessors'. The trigger only decides how early the next
-    kernel's blocks arrive: at the start of a kernel they took SMs while it
-    still ran, and several layers measured slower (docs/benchmarks.md).
+    Every op that touches memory a kernel may write runs after a wait, so
+    the order of the stream's effects is unchanged; every kernel waits (a
+    kernel that touches no memory waits before its return), so a kernel's
+    completion implies its predecessors'.
 
     The pass also defines `onebit_cuda_dependent_launch` (an i32, 1) in
     the host module: the CUDA runtime launches a library's kernels with
@@ -378,10 +387,11 @@ def OneBitCUDADependentLaunch
     needs sm_90: `onebit-cuda-pipeline` runs the pass only for that chip.
 
     ```mlir
-    gpu.func @k(%a: memref<4xf32>) kernel {
+    gpu.func @product(%w: memref<64xi32>, %x: memref<64xf32>, ...) kernel {
       %i = gpu.thread_id x
+      %word = memref.load %w[%i] : memref<64xi32>   // a constant global
       nvvm.griddepcontrol wait
-      %v = memref.load %a[%i] : memref<4xf32>
+      %v = memref.load %x[%i] : memref<64xf32>
       ...
       nvvm.griddepcontrol launch_dependents
       gpu.return
