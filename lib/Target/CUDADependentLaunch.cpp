@@ -61,9 +61,11 @@ DenseMap<Operation *, KernelLaunches> collectLaunches(ModuleOp module) {
     if (!kernel)
       return;
     unsigned count = launch.getNumKernelOperands();
-    auto [it, inserted] =
-        kernels.try_emplace(kernel, KernelLaunches{llvm::BitVector(count, true)});
-    KernelLaunches &info = it->second;
+    KernelLaunches &info =
+        kernels
+            .try_emplace(kernel,
+                         KernelLaunches{llvm::BitVector(count, true)})
+            .first->second;
     for (unsigned i = 0; i < count; ++i) {
       auto global = getViewRoot(launch.getKernelOperand(i))
                         .getDefiningOp<memref::GetGlobalOp>();

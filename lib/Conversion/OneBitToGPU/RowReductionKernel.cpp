@@ -549,7 +549,8 @@ void emitReduction(ImplicitLocOpBuilder &b, const RowStep &step,
   } else {
     auto loop = scf::ForOp::create(
         b, constIndex(b, 0), constIndex(b, r.rowSize),
-        constIndex(b, blockSize * kUnroll), ValueRange{identity(b, r.combiner)});
+        constIndex(b, blockSize * kUnroll),
+        ValueRange{identity(b, r.combiner)});
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
     scf::YieldOp::create(b, addSlots(loop.getInductionVar(), kUnroll,
