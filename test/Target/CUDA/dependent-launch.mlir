@@ -20,6 +20,11 @@
 // CHECK-NEXT: memref.store
 // CHECK-NEXT: nvvm.griddepcontrol launch_dependents
 // CHECK-NEXT: gpu.return
+// CHECK-LABEL: gpu.func @no_memory
+// CHECK-NEXT: gpu.thread_id x
+// CHECK-NEXT: nvvm.griddepcontrol wait
+// CHECK-NEXT: nvvm.griddepcontrol launch_dependents
+// CHECK-NEXT: gpu.return
 // CHECK-LABEL: gpu.func @helper
 // CHECK-NOT: nvvm.griddepcontrol
 // CHECK: gpu.return
@@ -39,6 +44,12 @@ module attributes {gpu.container_module} {
       %c0 = arith.constant 0 : index
       %zero = arith.constant 0.0 : f32
       memref.store %zero, %y[%c0] : memref<64xf32>
+      gpu.return
+    }
+    // Touches no memory, and still waits: its completion must imply its
+    // predecessors'.
+    gpu.func @no_memory() kernel {
+      %i = gpu.thread_id x
       gpu.return
     }
     gpu.func @helper(%y: memref<64xf32>) {
