@@ -122,15 +122,17 @@ def prepare(args):
     # fp16 with K a multiple of 128: the tensor-core kernel, with int8 digits
     # of the activations (M <= 2, K a multiple of 256; in chunks: K = 11008,
     # 16384), one accumulator per sign bit (M <= 8) or shifted sign pairs
-    # (K = 384, 896; M > 8), K split across warps (N = 40, 64, 300), K
-    # staged in chunks (M = 40, K = 896); f32, or K = 1056: the decode kernel.
+    # (K = 384, 896; M > 8), each lane loading its activations directly
+    # (9 <= M <= 16), K split across warps (N = 40, 64, 300), K staged in
+    # chunks (M = 40, K = 896); f32, or K = 1056: the decode kernel.
     for k, n, m, dtype in ((4096, 1000, 1, np.float16), (4096, 1000, 3, np.float16),
                            (16384, 300, 1, np.float16), (11008, 64, 2, np.float16),
                            (4096, 1000, 2, np.float32), (8192, 300, 4, np.float32),
                            (1024, 64, 1, np.float16), (2080, 40, 1, np.float32),
                            (1056, 300, 2, np.float16),
                            (4096, 1000, 8, np.float16), (384, 1000, 5, np.float16),
-                           (2048, 300, 16, np.float16), (896, 40, 40, np.float16),
+                           (2048, 300, 16, np.float16), (4096, 1000, 12, np.float16),
+                           (896, 40, 40, np.float16),
                            (4096, 1000, 512, np.float16)):
         layer = random_layer(rng, "check", n, k, layer_norm=False)
         name = f"check_{k}x{n}_m{m}_{np.dtype(dtype).name}"

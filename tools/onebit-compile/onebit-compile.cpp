@@ -154,6 +154,18 @@ cl::opt<bool> mmaInt8Activations(
              "no K split: activations as int8 digits on the s8 tensor cores "
              "(false: f16 bit classes)"),
     cl::init(true), cl::cat(category));
+cl::opt<bool> mmaDirectFragments(
+    "mma-direct-fragments",
+    cl::desc("Tensor-core kernel (-target=cuda), 9 to 16 input rows: each "
+             "lane loads its activations from global memory with its sign "
+             "words instead of the block staging them in workgroup memory "
+             "(experimental: not yet run on a GPU)"),
+    cl::init(false), cl::cat(category));
+cl::opt<int64_t> mmaRowTiles(
+    "mma-row-tiles",
+    cl::desc("Tensor-core kernel (-target=cuda): tiles of 16 output rows "
+             "per warp, 1..4 (0: 1 for up to 8 input rows, else 2)"),
+    cl::init(0), cl::cat(category));
 cl::list<std::string> inputShapes(
     "input-shape",
     cl::desc("Static shape for a graph input with symbolic dimensions, "
@@ -253,6 +265,10 @@ int main(int argc, char **argv) {
                       "--mma-min-grid-size must be at least 1\n";
       return 1;
     }
+    if (mmaRowTiles < 0 || mmaRowTiles > 4) {
+      llvm::errs() << "onebit-compile: --mma-row-tiles must be 0..4\n";
+      return 1;
+    }
     if (mmaBitClasses < 2 || mmaBitClasses > 16 ||
         !llvm::isPowerOf2_64(mmaBitClasses) || mmaLoadsAhead < 1 ||
         mmaLoadsAhead > 8) {
@@ -265,6 +281,8 @@ int main(int argc, char **argv) {
     cudaOptions.mmaBitClasses = mmaBitClasses;
     cudaOptions.mmaLoadsAhead = mmaLoadsAhead;
     cudaOptions.mmaInt8Activations = mmaInt8Activations;
+    cudaOptions.mmaDirectFragments = mmaDirectFragments;
+    cudaOptions.mmaRowTiles = mmaRowTiles;
     cudaOptions.mergeLaunches = mergeLaunches;
     cudaOptions.dependentLaunch = dependentLaunch;
     cudaOptions.gemvRowsPerStep = gemvRowsPerStep;

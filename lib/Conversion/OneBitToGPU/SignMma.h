@@ -38,6 +38,9 @@ constexpr int64_t kDigitScale = (1 << 22) - 64;
 /// ByteClasses: most activations a thread holds while the block finds each
 /// row's largest magnitude.
 constexpr int64_t kMaxHeldActivations = 96;
+/// Direct fragments: most input-row tiles (each lane holds 16 activations
+/// per tile, word and step in flight).
+constexpr int64_t kMaxDirectColumnTiles = 2;
 
 /// How sign bits become the A operand.
 enum class SignDecoding {
@@ -84,6 +87,10 @@ struct MmaShape {
   SignDecoding decoding;
   int64_t bitClasses; // BitClasses: C, a power of two from 2 to 16
   int64_t loadsAhead; // steps whose sign words are in flight
+  /// ShiftedPairs: each lane loads its B fragments from x in global memory
+  /// with the sign words, instead of the block staging x in workgroup
+  /// memory: no chunks, no barriers.
+  bool directFragments = false;
 
   bool usesDigits() const { return decoding == SignDecoding::ByteClasses; }
   /// Inputs of one mma.

@@ -329,12 +329,14 @@ Value addColumnSums(ImplicitLocOpBuilder &b, const MmaShape &s,
 }
 
 /// One step's mmas (ShiftedPairs): for each word and pair (p, p + 1) the
-/// B fragments of every input-row tile and the A operand of every output
-/// tile, each reused across the other.
-void buildShiftedPairsStep(ImplicitLocOpBuilder &b, const MmaShape &s,
-                           const LaneContext &c, Value block,
-                           ArrayRef<Value> loaded, bool negativeIsOne,
-                           SmallVectorImpl<Value> &acc) {
+/// B fragments of every input-row tile (`getFragment(col, word, p / 2)`:
+/// inputs p, p + 16, p + 1, p + 17 of the word) and the A operand of every
+/// output tile, each reused across the other.
+void buildShiftedPairsStep(
+    ImplicitLocOpBuilder &b, const MmaShape &s, ArrayRef<Value> loaded,
+    bool negativeIsOne,
+    function_ref<Value(int64_t col, int64_t j, int64_t pairs)> getFragment,
+    SmallVectorImpl<Value> &acc) {
   for (int64_t j = 0; j < s.words; ++j) {
     SmallVector<Value> rowWords; // [row tile][g, g + 8]
     for (Value vector : loaded)
@@ -342,13 +344,9 @@ void buildShiftedPairsStep(ImplicitLocOpBuilder &b, const MmaShape &s,
           vector::ExtractOp::create(b, vector, ArrayRef<int64_t>{j}));
     for (int64_t pairs = 0; pairs < 8; ++pairs) {
       int64_t p = 2 * pairs;
-      // B: inputs p, p + 16, p + 1, p + 17 of the word.
       SmallVector<Value> fragments;
       for (int64_t col = 0; col < s.columnTiles; ++col)
-        fragments.push_back(loadFragments(b, s, c.staged, block,
-                                          8 * j + pairs, c.fragmentRows[col],
-                                          b.getF16Type())
-                                .front());
+        fragments.push_back(getFragment(col, j, pairs));
       for (int64_t r = 0; r < s.rowTiles; ++r) {
         // A: rows g, g + 8 at inputs (p, p + 16), then (p + 1, p + 17).
         Value low = rowWords[2 * r], high = rowWords[2 * r + 1];
@@ -367,6 +365,57 @@ void buildShiftedPairsStep(ImplicitLocOpBuilder &b, const MmaShape &s,
       }
     }
   }
+}
+
+/// Direct fragments: the activations a lane loads per input-row tile and
+/// word, 4 vectors of 8 (the word's 32 inputs of input row g of the tile).
+constexpr int64_t kDirectLoadsPerWord = 4;
+constexpr int64_t kDirectLoadWidth = 8;
+
+/// Direct fragments: the lane's activations of `word` (its inputs 32 word
+/// to 32 word + 31) for input row g of every input-row tile, tile-major.
+SmallVector<Value> loadDirectActivations(ImplicitLocOpBuilder &b,
+                                         const MmaShape &s,
+                                         const ProductFolds &folds, Value x,
+                                         const LaneContext &c, Value word) {
+  SmallVector<Value> loaded;
+  Value first = arith::MulIOp::create(b, word, constIndex(b, 32));
+  for (int64_t col = 0; col < s.columnTiles; ++col) {
+    Value m = minIndex(
+        b, arith::AddIOp::create(b, c.firstRow, c.fragmentRows[col]),
+        s.rows - 1);
+    for (int64_t i = 0; i < kDirectLoadsPerWord; ++i)
+      loaded.push_back(loadActivations(
+          b, folds, x, m,
+          arith::AddIOp::create(b, first,
+                                constIndex(b, i * kDirectLoadWidth)),
+          s.inFeatures, kDirectLoadWidth));
+  }
+  return loaded;
+}
+
+/// Direct fragments: the B fragment of input-row tile `col`, word `j` and
+/// pair (p, p + 1), p = 2 pairs, from the loaded activations (W words of
+/// loadDirectActivations): inputs p and p + 16, then p + 1 and p + 17.
+Value getDirectFragment(ImplicitLocOpBuilder &b, const MmaShape &s,
+                        ArrayRef<Value> activations, int64_t col, int64_t j,
+                        int64_t pairs) {
+  int64_t p = 2 * pairs;
+  auto getVector = [&](int64_t input) {
+    return activations[(j * s.columnTiles + col) * kDirectLoadsPerWord +
+                       input / kDirectLoadWidth];
+  };
+  auto fragmentType = VectorType::get({2, 2}, b.getF16Type());
+  Value fragment = ub::PoisonOp::create(b, fragmentType);
+  for (int64_t i = 0; i < 2; ++i) {
+    int64_t at = (p + i) % kDirectLoadWidth;
+    Value pair = vector::ShuffleOp::create(
+        b, getVector(p + i), getVector(p + i + 16),
+        ArrayRef<int64_t>{at, kDirectLoadWidth + at});
+    fragment =
+        vector::InsertOp::create(b, pair, fragment, ArrayRef<int64_t>{i});
+  }
+  return fragment;
 }
 
 /// One step's mmas (BitClasses): for each pair of words and each bit,
@@ -481,8 +530,10 @@ void buildKernel(linalg::GenericOp generic, const MmaShape &s,
     return MemRefType::get(shape, type, MemRefLayoutAttrInterface(),
                            workgroup);
   };
-  SmallVector<Type> workgroupTypes{
-      workgroupBuffer({s.stagedHalves()}, b.getF16Type())};
+  SmallVector<Type> workgroupTypes;
+  if (!s.directFragments)
+    workgroupTypes.push_back(
+        workgroupBuffer({s.stagedHalves()}, b.getF16Type()));
   if (classes)
     workgroupTypes.push_back(
         workgroupBuffer({kWarpsPerBlock, s.stagedRows}, b.getF32Type()));
@@ -504,7 +555,8 @@ void buildKernel(linalg::GenericOp generic, const MmaShape &s,
   ArrayRef<BlockArgument> attributions = launch.getWorkgroupAttributions();
 
   LaneContext c;
-  c.staged = attributions[0];
+  if (!s.directFragments)
+    c.staged = attributions[0];
   c.rowSums = classes || digits ? Value(attributions[1]) : Value();
   c.rowMaxima = digits ? Value(attributions[2]) : Value();
   c.thread = launch.getThreadIds().x;
@@ -573,7 +625,8 @@ void buildKernel(linalg::GenericOp generic, const MmaShape &s,
       return mulAdd(b, step, kLanesPerRow * s.words,
                     arith::MulIOp::create(b, c.t, constIndex(b, s.words)));
     };
-    // This lane's words of every row at `step` (clamped to the chunk).
+    // This lane's words of every row at `step` (clamped to the chunk),
+    // and with direct fragments its activations of those words.
     auto loadStep = [&](Value step) {
       Value word = arith::AddIOp::create(
           b, chunkWord,
@@ -584,6 +637,13 @@ void buildKernel(linalg::GenericOp generic, const MmaShape &s,
             b, vectorType, words,
             ValueRange{arith::AddIOp::create(b, rowOffset, word)},
             /*nontemporal=*/false, /*alignment=*/llvm::MaybeAlign(4 * s.words)));
+      if (s.directFragments)
+        for (int64_t j = 0; j < s.words; ++j)
+          llvm::append_range(
+              loaded,
+              loadDirectActivations(
+                  b, s, folds, x, c,
+                  arith::AddIOp::create(b, word, constIndex(b, j))));
       return loaded;
     };
     // Software pipelining: the words of the next loadsAhead steps are in
@@ -592,6 +652,8 @@ void buildKernel(linalg::GenericOp generic, const MmaShape &s,
     // with several, that measured slower (more registers live in staging).
     SmallVector<Value> scales; // ByteClasses: of the chunk's rows
     auto stage = [&] {
+      if (s.directFragments)
+        return;
       // The previous chunk's fragments are read by every warp before any
       // thread overwrites them.
       gpu::BarrierOp::create(b);
@@ -633,7 +695,7 @@ void buildKernel(linalg::GenericOp generic, const MmaShape &s,
     ValueRange carried = stepLoop.getRegionIterArgs();
     SmallVector<Value> acc(carried.take_front(s.accumulators()));
     ValueRange inFlight = carried.drop_front(s.accumulators());
-    int64_t perStep = c.rowOffsets.size();
+    int64_t perStep = inFlight.size() / s.loadsAhead;
     SmallVector<Value> loaded(inFlight.take_front(perStep));
     SmallVector<Value> next(inFlight.drop_front(perStep));
     llvm::append_range(
@@ -645,8 +707,25 @@ void buildKernel(linalg::GenericOp generic, const MmaShape &s,
       buildBitClassesStep(b, s, c, block, loaded, negativeIsOne, acc);
     else if (digits)
       buildByteClassesStep(b, s, c, block, loaded, acc);
+    else if (s.directFragments)
+      buildShiftedPairsStep(
+          b, s, ArrayRef<Value>(loaded).take_front(c.rowOffsets.size()),
+          negativeIsOne,
+          [&](int64_t col, int64_t j, int64_t pairs) {
+            return getDirectFragment(
+                b, s, ArrayRef<Value>(loaded).drop_front(c.rowOffsets.size()),
+                col, j, pairs);
+          },
+          acc);
     else
-      buildShiftedPairsStep(b, s, c, block, loaded, negativeIsOne, acc);
+      buildShiftedPairsStep(
+          b, s, loaded, negativeIsOne,
+          [&](int64_t col, int64_t j, int64_t pairs) {
+            return loadFragments(b, s, c.staged, block, 8 * j + pairs,
+                                 c.fragmentRows[col], b.getF16Type())
+                .front();
+          },
+          acc);
     SmallVector<Value> yielded(acc);
     llvm::append_range(yielded, next);
     scf::YieldOp::create(b, yielded);
@@ -765,6 +844,8 @@ void layOutBlocks(MmaShape &s, int64_t minGridSize) {
   // Steps per chunk: as many as the workgroup memory left by the row sums
   // and the K split's partial sums holds.
   auto chunkSteps = [&](int64_t kSplit) -> int64_t {
+    if (s.directFragments)
+      return totalSteps;
     MmaShape split = s;
     split.kSplit = kSplit;
     int64_t available =
@@ -776,6 +857,10 @@ void layOutBlocks(MmaShape &s, int64_t minGridSize) {
          totalSteps >= 2 * s.kSplit && chunkSteps(2 * s.kSplit) >= 2 * s.kSplit)
     s.kSplit *= 2;
   s.gridSize = blocks(s.kSplit) / s.passes;
+  if (s.directFragments) {
+    s.chunk = s.inFeatures;
+    return;
+  }
   // Whole rounds of the K split per chunk.
   int64_t steps =
       std::max<int64_t>(1, chunkSteps(s.kSplit) / s.kSplit) * s.kSplit;
@@ -796,7 +881,8 @@ void layOutBlocks(MmaShape &s, int64_t minGridSize) {
 /// are not what the kernel reads (identity layouts, static shapes).
 FailureOr<MmaShape> getShape(linalg::GenericOp generic, int64_t rowTiles,
                              int64_t minGridSize, int64_t bitClasses,
-                             int64_t loadsAhead, bool int8Activations) {
+                             int64_t loadsAhead, bool int8Activations,
+                             bool directFragments) {
   FailureOr<PackedProduct> product = getPackedProduct(generic);
   if (failed(product) || !product->x.getElementType().isF16() ||
       !product->y.getElementType().isF32())
@@ -832,6 +918,13 @@ FailureOr<MmaShape> getShape(linalg::GenericOp generic, int64_t rowTiles,
                    : SignDecoding::ShiftedPairs;
   s.bitClasses = bitClasses;
   s.loadsAhead = loadsAhead;
+  // Up to 16 input rows (decode), each lane loads its activations with its
+  // sign words: per step of one word, 16 of every input row's 32 inputs.
+  if (directFragments && s.decoding == SignDecoding::ShiftedPairs &&
+      s.columnTiles > 1 && s.columnTiles <= kMaxDirectColumnTiles) {
+    s.directFragments = true;
+    s.words = 1;
+  }
   layOutBlocks(s, minGridSize);
   // The s8 schedule stages about 10 instructions per activation and block
   // more than the f16 one: it pays where a block's warps cover all of K
@@ -871,7 +964,7 @@ struct GPUSignMmaPass : onebit::impl::OneBitGPUSignMmaBase<GPUSignMmaPass> {
         [&](linalg::GenericOp generic, SignPackingAttr packing) {
           FailureOr<MmaShape> shape =
               getShape(generic, rowTiles, minGridSize, bitClasses, loadsAhead,
-                       int8Activations);
+                       int8Activations, directFragments);
           if (failed(shape))
             return failure();
           buildKernel(generic, *shape, packing.getNegative() == 1);

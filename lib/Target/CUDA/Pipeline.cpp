@@ -71,6 +71,7 @@ void mlir::onebit::buildCUDALoweringPipeline(
   mma.bitClasses = options.mmaBitClasses;
   mma.loadsAhead = options.mmaLoadsAhead;
   mma.int8Activations = options.mmaInt8Activations;
+  mma.directFragments = options.mmaDirectFragments;
   host.addPass(createOneBitGPUSignMma(mma));
   host.addPass(createOneBitGPURowReductions());
   if (options.mergeLaunches)

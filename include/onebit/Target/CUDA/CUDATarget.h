@@ -76,6 +76,13 @@ struct CUDAPipelineOptions : PassPipelineOptions<CUDAPipelineOptions> {
       llvm::cl::desc("Tensor-core kernel with up to 2 input rows and no K split: "
                      "activations as int8 digits on the s8 tensor cores"),
       llvm::cl::init(true)};
+  Option<bool> mmaDirectFragments{
+      *this, "mma-direct-fragments",
+      llvm::cl::desc("Tensor-core kernel with 9 to 16 input rows: each lane "
+                     "loads its activations from global memory instead of "
+                     "the block staging them in workgroup memory (not yet "
+                     "run on a GPU)"),
+      llvm::cl::init(false)};
   Option<bool> dependentLaunch{
       *this, "dependent-launch",
       llvm::cl::desc("Each kernel launches before the one before it has "
