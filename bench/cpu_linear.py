@@ -5,7 +5,8 @@ For each shape K->N and batch M, in one run on one machine:
   - onebit: a packed OneBit layer (no LayerNorm/bias) compiled by
     onebit-compile -target=cpu, timed by onebit-run --benchmark (median);
   - onnxruntime MatMul on the dense weight in FP32 and FP16 (median);
-  - a memory-read probe: numpy summing 1 GiB split over the threads (GB/s).
+  - a memory-read probe: numpy's maximum of 1 GiB split over the threads
+    (GB/s).
 Prints a markdown table; the packed weight bytes / onebit time is the
 effective bandwidth, compared with the probe. Threads: OMP_NUM_THREADS for
 onebit, intra_op_num_threads for onnxruntime (both --threads).
@@ -26,6 +27,7 @@ median), next to the same onnxruntime peers and probe.
 
 import argparse
 import ctypes
+import itertools
 import json
 import os
 import shutil
@@ -48,8 +50,15 @@ sys.path.insert(0, str(ROOT / "python"))
 from onebit import models  # noqa: E402
 
 
-def median_time(fn, runs):
-    for _ in range(3):
+def median_time(fn, runs, warm_up_seconds=0.2):
+    """Median seconds of `runs` calls of `fn`, after calling it for
+    `warm_up_seconds` (at least 3 times): a new thread starts on its
+    creator's core, and until the OS moves it, two threads share one
+    (onebit-run and onebit_model_time warm up as long)."""
+    warm_end = time.perf_counter() + warm_up_seconds
+    for warm in itertools.count():
+        if warm >= 3 and time.perf_counter() >= warm_end:
+            break
         fn()
     times = []
     for _ in range(runs):
@@ -128,12 +137,15 @@ def compare_builds(args, env):
 
 
 def probe_bandwidth(threads):
-    """GB/s of numpy summing 1 GiB (more than any last-level cache) split
-    over `threads` threads (numpy's sums release the GIL)."""
-    data = np.ones(1024 * 1024 * 1024 // 8, dtype=np.float64)
+    """GB/s of numpy's maximum of 1 GiB of f32 (more than most last-level
+    caches) split over `threads` threads (its reductions release the GIL).
+    One compare per element keeps it memory-bound; a sum is not: numpy's
+    pairwise float64 sum read 16 GB/s where the maximum read 30 (2 threads,
+    Xeon under KVM)."""
+    data = np.ones(1024 * 1024 * 1024 // 4, dtype=np.float32)
     parts = np.array_split(data, threads)
     with ThreadPoolExecutor(threads) as pool:
-        seconds = median_time(lambda: list(pool.map(np.sum, parts)), 5)
+        seconds = median_time(lambda: list(pool.map(np.max, parts)), 5)
     return data.nbytes / seconds / 1e9
 
 

@@ -15,8 +15,8 @@ cannot hold in memory.
 It also prints the bytes of weights one forward reads (every initializer,
 but one row per index of a table that a Gather reads, such as the
 embeddings) and the rate at which ``Model.time`` reads them; for a CPU
-library, next to bench/cpu_linear.py's memory-read probe (numpy summing
-1 GiB on every core), for a CUDA library next to bench/gpu_linear.py's
+library, next to bench/cpu_linear.py's memory-read probe (numpy's maximum
+of 1 GiB on every core), for a CUDA library next to bench/gpu_linear.py's
 device-to-device copy bandwidth (torch, 1 GiB), run in the same process.
 With ``--library`` and ``--skip-onnxruntime``, the ONNX file is read only
 for its initializers' sizes (its external data may be absent), so a

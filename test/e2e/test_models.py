@@ -89,6 +89,20 @@ def test_cpu_prefill_matches_onnxruntime(dtype, tmp_path, onebit_compile):
     check_cpu_library(built, path, dtype, tmp_path, onebit_compile)
 
 
+# An lm_head wide enough (vocab 4500) that onebit-split-contraction-columns
+# runs its columns in blocks of 2048 on all threads: two full blocks and a
+# shorter one, for one token and for 3 (at most max-rows, 8).
+@pytest.mark.parametrize("seq_len", [1, 3])
+@pytest.mark.parametrize("dtype", ["float32", "float16"])
+def test_cpu_wide_lm_head_matches_onnxruntime(dtype, seq_len, tmp_path, onebit_compile):
+    config = models.LlamaConfig(vocab_size=4500, seq_len=seq_len, n_layers=1)
+    built = models.build("llama", config, encoding="packed", dtype=dtype, opset=18,
+                         seed=5)
+    path = tmp_path / "llama.onnx"
+    path.write_bytes(built.model.SerializeToString())
+    check_cpu_library(built, path, dtype, tmp_path, onebit_compile)
+
+
 def host_has_avx512():
     cpuinfo = Path("/proc/cpuinfo")
     return cpuinfo.exists() and " avx512f" in cpuinfo.read_text()

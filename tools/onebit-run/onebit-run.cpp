@@ -39,7 +39,7 @@ cl::opt<std::string> outputDir(
     cl::value_desc("dir"), cl::cat(category));
 cl::opt<unsigned> benchmark(
     "benchmark",
-    cl::desc("Run N timed iterations after a warm-up and print the median "
+    cl::desc("Run N timed iterations after a warm-up of 200 ms and print the median "
              "and minimum time per run in microseconds (host clock, one "
              "synchronised run at a time), and forward_us: the mean time of "
              "N forwards queued back to back (device events on CUDA)"),
@@ -177,6 +177,13 @@ int main(int argc, char **argv) {
     return fail(api.onebit_model_last_error(model));
 
   if (benchmark > 0) {
+    // Warm up as onebit_model_time does (ONEBIT_WARM_UP_MS): the OS spreads
+    // OpenMP's threads over the cores only after a while.
+    auto warmEnd = std::chrono::steady_clock::now() +
+                   std::chrono::milliseconds(ONEBIT_WARM_UP_MS);
+    while (std::chrono::steady_clock::now() < warmEnd)
+      if (run() != ONEBIT_OK)
+        return fail(api.onebit_model_last_error(model));
     std::vector<double> times;
     for (unsigned i = 0; i < benchmark; ++i) {
       auto start = std::chrono::steady_clock::now();

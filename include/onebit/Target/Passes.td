@@ -118,6 +118,58 @@ def OneBitInterchangeContractions
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def OneBitSplitContractionColumns
+    : Pass<"onebit-split-contraction-columns", "::mlir::func::FuncOp"> {
+  let summary = "Run the column blocks of a contraction with few rows on all "
+                "threads";
+  let description = [{
+    Runs on the CPU after `onebit-interchange-contractions`, which puts a
+    contraction's contiguous output dimension j innermost: its parallel
+    rows, then its reductions, then j. `convert-linalg-to-parallel-loops`
+    makes only the rows a parallel region, so a contraction with one row,
+    such as an fp16 `lm_head` at batch 1 (`[1, 4096] x [4096, 32000]`), ran
+    on one thread while the others waited: half of a 7B-shaped forward on
+    two threads.
+
+    A `linalg.generic` on buffers with static loop ranges, a reduction loop
+    and a single output, whose last loop j is parallel, is the output's last
+    index, and is read by every operand that reads it only as that
+    operand's last index, is split when its other parallel loops run at most
+    `max-rows` iterations together and j at least twice `column-block`: it
+    becomes an `scf.forall` over blocks of `column-block` columns (a shorter
+    last block through an `scf.if`), each a copy of the op on
+    `memref.subview`s of the operands that read j. Each block keeps the
+    loop order and each output element its sum order. Ops inside an
+    `scf.forall` or `scf.parallel` are left alone.
+
+    ```mlir
+    linalg.generic {indexing_maps = [(d0, d1, d2) -> (d0, d1),
+                                     (d0, d1, d2) -> (d1, d2),
+                                     (d0, d1, d2) -> (d0, d2)],
+                    iterator_types = ["parallel", "reduction", "parallel"]}
+        ins(%x, %w : memref<1x4096xf32>, memref<4096x32000xf32>)
+        outs(%y : memref<1x32000xf32>) {...}
+    // becomes (column-block = 2048: 15 blocks of 2048 and one of 1280)
+    scf.forall (%b) in (125) {
+      %w_b = memref.subview %w[0, %o] [4096, 256] [1, 1] ...
+      %y_b = memref.subview %y[0, %o] [1, 256] [1, 1] ...
+      linalg.generic {...} ins(%x, %w_b : ...) outs(%y_b : ...) {...}
+    }
+    ```
+  }];
+  let options = [
+    Option<"maxRows", "max-rows", "int64_t", "8",
+           "Most iterations of the parallel loops other than the columns">,
+    Option<"columnBlock", "column-block", "int64_t", "2048",
+           "Columns per block">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
+  ];
+}
+
 def OneBitGatherToPermute
     : Pass<"onebit-gather-to-permute", "::mlir::func::FuncOp"> {
   let summary = "Turn gathers from one row of 16 floats into AVX-512 permutes";
