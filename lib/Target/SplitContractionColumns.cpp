@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "onebit/Dialect/OneBit/IR/ConstantVector.h"
 #include "onebit/Target/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -19,6 +20,10 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/IR/SymbolTable.h"
+#include "llvm/ADT/SetVector.h"
+
+#include <cstring>
 
 namespace mlir::onebit {
 #define GEN_PASS_DEF_ONEBITSPLITCONTRACTIONCOLUMNS
@@ -64,10 +69,63 @@ FailureOr<std::pair<int64_t, int64_t>> getColumnsAndRows(linalg::GenericOp op) {
   return std::make_pair(ranges[j], rows);
 }
 
-/// `value` restricted to columns [offset, offset + size) of its last
+/// A constant weight that a column split stores block by block: the
+/// operand, read through a `memref.get_global` of a constant global (and
+/// reshapes, which keep a row-major buffer's bytes), has `rows` rows of
+/// `columns` elements.
+struct ConstantOperand {
+  memref::GlobalOp global;
+  ArrayRef<char> bytes;
+  int64_t rows;
+};
+
+/// `operand` as a ConstantOperand, or nothing.
+std::optional<ConstantOperand> getConstantOperand(Value operand,
+                                                  SymbolTable &symbols) {
+  auto type = cast<MemRefType>(operand.getType());
+  if (!type.getLayout().isIdentity() || !type.hasStaticShape())
+    return std::nullopt;
+  Value source = operand;
+  while (auto expand = source.getDefiningOp<memref::ExpandShapeOp>())
+    source = expand.getSrc();
+  auto getGlobal = source.getDefiningOp<memref::GetGlobalOp>();
+  if (!getGlobal || !getGlobal.getType().getLayout().isIdentity())
+    return std::nullopt;
+  auto global = symbols.lookup<memref::GlobalOp>(getGlobal.getName());
+  if (!global || !global.getConstant() ||
+      type.getElementTypeBitWidth() % 8 != 0)
+    return std::nullopt;
+  std::optional<ArrayRef<char>> bytes =
+      getRawElementBytes(global.getInitialValue().value_or(Attribute()));
+  if (!bytes || int64_t(bytes->size()) != type.getNumElements() *
+                                              type.getElementTypeBitWidth() /
+                                              8)
+    return std::nullopt;
+  return ConstantOperand{global, *bytes,
+                         type.getNumElements() / type.getShape().back()};
+}
+
+/// The bytes of `weight` ([rows, columns]) block by block: block b holds
+/// columns [b * block, b * block + width) of every row, rows `width`
+/// elements apart (width = block, or the rest for the last block).
+std::vector<char> getColumnBlocks(const ConstantOperand &weight,
+                                  int64_t columns, int64_t block,
+                                  int64_t elementBytes) {
+  std::vector<char> blocked(weight.bytes.size());
+  for (int64_t first = 0; first < columns; first += block) {
+    int64_t width = std::min(block, columns - first);
+    for (int64_t row = 0; row < weight.rows; ++row)
+      std::memcpy(&blocked[(first * weight.rows + row * width) * elementBytes],
+                  &weight.bytes[(row * columns + first) * elementBytes],
+                  width * elementBytes);
+  }
+  return blocked;
+}
+
+/// `value` restricted to columns [offset, offset + width) of its last
 /// dimension.
 Value getColumns(OpBuilder &b, Location loc, Value value, Value offset,
-                 int64_t size) {
+                 int64_t width) {
   auto type = cast<MemRefType>(value.getType());
   int64_t rank = type.getRank();
   SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0));
@@ -75,18 +133,101 @@ Value getColumns(OpBuilder &b, Location loc, Value value, Value offset,
   for (int64_t size : type.getShape())
     sizes.push_back(b.getIndexAttr(size));
   offsets.back() = offset;
-  sizes.back() = b.getIndexAttr(size);
+  sizes.back() = b.getIndexAttr(width);
   return memref::SubViewOp::create(b, loc, value, offsets, sizes, strides);
 }
 
+/// Block `index` of a weight stored by getColumnBlocks (`blocked`, flat),
+/// in the shape of `original` with `width` columns: rows `width` apart from
+/// element `index * block * rows`.
+Value getBlock(OpBuilder &b, Location loc, Value blocked, Value original,
+               Value index, int64_t block, int64_t width) {
+  auto type = cast<MemRefType>(original.getType());
+  int64_t rows = type.getNumElements() / type.getShape().back();
+  SmallVector<int64_t> shape(type.getShape());
+  shape.back() = width;
+  SmallVector<int64_t> strides(shape.size(), 1);
+  for (int64_t d = int64_t(shape.size()) - 2; d >= 0; --d)
+    strides[d] = strides[d + 1] * shape[d + 1];
+  Value offset = arith::MulIOp::create(
+      b, loc, index, arith::ConstantIndexOp::create(b, loc, block * rows));
+  auto viewType = MemRefType::get(
+      shape, type.getElementType(),
+      StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, strides));
+  SmallVector<OpFoldResult> sizes, strideValues;
+  for (auto [size, stride] : llvm::zip(shape, strides)) {
+    sizes.push_back(b.getIndexAttr(size));
+    strideValues.push_back(b.getIndexAttr(stride));
+  }
+  return memref::ReinterpretCastOp::create(b, loc, viewType, blocked,
+                                           OpFoldResult(offset), sizes,
+                                           strideValues);
+}
+
+/// Erases `op` and, once unused, the reshapes and get_global it read
+/// through.
+void eraseWithUnusedReads(IRRewriter &rewriter, Operation *op) {
+  SmallVector<Operation *> reads;
+  for (Value operand : op->getOperands())
+    if (Operation *read = operand.getDefiningOp();
+        read && isa<memref::ExpandShapeOp, memref::GetGlobalOp>(read))
+      reads.push_back(read);
+  rewriter.eraseOp(op);
+  while (!reads.empty()) {
+    Operation *read = reads.pop_back_val();
+    if (!read->use_empty())
+      continue;
+    if (auto expand = dyn_cast<memref::ExpandShapeOp>(read))
+      if (Operation *source = expand.getSrc().getDefiningOp())
+        reads.push_back(source);
+    rewriter.eraseOp(read);
+  }
+}
+
 /// Replaces `op` by an scf.forall over blocks of `block` columns (the last
-/// block may be shorter: a second copy of the op for it).
+/// block may be shorter: a second copy of the op for it). Constant inputs
+/// that read the columns are stored block by block in a new global, so
+/// that each block streams one contiguous run; `replaced` collects the old
+/// globals, to be erased once unused.
 void splitColumns(IRRewriter &rewriter, linalg::GenericOp op, int64_t columns,
-                  int64_t block) {
+                  int64_t block, SymbolTable &symbols,
+                  SetVector<memref::GlobalOp> &replaced) {
   Location loc = op.getLoc();
   int64_t full = columns / block;
   int64_t rest = columns % block;
   int64_t blocks = llvm::divideCeil(columns, block);
+  int64_t j = op.getNumLoops() - 1;
+  // The flat, blocked copy of each constant input that reads the columns.
+  DenseMap<Value, Value> blockedInputs;
+  for (OpOperand *operand : op.getDpsInputOperands()) {
+    Value input = operand->get();
+    if (!op.getMatchingIndexingMap(operand).isFunctionOfDim(j) ||
+        blockedInputs.count(input))
+      continue;
+    std::optional<ConstantOperand> weight = getConstantOperand(input, symbols);
+    if (!weight)
+      continue;
+    auto type = cast<MemRefType>(input.getType());
+    auto flatType =
+        MemRefType::get({type.getNumElements()}, type.getElementType());
+    std::vector<char> bytes = getColumnBlocks(
+        *weight, columns, block, type.getElementTypeBitWidth() / 8);
+    ElementsAttr value = getElementsFromRawBytes(
+        RankedTensorType::get(flatType.getShape(), type.getElementType()),
+        bytes, "column_blocks");
+    rewriter.setInsertionPoint(weight->global);
+    auto global = memref::GlobalOp::create(
+        rewriter, weight->global.getLoc(),
+        (weight->global.getSymName() + "_column_blocks").str(),
+        rewriter.getStringAttr("private"), flatType, value,
+        /*constant=*/true, weight->global.getAlignmentAttr());
+    symbols.insert(global);
+    replaced.insert(weight->global);
+    rewriter.setInsertionPoint(op);
+    blockedInputs[input] = memref::GetGlobalOp::create(
+        rewriter, loc, flatType, global.getSymName());
+  }
+
   rewriter.setInsertionPoint(op);
   auto forall = scf::ForallOp::create(
       rewriter, loc, ArrayRef<OpFoldResult>{rewriter.getIndexAttr(blocks)},
@@ -95,15 +236,20 @@ void splitColumns(IRRewriter &rewriter, linalg::GenericOp op, int64_t columns,
   Value index = forall.getInductionVars().front();
   Value offset = arith::MulIOp::create(
       rewriter, loc, index, arith::ConstantIndexOp::create(rewriter, loc, block));
-  int64_t j = op.getNumLoops() - 1;
-  // One copy of the op per block size: `block` for the first `full` blocks,
-  // `rest` for the last.
-  auto buildBlock = [&](int64_t size) {
+  // One copy of the op per block width: `block` for the first `full`
+  // blocks, `rest` for the last.
+  auto buildBlock = [&](int64_t width) {
     IRMapping mapping;
-    for (OpOperand &operand : op->getOpOperands())
-      if (op.getMatchingIndexingMap(&operand).isFunctionOfDim(j))
-        mapping.map(operand.get(),
-                    getColumns(rewriter, loc, operand.get(), offset, size));
+    for (OpOperand &operand : op->getOpOperands()) {
+      Value value = operand.get();
+      if (!op.getMatchingIndexingMap(&operand).isFunctionOfDim(j))
+        continue;
+      if (Value blocked = blockedInputs.lookup(value))
+        mapping.map(value, getBlock(rewriter, loc, blocked, value, index,
+                                    block, width));
+      else
+        mapping.map(value, getColumns(rewriter, loc, value, offset, width));
+    }
     rewriter.clone(*op, mapping);
   };
   if (rest == 0) {
@@ -118,7 +264,7 @@ void splitColumns(IRRewriter &rewriter, linalg::GenericOp op, int64_t columns,
     rewriter.setInsertionPointToStart(choice.elseBlock());
     buildBlock(rest);
   }
-  rewriter.eraseOp(op);
+  eraseWithUnusedReads(rewriter, op);
 }
 
 struct OneBitSplitContractionColumnsPass
@@ -143,9 +289,14 @@ struct OneBitSplitContractionColumnsPass
           shape->first >= 2 * columnBlock)
         candidates.push_back({op, shape->first});
     });
+    SymbolTable symbols(getOperation());
+    SetVector<memref::GlobalOp> replaced;
     IRRewriter rewriter(&getContext());
     for (auto [op, columns] : candidates)
-      splitColumns(rewriter, op, columns, columnBlock);
+      splitColumns(rewriter, op, columns, columnBlock, symbols, replaced);
+    for (memref::GlobalOp global : replaced)
+      if (SymbolTable::symbolKnownUseEmpty(global, getOperation()))
+        symbols.erase(global);
   }
 };
 

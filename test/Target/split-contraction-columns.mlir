@@ -1,8 +1,11 @@
 // RUN: onebit-opt %s --split-input-file \
-// RUN:   --pass-pipeline='builtin.module(func.func(onebit-split-contraction-columns{column-block=64}))' \
+// RUN:   --pass-pipeline='builtin.module(onebit-split-contraction-columns{column-block=64})' \
 // RUN:   | FileCheck %s
+// RUN: onebit-opt %s --split-input-file \
+// RUN:   --pass-pipeline='builtin.module(onebit-split-contraction-columns{column-block=2})' \
+// RUN:   | FileCheck %s --check-prefix=BLOCKS
 // RUN: not onebit-opt %s --split-input-file \
-// RUN:   --pass-pipeline='builtin.module(func.func(onebit-split-contraction-columns{column-block=0}))' 2>&1 \
+// RUN:   --pass-pipeline='builtin.module(onebit-split-contraction-columns{column-block=0})' 2>&1 \
 // RUN:   | FileCheck %s --check-prefix=OPTIONS
 
 // OPTIONS: error: onebit-split-contraction-columns: max-rows and column-block must be at least 1
@@ -108,6 +111,39 @@ func.func @left_alone(%x: memref<16x32xf32>, %w: memref<32x256xf32>, %y: memref<
       ins(%x1, %w : memref<1x32xf32>, memref<32x256xf32>) outs(%y2 : memref<1x256xf32>) {
   ^bb0(%a: f32, %b: f32, %c: f32):
     %p = arith.mulf %a, %b : f32
+    %s = arith.addf %c, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// A constant weight is stored block by block in a new global (blocks of 2
+// columns: columns 0-1 of the three rows, then 2-3, then 4), which each
+// block reads as rows 2 (or 1) elements apart; the old global is erased.
+// BLOCKS-LABEL: memref.global "private" constant @w_column_blocks : memref<15xf16> = dense<[0.000000e+00, 1.000000e+00, 5.000000e+00, 6.000000e+00, 1.000000e+01, 1.100000e+01, 2.000000e+00, 3.000000e+00, 7.000000e+00, 8.000000e+00, 1.200000e+01, 1.300000e+01, 4.000000e+00, 9.000000e+00, 1.400000e+01]>
+// BLOCKS-NOT: @w :
+// BLOCKS-LABEL: func.func @constant_weight
+// BLOCKS: %[[FLAT:.*]] = memref.get_global @w_column_blocks : memref<15xf16>
+// BLOCKS: scf.forall (%[[B:.*]]) in (3) {
+// BLOCKS: %[[O:.*]] = arith.muli %[[B]], %c6
+// BLOCKS: memref.reinterpret_cast %[[FLAT]] to offset: [%[[O]]], sizes: [3, 2], strides: [2, 1] : memref<15xf16> to memref<3x2xf16, strided<[2, 1], offset: ?>>
+// BLOCKS: } else {
+// BLOCKS: memref.reinterpret_cast %[[FLAT]] to offset: [%[[O]]], sizes: [3, 1], strides: [1, 1] : memref<15xf16> to memref<3x1xf16, strided<[1, 1], offset: ?>>
+// BLOCKS-NOT: get_global @w :
+memref.global "private" constant @w : memref<3x5xf16> = dense<[[0.0, 1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0, 9.0], [10.0, 11.0, 12.0, 13.0, 14.0]]>
+#x = affine_map<(d0, d1, d2) -> (d0, d1)>
+#w = affine_map<(d0, d1, d2) -> (d1, d2)>
+#y = affine_map<(d0, d1, d2) -> (d0, d2)>
+func.func @constant_weight(%x: memref<1x3xf16>, %y: memref<1x5xf32>) {
+  %w = memref.get_global @w : memref<3x5xf16>
+  linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%x, %w : memref<1x3xf16>, memref<3x5xf16>) outs(%y : memref<1x5xf32>) {
+  ^bb0(%a: f16, %b: f16, %c: f32):
+    %ae = arith.extf %a : f16 to f32
+    %be = arith.extf %b : f16 to f32
+    %p = arith.mulf %ae, %be : f32
     %s = arith.addf %c, %p : f32
     linalg.yield %s : f32
   }

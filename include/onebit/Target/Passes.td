@@ -119,7 +119,7 @@ def OneBitInterchangeContractions
 }
 
 def OneBitSplitContractionColumns
-    : Pass<"onebit-split-contraction-columns", "::mlir::func::FuncOp"> {
+    : Pass<"onebit-split-contraction-columns", "::mlir::ModuleOp"> {
   let summary = "Run the column blocks of a contraction with few rows on all "
                 "threads";
   let description = [{
@@ -142,6 +142,16 @@ def OneBitSplitContractionColumns
     loop order and each output element its sum order. Ops inside an
     `scf.forall` or `scf.parallel` are left alone.
 
+    An input that reads j from a constant `memref.global` (through
+    `memref.get_global` and `memref.expand_shape`s, with a dense or
+    dense_resource value) is stored again, block by block, in a new flat
+    global `<name>_column_blocks`: block b holds its columns of every row,
+    rows as many elements apart as the block is wide, so that each block
+    reads one contiguous run instead of a piece of every row (an `lm_head`
+    block of 2048 columns read 4 KB, then skipped 60 KB). Each block reads
+    it through a `memref.reinterpret_cast`; the old global is erased once
+    nothing uses it.
+
     ```mlir
     linalg.generic {indexing_maps = [(d0, d1, d2) -> (d0, d1),
                                      (d0, d1, d2) -> (d1, d2),
@@ -150,11 +160,18 @@ def OneBitSplitContractionColumns
         ins(%x, %w : memref<1x4096xf32>, memref<4096x32000xf32>)
         outs(%y : memref<1x32000xf32>) {...}
     // becomes (column-block = 2048: 15 blocks of 2048 and one of 1280)
-    scf.forall (%b) in (125) {
-      %w_b = memref.subview %w[0, %o] [4096, 256] [1, 1] ...
-      %y_b = memref.subview %y[0, %o] [1, 256] [1, 1] ...
-      linalg.generic {...} ins(%x, %w_b : ...) outs(%y_b : ...) {...}
+    scf.forall (%b) in (16) {
+      %o = arith.muli %b, %c2048 : index
+      scf.if (%b < 15) {
+        %w_b = memref.subview %w[0, %o] [4096, 2048] [1, 1] ...
+        %y_b = memref.subview %y[0, %o] [1, 2048] [1, 1] ...
+        linalg.generic {...} ins(%x, %w_b : ...) outs(%y_b : ...) {...}
+      } else {
+        // the same on [4096, 1280] and [1, 1280]
+      }
     }
+    // (with %w a constant global: %w_b = memref.reinterpret_cast of
+    // @..._column_blocks at offset %b * 2048 * 4096, rows 2048 apart)
     ```
   }];
   let options = [

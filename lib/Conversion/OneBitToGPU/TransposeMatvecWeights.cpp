@@ -67,12 +67,7 @@ Attribute transpose(ElementsAttr weight) {
     for (int64_t column = 0; column < n; ++column)
       std::memcpy(&bytes[(column * k + row) * size],
                   &(*raw)[(row * n + column) * size], size);
-  constexpr size_t kResourceBytes = 4096;
-  if (bytes.size() < kResourceBytes)
-    return DenseElementsAttr::getFromRawBuffer(transposedType, bytes);
-  return DenseResourceElementsAttr::get(
-      transposedType, "transposed_weight",
-      HeapAsmResourceBlob::allocateAndCopyInferAlign(ArrayRef<char>(bytes)));
+  return getElementsFromRawBytes(transposedType, bytes, "transposed_weight");
 }
 
 /// Whether `op` has the default maps of its kind (no transposes or

@@ -53,7 +53,7 @@ void mlir::onebit::buildCPULoweringPipeline(
   pm.addNestedPass<func::FuncOp>(createOneBitPlanArena());
 
   pm.addNestedPass<func::FuncOp>(createOneBitInterchangeContractions());
-  pm.addNestedPass<func::FuncOp>(createOneBitSplitContractionColumns());
+  pm.addPass(createOneBitSplitContractionColumns());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   // Parallel loops of linalg ops run on all cores when they have the work
   // for it; the 1-bit kernel's scf.forall over output rows always does. Both

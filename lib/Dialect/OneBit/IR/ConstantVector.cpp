@@ -131,3 +131,14 @@ mlir::onebit::getRawElementBytes(Attribute attr) {
       return blob->getData();
   return std::nullopt;
 }
+
+ElementsAttr mlir::onebit::getElementsFromRawBytes(ShapedType type,
+                                                   ArrayRef<char> bytes,
+                                                   StringRef resourceName) {
+  constexpr size_t kResourceBytes = 4096;
+  if (bytes.size() < kResourceBytes)
+    return DenseElementsAttr::getFromRawBuffer(type, bytes);
+  return DenseResourceElementsAttr::get(
+      type, resourceName,
+      HeapAsmResourceBlob::allocateAndCopyInferAlign(bytes));
+}

@@ -33,6 +33,12 @@ std::optional<std::vector<float>> readFloatElements(ElementsAttr attr);
 /// that is not a splat, or a dense_resource), or nothing.
 std::optional<ArrayRef<char>> getRawElementBytes(Attribute attr);
 
+/// The constant of `type` whose elements are `bytes` in row-major order: a
+/// dense attribute when small, else a dense_resource named after
+/// `resourceName` (kept out of the IR's text).
+ElementsAttr getElementsFromRawBytes(ShapedType type, ArrayRef<char> bytes,
+                                     StringRef resourceName);
+
 /// A constant tensor of `type` holding `values`, each rounded to the
 /// element type (round to nearest even).
 Value createFloatConstant(OpBuilder &builder, Location loc,
