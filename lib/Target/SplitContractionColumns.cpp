@@ -79,21 +79,32 @@ struct ConstantOperand {
   int64_t rows;
 };
 
-/// `operand` as a ConstantOperand, or nothing.
+/// `operand` as a ConstantOperand, or nothing. Only a weight that nothing
+/// else reads: a second reader would keep the old global, and the library
+/// would hold the weight twice.
 std::optional<ConstantOperand> getConstantOperand(Value operand,
-                                                  SymbolTable &symbols) {
+                                                  SymbolTable &symbols,
+                                                  Operation *module) {
   auto type = cast<MemRefType>(operand.getType());
-  if (!type.getLayout().isIdentity() || !type.hasStaticShape())
+  if (!type.getLayout().isIdentity() || !type.hasStaticShape() ||
+      !operand.hasOneUse())
     return std::nullopt;
   Value source = operand;
-  while (auto expand = source.getDefiningOp<memref::ExpandShapeOp>())
+  while (auto expand = source.getDefiningOp<memref::ExpandShapeOp>()) {
     source = expand.getSrc();
+    if (!source.hasOneUse())
+      return std::nullopt;
+  }
   auto getGlobal = source.getDefiningOp<memref::GetGlobalOp>();
   if (!getGlobal || !getGlobal.getType().getLayout().isIdentity())
     return std::nullopt;
   auto global = symbols.lookup<memref::GlobalOp>(getGlobal.getName());
   if (!global || !global.getConstant() ||
       type.getElementTypeBitWidth() % 8 != 0)
+    return std::nullopt;
+  std::optional<SymbolTable::UseRange> uses =
+      SymbolTable::getSymbolUses(global, module);
+  if (!uses || llvm::range_size(*uses) != 1)
     return std::nullopt;
   std::optional<ArrayRef<char>> bytes =
       getRawElementBytes(global.getInitialValue().value_or(Attribute()));
@@ -204,7 +215,8 @@ void splitColumns(IRRewriter &rewriter, linalg::GenericOp op, int64_t columns,
     if (!op.getMatchingIndexingMap(operand).isFunctionOfDim(j) ||
         blockedInputs.count(input))
       continue;
-    std::optional<ConstantOperand> weight = getConstantOperand(input, symbols);
+    std::optional<ConstantOperand> weight =
+        getConstantOperand(input, symbols, symbols.getOp());
     if (!weight)
       continue;
     auto type = cast<MemRefType>(input.getType());

@@ -149,3 +149,34 @@ func.func @constant_weight(%x: memref<1x3xf16>, %y: memref<1x5xf32>) {
   }
   return
 }
+
+// -----
+
+// A weight that something else reads too stays where it is (blocked, the
+// library would hold it twice): the blocks take subviews of it.
+// BLOCKS-NOT: @shared_column_blocks
+// BLOCKS: memref.global "private" constant @shared :
+// BLOCKS-LABEL: func.func @shared_weight
+// BLOCKS-NOT: column_blocks
+// BLOCKS: scf.forall
+// BLOCKS: memref.subview %[[W:.*]][0, %{{.*}}] [3, 2] [1, 1] : memref<3x5xf16> to memref<3x2xf16, strided<[5, 1], offset: ?>>
+// BLOCKS: memref.load %{{.*}}[%c0, %c0] : memref<3x5xf16>
+memref.global "private" constant @shared : memref<3x5xf16> = dense<[[0.0, 1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0, 9.0], [10.0, 11.0, 12.0, 13.0, 14.0]]>
+#x = affine_map<(d0, d1, d2) -> (d0, d1)>
+#w = affine_map<(d0, d1, d2) -> (d1, d2)>
+#y = affine_map<(d0, d1, d2) -> (d0, d2)>
+func.func @shared_weight(%x: memref<1x3xf16>, %y: memref<1x5xf32>) -> f16 {
+  %c0 = arith.constant 0 : index
+  %w = memref.get_global @shared : memref<3x5xf16>
+  linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%x, %w : memref<1x3xf16>, memref<3x5xf16>) outs(%y : memref<1x5xf32>) {
+  ^bb0(%a: f16, %b: f16, %c: f32):
+    %ae = arith.extf %a : f16 to f32
+    %be = arith.extf %b : f16 to f32
+    %p = arith.mulf %ae, %be : f32
+    %s = arith.addf %c, %p : f32
+    linalg.yield %s : f32
+  }
+  %first = memref.load %w[%c0, %c0] : memref<3x5xf16>
+  return %first : f16
+}

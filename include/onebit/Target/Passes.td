@@ -142,9 +142,9 @@ def OneBitSplitContractionColumns
     loop order and each output element its sum order. Ops inside an
     `scf.forall` or `scf.parallel` are left alone.
 
-    An input that reads j from a constant `memref.global` (through
-    `memref.get_global` and `memref.expand_shape`s, with a dense or
-    dense_resource value) is stored again, block by block, in a new flat
+    An input that reads j from a constant `memref.global` that nothing else
+    reads (through `memref.get_global` and `memref.expand_shape`s, with a
+    dense or dense_resource value) is stored again, block by block, in a new flat
     global `<name>_column_blocks`: block b holds its columns of every row,
     rows as many elements apart as the block is wide, so that each block
     reads one contiguous run instead of a piece of every row (an `lm_head`
