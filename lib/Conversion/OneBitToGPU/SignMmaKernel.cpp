@@ -919,7 +919,8 @@ FailureOr<MmaShape> getShape(linalg::GenericOp generic, int64_t rowTiles,
   s.bitClasses = bitClasses;
   s.loadsAhead = loadsAhead;
   // Up to 16 input rows (decode), each lane loads its activations with its
-  // sign words: per step of one word, 16 of every input row's 32 inputs.
+  // sign words: one word per row and step, and that word's 32 inputs of
+  // input rows g and 8 + g (16 activation registers each, per step ahead).
   if (directFragments && s.decoding == SignDecoding::ShiftedPairs &&
       s.columnTiles > 1 && s.columnTiles <= kMaxDirectColumnTiles) {
     s.directFragments = true;
