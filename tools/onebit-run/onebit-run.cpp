@@ -39,10 +39,11 @@ cl::opt<std::string> outputDir(
     cl::value_desc("dir"), cl::cat(category));
 cl::opt<unsigned> benchmark(
     "benchmark",
-    cl::desc("Run N timed iterations after a warm-up of 200 ms and print the median "
-             "and minimum time per run in microseconds (host clock, one "
-             "synchronised run at a time), and forward_us: the mean time of "
-             "N forwards queued back to back (device events on CUDA)"),
+    cl::desc("Run N timed iterations after a warm-up of 200 ms and print "
+             "the median and minimum time per run in microseconds (host "
+             "clock, one synchronised run at a time), and forward_us: the "
+             "mean time of N forwards queued back to back (device events on "
+             "CUDA)"),
     cl::value_desc("N"), cl::init(0), cl::cat(category));
 cl::opt<std::string> device("device",
                             cl::desc("Where to run: cpu (the default) or cuda; "

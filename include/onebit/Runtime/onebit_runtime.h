@@ -81,11 +81,11 @@ int onebit_model_run(onebit_model *model, const onebit_tensor *inputs,
  * least twice, so a CUDA model has captured its graph, and for at least
  * ONEBIT_WARM_UP_MS, so the OS has spread a CPU model's OpenMP threads over
  * the cores), then `iterations` forwards back to back, and stores the mean
- * time of one forward in `*microseconds`. On
- * the CPU that is the host clock around whole runs; on CUDA the forwards
- * are replays of the model's CUDA graph queued on its stream with no host
- * synchronisation in between and no input/output copies, timed with device
- * events. Same thread-safety as onebit_model_run. */
+ * time of one forward in `*microseconds`. On the CPU that is the host clock
+ * around whole runs; on CUDA the forwards are replays of the model's CUDA
+ * graph queued on its stream with no host synchronisation in between and
+ * no input/output copies, timed with device events. Same thread-safety as
+ * onebit_model_run. */
 #define ONEBIT_WARM_UP_MS 200
 int onebit_model_time(onebit_model *model, const onebit_tensor *inputs,
                       int32_t num_inputs, const onebit_tensor *outputs,
