@@ -7,6 +7,9 @@
 // RUN: not onebit-opt %s --split-input-file \
 // RUN:   --pass-pipeline='builtin.module(onebit-split-contraction-columns{column-block=0})' 2>&1 \
 // RUN:   | FileCheck %s --check-prefix=OPTIONS
+// RUN: not onebit-opt %s --split-input-file \
+// RUN:   --pass-pipeline='builtin.module(onebit-split-contraction-columns{max-rows=0})' 2>&1 \
+// RUN:   | FileCheck %s --check-prefix=OPTIONS
 
 // OPTIONS: error: onebit-split-contraction-columns: max-rows and column-block must be at least 1
 
