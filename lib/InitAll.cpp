@@ -1,8 +1,10 @@
 //===- InitAll.cpp - everything onebit's tools register -------------------===//
 
 #include "onebit/InitAll.h"
+#include "onebit/Codegen/Passes.h"
 #include "onebit/Conversion/Passes.h"
 #include "onebit/Dialect/OneBit/IR/OneBitDialect.h"
+#include "onebit/Dialect/OneBit/Transforms/BufferizableOpInterfaceImpl.h"
 #include "onebit/Dialect/OneBit/Transforms/Passes.h"
 #include "onebit/Target/CPU/CPUTarget.h"
 #include "onebit/Target/CUDA/CUDATarget.h"
@@ -18,6 +20,7 @@
 
 void mlir::onebit::registerAllDialects(DialectRegistry &registry) {
   registry.insert<OneBitDialect>();
+  registerBufferizableOpInterfaceExternalModels(registry);
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
   mlir::registerAllToLLVMIRTranslations(registry);
@@ -29,6 +32,7 @@ void mlir::onebit::registerAllPasses() {
   mlir::registerAllPasses();
   registerOneBitPasses();
   registerOneBitConversionPasses();
+  registerOneBitCodegenPasses();
   registerOneBitPipelines();
   registerOneBitTargetPasses();
   registerCPUPipeline();

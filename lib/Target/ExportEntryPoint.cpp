@@ -1,7 +1,8 @@
 //===- ExportEntryPoint.cpp - the model library's entry and signature -----===//
 
-#include "onebit/Frontend/ONNX/Importer.h"
+#include "onebit/Dialect/OneBit/IR/OneBitDialect.h"
 #include "onebit/Target/Passes.h"
+#include "onebit/Utils/DTypes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinAttributes.h"
@@ -23,17 +24,7 @@ std::string getDType(DictionaryAttr attrs, Type elementType) {
   if (attrs)
     if (auto name = attrs.getAs<StringAttr>(kONNXTypeAttr))
       return name.str();
-  if (elementType.isF32())
-    return "float32";
-  if (elementType.isF16())
-    return "float16";
-  if (elementType.isBF16())
-    return "bfloat16";
-  if (elementType.isInteger(1))
-    return "bool";
-  if (auto integer = dyn_cast<IntegerType>(elementType))
-    return "int" + std::to_string(integer.getWidth());
-  return "";
+  return getNumpyDTypeName(elementType);
 }
 
 struct OneBitExportEntryPointPass
@@ -49,18 +40,22 @@ struct OneBitExportEntryPointPass
     FunctionType type = func.getFunctionType();
     std::string signature;
     llvm::raw_string_ostream os(signature);
-    os << "onebit-signature 1 " << type.getNumInputs() << " "
-       << type.getNumResults() << "\n";
+    auto window = func->getAttrOfType<IntegerAttr>(kWindowAttrName);
+    os << "onebit-signature 2 " << type.getNumInputs() << " "
+       << type.getNumResults() << " " << (window ? window.getInt() : -1)
+       << "\n";
     auto describe = [&](StringRef role, unsigned index, Type valueType,
                         DictionaryAttr attrs) -> LogicalResult {
       auto tensor = dyn_cast<RankedTensorType>(valueType);
       std::string dtype = tensor ? getDType(attrs, tensor.getElementType())
                                  : std::string();
-      static constexpr llvm::StringLiteral supported[] = {
-          "float32", "float16", "bfloat16", "int64",
-          "int32",   "int8",    "uint8",    "bool"};
-      if (!tensor || !tensor.hasStaticShape() ||
-          !llvm::is_contained(supported, dtype))
+      // State (a decoder's cache) has as many rows as a session asks for.
+      bool state = attrs && attrs.get(kStateAttrName);
+      if (state)
+        role = "state";
+      bool shaped = tensor && (state ? tensor.getNumDynamicDims() <= 1
+                                     : tensor.hasStaticShape());
+      if (!shaped || !isRuntimeDType(dtype))
         return func.emitError() << role << " " << index << " has type "
                                 << valueType
                                 << "; a model library needs static shapes "
@@ -72,7 +67,7 @@ struct OneBitExportEntryPointPass
       os << role << " " << name.size() << ":" << name << " " << dtype << " "
          << tensor.getRank();
       for (int64_t dim : tensor.getShape())
-        os << " " << dim;
+        os << " " << (ShapedType::isDynamic(dim) ? -1 : dim);
       os << "\n";
       return success();
     };
@@ -83,6 +78,9 @@ struct OneBitExportEntryPointPass
       if (failed(describe("output", i, type.getResult(i),
                           func.getResultAttrDict(i))))
         return signalPassFailure();
+    // Recorded in the signature; the LLVM translation has no use for it.
+    for (unsigned i = 0; i < type.getNumInputs(); ++i)
+      func.removeArgAttr(i, kStateAttrName);
     module->setAttr(kSignatureAttrName,
                     StringAttr::get(&getContext(), signature));
     func->setAttr("llvm.emit_c_interface", UnitAttr::get(&getContext()));

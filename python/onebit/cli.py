@@ -126,18 +126,35 @@ def cmd_inspect(a):
 
 
 def cmd_generate(a):
+    import sys
+
     from .generate import Backend
-    backend = (Backend.onnxruntime(a.model) if a.model.endswith(".onnx")
-               else Backend.onebit(a.model))
+    backend = Backend.open(a.model, a.max_len)
     prompt = list(a.prompt.encode("utf-8"))
     sampling = dict(top_k=a.top_k, temperature=a.temperature, seed=a.seed)
-    out = backend.generate(prompt, a.tokens, **sampling)
-    print(a.prompt + out.text())
-    print(f"-- {backend.name}: {len(out.tokens)} tokens in {out.seconds:.2f} s, "
-          f"{out.tokens_per_second:.1f} tokens/s ({backend.mode}, "
-          f"{'greedy' if not a.top_k or a.top_k == 1 else f'top-{a.top_k} at temperature {a.temperature}'})")
+    # Bytes stream out as they come; a split UTF-8 character waits for the rest.
+    decoder = __import__("codecs").getincrementaldecoder("utf-8")(errors="replace")
+    sys.stdout.write(a.prompt)
+
+    def show(token):
+        sys.stdout.write(decoder.decode(bytes([token])))
+        sys.stdout.flush()
+
+    out = backend.generate(prompt, a.tokens, on_token=show, **sampling)
+    print(decoder.decode(b"", final=True))
+    how = 'greedy' if not a.top_k or a.top_k == 1 else \
+        f'top-{a.top_k} at temperature {a.temperature}'
+    if out.prefill_seconds is not None:
+        print(f"-- {backend.name}: prompt of {len(prompt)} tokens in "
+              f"{out.prefill_seconds * 1e3:.1f} ms ({out.prefill_tokens_per_second:.1f} "
+              f"tokens/s), {len(out.tokens)} tokens, decode {out.decode_tokens_per_second:.1f} "
+              f"tokens/s ({backend.mode}, {how})")
+    else:
+        print(f"-- {backend.name}: {len(out.tokens)} tokens in {out.seconds:.2f} s, "
+              f"{out.tokens_per_second:.1f} tokens/s ({backend.mode}, {how})")
     if a.check:
-        ref = Backend.onnxruntime(a.check).generate(prompt, a.tokens, **sampling)
+        ref = Backend.onnxruntime(a.check, getattr(backend, "max_len", None)) \
+            .generate(prompt, a.tokens, **sampling)
         same = next((i for i, (x, y) in enumerate(zip(out.tokens, ref.tokens)) if x != y),
                     None)
         if same is not None or len(out.tokens) != len(ref.tokens):
@@ -204,8 +221,11 @@ def parser() -> argparse.ArgumentParser:
                        description="Generate bytes after a prompt with a compiled model (.so) "
                                    "or an ONNX file (run in onnxruntime): a full-sequence "
                                    "model (input_ids [1, T] -> logits [1, T, 256]) run on a "
-                                   "sliding window, or a one-token step with a key/value "
-                                   "cache (python -m onebit.train export --decode).")
+                                   "sliding window, or a decoding step with a key/value "
+                                   "cache in onebit's or Hugging Face Optimum's form "
+                                   "(docs/decoding.md); a library that keeps the cache "
+                                   "runs as a session. Tokens stream as they come; "
+                                   "prefill and decode speeds are printed apart.")
     g.add_argument("model", help="compiled library (.so) or .onnx")
     g.add_argument("--prompt", required=True)
     g.add_argument("--tokens", type=int, default=200, help="bytes to generate")
@@ -213,6 +233,9 @@ def parser() -> argparse.ArgumentParser:
                    "(default: greedy)")
     g.add_argument("--temperature", type=float, default=1.0)
     g.add_argument("--seed", type=int, default=0, help="seed of top-k sampling")
+    g.add_argument("--max-len", type=int,
+                   help="a decoder's positions, prompt included (default: its window; "
+                        "needed for an ONNX file in Hugging Face's form)")
     g.add_argument("--check", metavar="ONNX",
                    help="also generate with onnxruntime on this ONNX file and fail unless "
                         "the tokens are the same")

@@ -54,6 +54,7 @@ class LlamaConfig:
     seq_len: int = 8
     batch: int = 1
     rms_eps: float = 1e-6
+    n_kv_heads: Optional[int] = None  # grouped-query attention; None: n_heads
     rope_base: float = 10000.0
     layer_norm: bool = True  # OneBit's LayerNorm in every 1-bit linear
     epsilon: float = 1e-5
@@ -262,19 +263,44 @@ def _mask_value(dtype):
     return -1e4 if np.dtype(dtype) == np.float16 else -1e9
 
 
+def kv_heads(cfg) -> int:
+    """Key/value heads: fewer than the query heads with grouped-query attention."""
+    return getattr(cfg, "n_kv_heads", None) or cfg.n_heads
+
+
+def split_heads(gb, t, heads, hd, prefix):
+    """[B, T, heads * hd] -> [B, heads, T, hd] (T may be symbolic)."""
+    t = gb.node("Reshape", [t, gb.ints([0, 0, heads, hd], "attn.heads_shape")],
+                name=f"{prefix}/Reshape")
+    return gb.node("Transpose", [t], name=f"{prefix}/Transpose", perm=[0, 2, 1, 3])
+
+
+def repeat_kv(gb, t, cfg, prefix):
+    """[B, Hkv, T, hd] -> [B, H, T, hd], each key/value head repeated for its
+    group of query heads, as Hugging Face's repeat_kv exports it (Unsqueeze,
+    Expand, Reshape)."""
+    groups = cfg.n_heads // kv_heads(cfg)
+    if groups == 1:
+        return t
+    hd = cfg.d_model // cfg.n_heads
+    t = gb.node("Unsqueeze", [t, gb.ints([2], "attn.group_axis")], name=f"{prefix}/Unsqueeze")
+    t = gb.node("Expand", [t, gb.ints([1, 1, groups, 1, 1], f"attn.groups_{groups}")],
+                name=f"{prefix}/Expand")
+    return gb.node("Reshape", [t, gb.ints([0, cfg.n_heads, -1, hd], "attn.repeated_shape")],
+                   name=f"{prefix}/Reshape")
+
+
 def _attention(ctx: _Ctx, q, k, v, cfg, prefix, rope=None):
-    """q, k, v [B, T, D] -> [B, T, D]: heads, rotary, causal softmax attention."""
+    """q [B, T, D], k, v [B, T, Hkv·hd] -> [B, T, D]: heads, rotary, causal
+    softmax attention."""
     gb = ctx.gb
     hd = cfg.d_model // cfg.n_heads
-    shape = gb.ints([0, 0, cfg.n_heads, hd], "attn.heads_shape")
-
-    def heads(t, nm):
-        t = gb.node("Reshape", [t, shape], name=f"{prefix}/{nm}/Reshape")
-        return gb.node("Transpose", [t], name=f"{prefix}/{nm}/Transpose", perm=[0, 2, 1, 3])
-
-    q, k, v = heads(q, "q"), heads(k, "k"), heads(v, "v")
+    q = split_heads(gb, q, cfg.n_heads, hd, f"{prefix}/q")
+    k = split_heads(gb, k, kv_heads(cfg), hd, f"{prefix}/k")
+    v = split_heads(gb, v, kv_heads(cfg), hd, f"{prefix}/v")
     if rope is not None:
         q, k = _rotary(gb, q, rope, hd, f"{prefix}/q"), _rotary(gb, k, rope, hd, f"{prefix}/k")
+    k, v = repeat_kv(gb, k, cfg, f"{prefix}/k/repeat"), repeat_kv(gb, v, cfg, f"{prefix}/v/repeat")
     kt = gb.node("Transpose", [k], name=f"{prefix}/k/TransposeT", perm=[0, 1, 3, 2])
     s = gb.node("MatMul", [q, kt], name=f"{prefix}/Scores")
     s = gb.node("Mul", [s, gb.const(1.0 / np.sqrt(hd), name="attn.scale")],
@@ -323,6 +349,8 @@ def _rms_norm(ctx: _Ctx, x, weight_name, d, eps, prefix):
 def _check_heads(cfg):
     if cfg.d_model % cfg.n_heads or (cfg.d_model // cfg.n_heads) % 2:
         raise ValueError("d_model must split into n_heads heads of even size")
+    if cfg.n_heads % kv_heads(cfg):
+        raise ValueError("n_heads must be a multiple of n_kv_heads")
 
 
 # --- LLaMA ----------------------------------------------------------------------
@@ -367,9 +395,10 @@ def build_llama(config: Optional[LlamaConfig] = None, encoding: EncodingSpec = "
         p = f"model.layers.{i}"
         hn = _rms_norm(ctx, x, f"{p}.input_layernorm.weight", d, c.rms_eps,
                        f"{p}.input_layernorm")
+        dkv = kv_heads(c) * (d // c.n_heads)
         q = ctx.linear(hn, f"{p}.self_attn.q_proj", d, d)
-        k = ctx.linear(hn, f"{p}.self_attn.k_proj", d, d)
-        v = ctx.linear(hn, f"{p}.self_attn.v_proj", d, d)
+        k = ctx.linear(hn, f"{p}.self_attn.k_proj", dkv, d)
+        v = ctx.linear(hn, f"{p}.self_attn.v_proj", dkv, d)
         a = _attention(ctx, q, k, v, c, f"{p}.self_attn", rope)
         x = gb.node("Add", [x, ctx.linear(a, f"{p}.self_attn.o_proj", d, d)],
                     name=f"{p}/ResidualAttn")
@@ -513,9 +542,12 @@ def reference_forward(built: BuiltModel, x: np.ndarray) -> np.ndarray:
     mask = cast(reference.causal_mask(c.seq_len, _mask_value(dt)))
 
     def attn(q, k, v, rope=None):
-        q, k, v = (reference.split_heads(t, c.n_heads) for t in (q, k, v))
+        q = reference.split_heads(q, c.n_heads)
+        k, v = (reference.split_heads(t, kv_heads(c)) for t in (k, v))
         if rope is not None:
             q, k = reference.apply_rotary(q, *rope), reference.apply_rotary(k, *rope)
+        groups = c.n_heads // kv_heads(c)
+        k, v = np.repeat(k, groups, axis=1), np.repeat(v, groups, axis=1)
         return reference.merge_heads(reference.attention(q, k, v, mask))
 
     if built.arch == "llama":
@@ -525,7 +557,9 @@ def reference_forward(built: BuiltModel, x: np.ndarray) -> np.ndarray:
             p = f"model.layers.{i}"
             hn = reference.rms_norm(t, _dense(built, f"{p}.input_layernorm.weight", (d,),
                                               "norm_weight", 0.1), c.rms_eps)
-            q, k, v = (lin(hn, f"{p}.self_attn.{m}_proj", d, d) for m in "qkv")
+            dkv = kv_heads(c) * hd
+            q, k, v = (lin(hn, f"{p}.self_attn.{m}_proj", n, d)
+                       for m, n in (("q", d), ("k", dkv), ("v", dkv)))
             t = t + lin(attn(q, k, v, rope), f"{p}.self_attn.o_proj", d, d)
             hn = reference.rms_norm(t, _dense(built, f"{p}.post_attention_layernorm.weight",
                                               (d,), "norm_weight", 0.1), c.rms_eps)

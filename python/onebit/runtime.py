@@ -4,6 +4,13 @@ ctypes binding of the C API in include/onebit/Runtime/onebit_runtime.h::
 
     model = onebit.runtime.Model("model.so")
     outputs = model.run({"x": np.ones((1, 16), np.float32)})  # name -> array
+
+A decoder compiled with its key/value cache in the library runs through
+sessions (docs/decoding.md)::
+
+    session = model.session(max_len=512)
+    logits = session.prefill([1, 2, 3])      # the last token's logits
+    token = session.decode(int(logits.argmax()), logits=False)  # argmax
 """
 
 from __future__ import annotations
@@ -14,10 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Model", "TensorInfo", "RuntimeError_"]
-
-# onebit_dtype values, in order.
-_DTYPES = ["float32", "float16", "bfloat16", "int64", "int32", "int8", "uint8", "bool"]
+__all__ = ["Model", "Session", "TensorInfo", "RuntimeError_"]
 
 
 class RuntimeError_(RuntimeError):
@@ -52,6 +56,18 @@ class TensorInfo:
     shape: tuple
 
 
+def _dtype_names(lib) -> list:
+    """onebit_dtype values in order, as the library names them."""
+    lib.onebit_dtype_name.restype = ctypes.c_char_p
+    lib.onebit_dtype_name.argtypes = [ctypes.c_int]
+    names = []
+    while True:
+        name = lib.onebit_dtype_name(len(names)).decode()
+        if name == "unknown":
+            return names
+        names.append(name)
+
+
 class Model:
     """A compiled model library, opened once; ``run`` may be called often."""
 
@@ -60,6 +76,7 @@ class Model:
         # A bare file name would be searched on the library path, not here.
         self._lib = ctypes.CDLL(os.path.abspath(str(path)))
         lib = self._lib
+        self._dtypes = _dtype_names(lib)
         lib.onebit_model_open.restype = ctypes.c_void_p
         lib.onebit_model_close.argtypes = [ctypes.c_void_p]
         lib.onebit_model_last_error.restype = ctypes.c_char_p
@@ -76,6 +93,8 @@ class Model:
                                           ctypes.c_int32, ctypes.POINTER(_Tensor),
                                           ctypes.c_int32, ctypes.c_int32,
                                           ctypes.POINTER(ctypes.c_double)]
+        lib.onebit_model_window.restype = ctypes.c_int64
+        lib.onebit_model_window.argtypes = [ctypes.c_void_p]
         self._handle = lib.onebit_model_open()
         if not self._handle:
             raise MemoryError("onebit_model_open failed")
@@ -91,14 +110,26 @@ class Model:
             info = _TensorInfo()
             get(self._handle, i, ctypes.byref(info))
             shape = tuple(info.shape[d] for d in range(info.rank))
-            infos.append(TensorInfo(info.name.decode(), _DTYPES[info.dtype], shape))
+            infos.append(TensorInfo(info.name.decode(), self._dtypes[info.dtype], shape))
         return infos
 
-    @staticmethod
-    def _tensor(array: np.ndarray, dtype: str, keep: list) -> _Tensor:
+    @property
+    def window(self) -> int:
+        """Most positions a session holds: 0 for any, -1 if not a decoder."""
+        return self._lib.onebit_model_window(self._handle)
+
+    @property
+    def is_decoder(self) -> bool:
+        return self.window >= 0
+
+    def session(self, max_len: int = 0) -> "Session":
+        """A decoding session of at most ``max_len`` positions (0: the window)."""
+        return Session(self, max_len)
+
+    def _tensor(self, array: np.ndarray, dtype: str, keep: list) -> _Tensor:
         shape = (ctypes.c_int64 * max(array.ndim, 1))(*array.shape)
         keep.append(shape)
-        return _Tensor(array.ctypes.data, _DTYPES.index(dtype), array.ndim, shape)
+        return _Tensor(array.ctypes.data, self._dtypes.index(dtype), array.ndim, shape)
 
     def _arguments(self, feeds: dict):
         """The C tensors for ``feeds`` and fresh output arrays."""
@@ -115,7 +146,7 @@ class Model:
             # numpy has no bfloat16: its bits travel as uint16 (or ml_dtypes).
             if info.dtype == "bfloat16" and dtype in ("uint16", "bfloat16"):
                 dtype = "bfloat16"
-            elif dtype not in _DTYPES:
+            elif dtype not in self._dtypes:
                 raise RuntimeError_(f"input '{info.name}': dtype {array.dtype}, "
                                     f"expected {info.dtype}")
             dtypes.append(dtype)
@@ -153,6 +184,89 @@ class Model:
     def close(self):
         if self._handle:
             self._lib.onebit_model_close(self._handle)
+            self._handle = None
+
+    def __del__(self):
+        self.close()
+
+
+class Session:
+    """One sequence decoded by a compiled decoder: its key/value cache stays
+    in the library (on the GPU for -target=cuda) between calls."""
+
+    def __init__(self, model: Model, max_len: int = 0):
+        self._handle = None
+        self._model = model  # keeps the library open
+        lib = self._lib = model._lib
+        lib.onebit_session_create.restype = ctypes.c_void_p
+        lib.onebit_session_create.argtypes = [ctypes.c_void_p, ctypes.c_int64]
+        lib.onebit_session_free.argtypes = [ctypes.c_void_p]
+        lib.onebit_session_last_error.restype = ctypes.c_char_p
+        lib.onebit_session_last_error.argtypes = [ctypes.c_void_p]
+        for name in ("position", "max_len", "vocab_size"):
+            getattr(lib, f"onebit_session_{name}").restype = ctypes.c_int64
+            getattr(lib, f"onebit_session_{name}").argtypes = [ctypes.c_void_p]
+        lib.onebit_session_reset.argtypes = [ctypes.c_void_p]
+        lib.onebit_session_prefill.argtypes = [
+            ctypes.c_void_p, ctypes.POINTER(ctypes.c_int64), ctypes.c_int64,
+            ctypes.c_void_p, ctypes.POINTER(ctypes.c_int64)]
+        lib.onebit_session_time.argtypes = [ctypes.c_void_p, ctypes.c_int64, ctypes.c_int32,
+                                            ctypes.POINTER(ctypes.c_double)]
+        self._handle = lib.onebit_session_create(model._handle, int(max_len))
+        if not self._handle:
+            raise RuntimeError_(lib.onebit_model_last_error(model._handle).decode()
+                                or "onebit_session_create failed")
+
+    @property
+    def position(self) -> int:
+        """Positions held: the next token goes at this one."""
+        return self._lib.onebit_session_position(self._handle)
+
+    @property
+    def max_len(self) -> int:
+        return self._lib.onebit_session_max_len(self._handle)
+
+    @property
+    def vocab_size(self) -> int:
+        return self._lib.onebit_session_vocab_size(self._handle)
+
+    def _check(self, status):
+        if status != 0:
+            raise RuntimeError_(self._lib.onebit_session_last_error(self._handle).decode())
+
+    def prefill(self, ids, logits: bool = True):
+        """Appends the token ids; returns the last one's logits (float32
+        [vocab]) or, with ``logits=False``, their argmax."""
+        ids = np.ascontiguousarray(np.asarray(ids, dtype=np.int64).reshape(-1))
+        if ids.size == 0:
+            raise ValueError("prefill needs at least one token id")
+        out = np.empty(self.vocab_size, np.float32) if logits else None
+        token = ctypes.c_int64()
+        self._check(self._lib.onebit_session_prefill(
+            self._handle, ids.ctypes.data_as(ctypes.POINTER(ctypes.c_int64)), ids.size,
+            out.ctypes.data if logits else None, ctypes.byref(token)))
+        return out if logits else token.value
+
+    def decode(self, token: int, logits: bool = True):
+        """Appends one token; returns its logits or, with ``logits=False``,
+        the next greedy token."""
+        return self.prefill([token], logits)
+
+    def reset(self):
+        """Forgets the sequence (the next prefill starts at position 0)."""
+        self._check(self._lib.onebit_session_reset(self._handle))
+
+    def time(self, token: int = 0, iterations: int = 100) -> float:
+        """Mean microseconds of one decoding step at the current position
+        (onebit_session_time: repeated without advancing)."""
+        microseconds = ctypes.c_double()
+        self._check(self._lib.onebit_session_time(self._handle, int(token), iterations,
+                                                  ctypes.byref(microseconds)))
+        return microseconds.value
+
+    def close(self):
+        if self._handle:
+            self._lib.onebit_session_free(self._handle)
             self._handle = None
 
     def __del__(self):

@@ -1,7 +1,8 @@
 """The committed demo model (models/stdlib-onebit-llama, a OneBit student
 distilled from a byte-level teacher, docs/quality.md) compiled for this CPU,
-as the full-sequence model and as the one-token step with a key/value cache:
-logits and greedy text match onnxruntime on the same ONNX files."""
+as the full-sequence model and as a decoder whose key/value cache stays in
+the library (a session): logits and greedy text match onnxruntime on the
+same ONNX files."""
 
 import subprocess
 import sys
@@ -33,9 +34,13 @@ def decode_library(onebit_compile, tmp_path_factory):
     return out
 
 
+def _prompt_ids(length):
+    return np.frombuffer((PROMPT * 4)[:length], np.uint8).astype(np.int64)[None]
+
+
 def test_logits_match_onnxruntime(library):
     ort = generate.Backend.onnxruntime(str(MODEL))
-    ids = np.frombuffer((PROMPT * 4)[:ort.context], np.uint8).astype(np.int64)[None]
+    ids = _prompt_ids(ort.context)
     ours = Model(str(library)).run({"input_ids": ids})["logits"]
     ref = ort.run({"input_ids": ids})["logits"]
     assert ours.shape == ref.shape == (1, ort.context, 256)
@@ -43,18 +48,21 @@ def test_logits_match_onnxruntime(library):
 
 
 def test_cached_steps_reproduce_the_full_model(decode_library):
-    """Each compiled decoding step gives the full-sequence model's logits at
-    its position (onnxruntime on model.onnx)."""
+    """Each token a session decodes gives the full-sequence model's logits
+    at its position (onnxruntime on model.onnx)."""
     full = generate.Backend.onnxruntime(str(MODEL))
-    ids = np.frombuffer((PROMPT * 4)[:full.context], np.uint8).astype(np.int64)[None]
+    ids = _prompt_ids(full.context)
     ref = full.run({"input_ids": ids})["logits"][0]
-    step = generate.Backend.onebit(str(decode_library))
-    caches = {k: np.zeros(shape, dtype) for k, (shape, dtype) in step.caches.items()}
+    session = Model(str(decode_library)).session()
+    assert session.max_len == 256 and session.vocab_size == 256
     for pos in range(0, 48):
-        out = step.run({"input_ids": ids[:, pos:pos + 1], "position": np.array([pos]), **caches})
-        for name, cache in caches.items():
-            cache[:, :, pos] = out[name[len("past_"):]][:, :, 0]
-        assert np.abs(out["logits"][0, 0] - ref[pos]).max() <= 1e-4 * np.abs(ref).max(), pos
+        logits = session.decode(int(ids[0, pos]))
+        assert session.position == pos + 1
+        assert np.abs(logits - ref[pos]).max() <= 1e-4 * np.abs(ref).max(), pos
+    # A prefill of the same prompt from the start gives the same last logits.
+    session.reset()
+    again = session.prefill(ids[0, :48])
+    assert np.abs(again - logits).max() <= 1e-5 * np.abs(ref).max()
 
 
 def test_cached_greedy_text_is_onnxruntimes_token_for_token(decode_library):

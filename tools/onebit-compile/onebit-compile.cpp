@@ -12,6 +12,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "onebit/Codegen/Passes.h"
 #include "onebit/Dialect/OneBit/Transforms/Passes.h"
 #include "onebit/Frontend/ONNX/Importer.h"
 #include "onebit/InitAll.h"
@@ -171,6 +172,19 @@ cl::list<std::string> inputShapes(
     cl::desc("Static shape for a graph input with symbolic dimensions, "
              "e.g. --input-shape input_ids=1x16 (repeatable)"),
     cl::value_desc("name=DIMxDIM..."), cl::cat(category));
+cl::opt<int64_t> maxSeqLen(
+    "max-seq-len",
+    cl::desc("Decoders: the window, most positions a session holds "
+             "(default: the rows of onebit's cache; for Hugging Face's form, "
+             "whatever a session asks for). Symbolic dimensions of a "
+             "decoder's inputs are set from it (2048 if not given)"),
+    cl::init(0), cl::cat(category));
+cl::opt<bool> residentCache(
+    "resident-cache",
+    cl::desc("Decoders: keep the key/value cache in the library, driven "
+             "by the session API (default); false: the cache stays the "
+             "step's inputs and outputs"),
+    cl::init(true), cl::cat(category));
 cl::opt<bool> fusionReport(
     "fusion-report",
     cl::desc("Report each fused layer and a summary (remarks on stderr)"),
@@ -212,6 +226,11 @@ int main(int argc, char **argv) {
       "    onebit-compile model.onnx -target=cpu -o model.so\n");
 
   onebit::ImportOptions options;
+  if (maxSeqLen < 0 || maxSeqLen == 1) {
+    llvm::errs() << "onebit-compile: --max-seq-len must be at least 2\n";
+    return 1;
+  }
+  options.decoderRows = maxSeqLen ? int64_t(maxSeqLen) : 2048;
   for (const std::string &spec : inputShapes) {
     std::string error;
     if (failed(onebit::parseInputShape(spec, options, error))) {
@@ -239,7 +258,11 @@ int main(int argc, char **argv) {
   }
   if (emitKind >= EmitKind::OneBit) {
     PassManager pm(&context);
-    onebit::buildFusionPipeline(pm, fusionReport);
+    onebit::FusionPipelineOptions fusion;
+    fusion.report = fusionReport;
+    fusion.residentCache = residentCache;
+    fusion.maxSeqLen = maxSeqLen;
+    onebit::buildFusionPipeline(pm, fusion);
     if (failed(pm.run(*module)))
       return 1;
   }

@@ -24,16 +24,25 @@ extern "C" {
 #define ONEBIT_ERROR_INVALID_ARGUMENT 1
 #define ONEBIT_ERROR_RUNTIME 2
 
-/* Element types, named as numpy names them. */
+/* The element types a model's inputs and outputs can have, in enum order:
+ * X(enum suffix, numpy name, bytes per element). The compiler, the runtime
+ * and the Python binding all read this one table. */
+#define ONEBIT_DTYPE_LIST(X)                                                   \
+  X(FLOAT32, "float32", 4)                                                     \
+  X(FLOAT16, "float16", 2)                                                     \
+  X(BFLOAT16, "bfloat16", 2)                                                   \
+  X(INT64, "int64", 8)                                                         \
+  X(INT32, "int32", 4)                                                         \
+  X(INT8, "int8", 1)                                                           \
+  X(UINT8, "uint8", 1)                                                         \
+  X(BOOL, "bool", 1)
+
+/* Element types, named as numpy names them (ONEBIT_FLOAT32 = 0, ...). */
 typedef enum onebit_dtype {
-  ONEBIT_FLOAT32 = 0,
-  ONEBIT_FLOAT16 = 1,
-  ONEBIT_BFLOAT16 = 2,
-  ONEBIT_INT64 = 3,
-  ONEBIT_INT32 = 4,
-  ONEBIT_INT8 = 5,
-  ONEBIT_UINT8 = 6,
-  ONEBIT_BOOL = 7
+#define ONEBIT_DTYPE_ENUM(suffix, name, size) ONEBIT_##suffix,
+  ONEBIT_DTYPE_LIST(ONEBIT_DTYPE_ENUM)
+#undef ONEBIT_DTYPE_ENUM
+  ONEBIT_NUM_DTYPES
 } onebit_dtype;
 
 /* A graph input or output: name, element type and static shape. */
@@ -91,6 +100,53 @@ int onebit_model_time(onebit_model *model, const onebit_tensor *inputs,
                       int32_t num_inputs, const onebit_tensor *outputs,
                       int32_t num_outputs, int32_t iterations,
                       double *microseconds);
+
+/*--- Decoding sessions ----------------------------------------------------
+ *
+ * A decoder compiled with its key/value cache in the library (a decoding
+ * step in either form of docs/decoding.md; onebit_model_window >= 0) runs
+ * through sessions. A session holds one sequence's cache (on the GPU for
+ * -target=cuda, where it never crosses the bus) and its position: prefill
+ * appends a prompt, decode appends one token, each returning the last
+ * token's logits (as float32, `vocab` of them; NULL: not wanted) and their
+ * argmax (NULL: not wanted). Token ids outside [0, vocab) and positions
+ * past max_len are errors, with a message from onebit_session_last_error.
+ * A session is used by one thread at a time; sessions of one model may run
+ * concurrently. */
+typedef struct onebit_session onebit_session;
+
+/* The most positions a session of `model` may hold: 0 where the model
+ * sets no bound, -1 if the model is not a decoder. */
+int64_t onebit_model_window(const onebit_model *model);
+
+/* A session of at most `max_len` positions (0: the model's window). NULL
+ * if `model` is not a decoder, max_len is out of range (the message is
+ * onebit_model_last_error) or memory runs out. */
+onebit_session *onebit_session_create(onebit_model *model, int64_t max_len);
+void onebit_session_free(onebit_session *session);
+const char *onebit_session_last_error(const onebit_session *session);
+
+/* Positions held; the most it holds; the logits per token. */
+int64_t onebit_session_position(const onebit_session *session);
+int64_t onebit_session_max_len(const onebit_session *session);
+int64_t onebit_session_vocab_size(const onebit_session *session);
+
+/* Forgets the sequence: the next prefill starts at position 0. */
+int onebit_session_reset(onebit_session *session);
+
+/* Appends `count` >= 1 tokens at positions position .. position+count-1
+ * (nothing is appended if any id or the length is out of range). */
+int onebit_session_prefill(onebit_session *session, const int64_t *ids,
+                           int64_t count, float *logits, int64_t *next_token);
+/* Appends one token. */
+int onebit_session_decode(onebit_session *session, int64_t id, float *logits,
+                          int64_t *next_token);
+
+/* Times one decoding step at the session's position for benchmarks: the
+ * step that decode(id) runs, repeated without advancing (after the warm-up
+ * of onebit_model_time; on CUDA, graph replays timed on the GPU). */
+int onebit_session_time(onebit_session *session, int64_t id,
+                        int32_t iterations, double *microseconds);
 
 /* "float32", "float16", ...; "unknown" for an invalid value. */
 const char *onebit_dtype_name(onebit_dtype dtype);

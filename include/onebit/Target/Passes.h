@@ -22,13 +22,6 @@ namespace mlir::onebit {
 /// Module attribute holding the signature text of the entry point.
 constexpr llvm::StringLiteral kSignatureAttrName = "onebit.signature";
 
-/// Function attributes of `onebit-plan-arena`: the arena's size, how many
-/// buffers it holds and the sum of their sizes.
-constexpr llvm::StringLiteral kArenaBytesAttrName = "onebit.arena_bytes";
-constexpr llvm::StringLiteral kArenaBuffersAttrName = "onebit.arena_buffers";
-constexpr llvm::StringLiteral kArenaUnsharedBytesAttrName =
-    "onebit.arena_unshared_bytes";
-
 #define GEN_PASS_DECL
 #include "onebit/Target/Passes.h.inc"
 

@@ -7,6 +7,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "onebit/Codegen/Common/PackedSignProduct.h"
+#include "onebit/Codegen/Passes.h"
 #include "onebit/Conversion/Passes.h"
 #include "onebit/Dialect/OneBit/IR/OneBitOps.h"
 #include "onebit/Dialect/OneBit/Transforms/LinearDecomposition.h"

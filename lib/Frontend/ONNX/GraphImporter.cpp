@@ -2,6 +2,8 @@
 
 #include "GraphImporter.h"
 #include "HostFolder.h"
+#include "onebit/Utils/DTypes.h"
+#include "onebit/Utils/DecoderForms.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Tosa/IR/TosaOps.h"
@@ -89,6 +91,47 @@ OwningOpRef<ModuleOp> GraphImporter::import() {
   return module;
 }
 
+FailureOr<SmallVector<int64_t>>
+GraphImporter::getDecoderInputShape(StringRef name,
+                                    const onnx::TypeProto_Tensor &type) {
+  if (options.decoderRows < 2 || !type.has_shape())
+    return failure();
+  bool isDecoder = llvm::any_of(model.graph().input(), [](const auto &input) {
+    return classifyDecoderInput(input.name()).kind == DecoderTensor::PastKey;
+  });
+  DecoderTensor kind = classifyDecoderInput(name).kind;
+  if (!isDecoder || kind == DecoderTensor::Other)
+    return failure();
+  // Which dimension holds what: [batch, tokens] for ids, positions and the
+  // mask (whose tokens are past + new), [batch, heads, past, head size]
+  // for the cache.
+  int64_t rank = type.shape().dim_size();
+  SmallVector<int64_t> shape;
+  for (auto [i, dim] : llvm::enumerate(type.shape().dim())) {
+    if (dim.has_dim_value()) {
+      shape.push_back(dim.dim_value());
+      continue;
+    }
+    int64_t size = 0;
+    if (i == 0)
+      size = 1;
+    else if ((kind == DecoderTensor::InputIds ||
+              kind == DecoderTensor::PositionIds) &&
+             rank == 2)
+      size = 1;
+    else if (kind == DecoderTensor::AttentionMask && rank == 2)
+      size = options.decoderRows;
+    else if ((kind == DecoderTensor::PastKey ||
+              kind == DecoderTensor::PastValue) &&
+             rank == 4 && i == 2)
+      size = options.decoderRows - 1;
+    if (size == 0)
+      return failure();
+    shape.push_back(size);
+  }
+  return shape;
+}
+
 LogicalResult GraphImporter::importInputs(func::FuncOp func,
                                           OpBuilder &builder) {
   llvm::StringSet<> initializerNames;
@@ -126,6 +169,10 @@ LogicalResult GraphImporter::importInputs(func::FuncOp func,
                  << "--input-shape gives dimension " << i << " of graph input '"
                  << input.name() << "' the size " << shape[i]
                  << ", the model declares " << dim.dim_value();
+    } else if (FailureOr<SmallVector<int64_t>> decoderShape =
+                   getDecoderInputShape(input.name(), tensorType);
+               succeeded(decoderShape)) {
+      shape = *decoderShape;
     } else {
       if (!tensorType.has_shape())
         return emitError(loc) << "graph input '" << input.name()

@@ -29,6 +29,10 @@ public:
 
 private:
   LogicalResult importInputs(func::FuncOp func, OpBuilder &builder);
+  /// The shape ImportOptions::decoderRows gives the decoder input `name`
+  /// (batch 1, one new token, past rows), or failure where it gives none.
+  FailureOr<SmallVector<int64_t>>
+  getDecoderInputShape(StringRef name, const onnx::TypeProto_Tensor &type);
   LogicalResult importInitializers(OpBuilder &builder);
   LogicalResult importNode(const onnx::NodeProto &node, OpBuilder &builder,
                            int64_t depth);

@@ -53,22 +53,6 @@ bool mlir::onebit::onnx_import::isUnsignedType(int32_t onnxType) {
          onnxType == onnx::TensorProto::UINT32;
 }
 
-std::string mlir::onebit::onnx_import::getNumpyDTypeName(Type elementType,
-                                                        bool isUnsigned) {
-  if (elementType.isF32())
-    return "float32";
-  if (elementType.isF16())
-    return "float16";
-  if (elementType.isBF16())
-    return "bfloat16";
-  if (elementType.isF64())
-    return "float64";
-  if (elementType.isInteger(1))
-    return "bool";
-  return (isUnsigned ? "uint" : "int") +
-         std::to_string(elementType.getIntOrFloatBitWidth());
-}
-
 /// Byte size of one element as ONNX stores it in raw_data.
 static int64_t getStorageBytes(Type elementType) {
   if (elementType.isInteger(1))

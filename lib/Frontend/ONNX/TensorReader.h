@@ -19,10 +19,6 @@ Type getElementType(MLIRContext *context, int32_t onnxType);
 /// Whether an ONNX element type is an unsigned integer.
 bool isUnsignedType(int32_t onnxType);
 
-/// The numpy name of an element type ("float32", "uint8", ...), which the
-/// runtime uses; unsigned integers need `isUnsigned` (MLIR's are signless).
-std::string getNumpyDTypeName(Type elementType, bool isUnsigned);
-
 /// Reads ONNX tensors, inline or in external data files beside the model.
 class TensorReader {
 public:

@@ -8,7 +8,7 @@
  *
  *===----------------------------------------------------------------------===*/
 
-#include "onebit/Runtime/onebit_runtime.h"
+#include "Model.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,42 +21,21 @@ extern const char onebit_model_signature[];
 extern void onebit_main_graph_packed(void **descriptors);
 
 #ifdef ONEBIT_RUNTIME_CUDA
-/* lib/Runtime/CUDA/CudaRuntime.c: the same API for -target=cuda. */
-void *onebit_cuda_model_open(int32_t num_inputs, const size_t *input_bytes,
-                             int32_t num_outputs, const size_t *output_bytes);
-void onebit_cuda_model_close(void *state);
-int onebit_cuda_model_run(void *state, void **descriptors,
-                          const onebit_tensor *inputs,
-                          const onebit_tensor *outputs, char *error,
-                          size_t size);
-int onebit_cuda_model_time(void *state, int32_t iterations,
-                           double *microseconds, char *error, size_t size);
 #define ONEBIT_DEVICE "cuda"
 #else
 #define ONEBIT_DEVICE "cpu"
 #endif
 
-typedef struct tensor_spec {
-  char *name;
-  onebit_dtype dtype;
-  int32_t rank;
-  int64_t *shape;
-} tensor_spec;
-
-struct onebit_model {
-  int32_t num_inputs, num_outputs;
-  tensor_spec *inputs, *outputs;
-  char error[512];
-  void *device; /* the CUDA runtime's state (-target=cuda) */
-};
 
 const char *onebit_model_device(void) { return ONEBIT_DEVICE; }
 
-static const char *const dtype_names[] = {"float32", "float16", "bfloat16",
-                                          "int64",   "int32",   "int8",
-                                          "uint8",   "bool"};
-static const int32_t dtype_sizes[] = {4, 2, 2, 8, 4, 1, 1, 1};
-#define NUM_DTYPES ((int)(sizeof(dtype_sizes) / sizeof(dtype_sizes[0])))
+#define DTYPE_NAME(suffix, name, size) name,
+#define DTYPE_SIZE(suffix, name, size) size,
+static const char *const dtype_names[] = {ONEBIT_DTYPE_LIST(DTYPE_NAME)};
+static const int32_t dtype_sizes[] = {ONEBIT_DTYPE_LIST(DTYPE_SIZE)};
+#undef DTYPE_NAME
+#undef DTYPE_SIZE
+#define NUM_DTYPES ((int)ONEBIT_NUM_DTYPES)
 
 const char *onebit_dtype_name(onebit_dtype dtype) {
   return (int)dtype >= 0 && (int)dtype < NUM_DTYPES ? dtype_names[dtype]
@@ -67,7 +46,7 @@ int32_t onebit_dtype_size(onebit_dtype dtype) {
   return (int)dtype >= 0 && (int)dtype < NUM_DTYPES ? dtype_sizes[dtype] : 0;
 }
 
-static int fail(onebit_model *model, int code, const char *format, ...) {
+int onebit_fail(onebit_model *model, int code, const char *format, ...) {
   va_list args;
   va_start(args, format);
   vsnprintf(model->error, sizeof(model->error), format, args);
@@ -75,7 +54,8 @@ static int fail(onebit_model *model, int code, const char *format, ...) {
   return code;
 }
 
-/* Parses one "input|output LEN:NAME DTYPE RANK D0 D1 ..." line. */
+/* Parses what follows "input|state|output " on a signature line:
+ * "LEN:NAME DTYPE RANK D0 D1 ...". */
 static int parse_spec(const char **cursor, tensor_spec *spec) {
   const char *p = *cursor;
   char *end;
@@ -133,9 +113,17 @@ void onebit_model_close(onebit_model *model) {
 #ifdef ONEBIT_RUNTIME_CUDA
   onebit_cuda_model_close(model->device);
 #endif
-  free_specs(model->inputs, model->num_inputs);
+  free_specs(model->args, model->num_args);
   free_specs(model->outputs, model->num_outputs);
+  free(model->input_args);
   free(model);
+}
+
+size_t onebit_spec_bytes(const tensor_spec *spec, int64_t rows) {
+  size_t count = (size_t)onebit_dtype_size(spec->dtype);
+  for (int32_t d = 0; d < spec->rank; ++d)
+    count *= (size_t)(spec->shape[d] < 0 ? rows : spec->shape[d]);
+  return count;
 }
 
 onebit_model *onebit_model_open(void) {
@@ -143,53 +131,63 @@ onebit_model *onebit_model_open(void) {
   if (!model)
     return NULL;
   const char *p = onebit_model_signature;
-  int inputs = 0, outputs = 0;
-  if (sscanf(p, "onebit-signature 1 %d %d", &inputs, &outputs) != 2) {
-    fail(model, ONEBIT_ERROR_RUNTIME, "corrupt model signature");
+  int args = 0, outputs = 0;
+  long long window = -1;
+  if (sscanf(p, "onebit-signature 2 %d %d %lld", &args, &outputs, &window) !=
+      3) {
+    onebit_fail(model, ONEBIT_ERROR_RUNTIME, "corrupt model signature");
     return model;
   }
+  model->window = (int64_t)window;
   p = strchr(p, '\n');
-  model->inputs = (tensor_spec *)calloc((size_t)inputs + 1, sizeof(tensor_spec));
+  model->args = (tensor_spec *)calloc((size_t)args + 1, sizeof(tensor_spec));
+  model->input_args = (int32_t *)calloc((size_t)args + 1, sizeof(int32_t));
   model->outputs =
       (tensor_spec *)calloc((size_t)outputs + 1, sizeof(tensor_spec));
-  if (!p || !model->inputs || !model->outputs) {
+  if (!p || !model->args || !model->input_args || !model->outputs) {
     onebit_model_close(model);
     return NULL;
   }
   ++p;
-  for (int i = 0; i < inputs + outputs; ++i) {
+  for (int i = 0; i < args + outputs; ++i) {
     int is_input = strncmp(p, "input ", 6) == 0;
-    if (!is_input && strncmp(p, "output ", 7) != 0)
+    int is_state = strncmp(p, "state ", 6) == 0;
+    if (!is_input && !is_state && strncmp(p, "output ", 7) != 0)
       break;
-    p += is_input ? 6 : 7;
-    tensor_spec *spec = is_input ? &model->inputs[model->num_inputs++]
-                                 : &model->outputs[model->num_outputs++];
+    p += is_input || is_state ? 6 : 7;
+    tensor_spec *spec = is_input || is_state
+                            ? &model->args[model->num_args++]
+                            : &model->outputs[model->num_outputs++];
     if (!parse_spec(&p, spec))
       break;
+    spec->state = is_state;
+    if (is_state)
+      ++model->num_state;
+    else if (is_input)
+      model->input_args[model->num_inputs++] = model->num_args - 1;
   }
-  if (model->num_inputs != inputs || model->num_outputs != outputs) {
-    fail(model, ONEBIT_ERROR_RUNTIME, "corrupt model signature");
+  if (model->num_args != args || model->num_outputs != outputs) {
+    onebit_fail(model, ONEBIT_ERROR_RUNTIME, "corrupt model signature");
     return model;
   }
 #ifdef ONEBIT_RUNTIME_CUDA
-  size_t *bytes = (size_t *)calloc((size_t)(inputs + outputs) + 1,
+  /* A decoder's sessions each hold their own GPU state. */
+  if (model->num_state)
+    return model;
+  size_t *bytes = (size_t *)calloc((size_t)(args + outputs) + 1,
                                    sizeof(size_t));
   if (!bytes) {
     onebit_model_close(model);
     return NULL;
   }
-  for (int i = 0; i < inputs + outputs; ++i) {
-    const tensor_spec *spec =
-        i < inputs ? &model->inputs[i] : &model->outputs[i - inputs];
-    size_t count = (size_t)onebit_dtype_size(spec->dtype);
-    for (int32_t d = 0; d < spec->rank; ++d)
-      count *= (size_t)spec->shape[d];
-    bytes[i] = count;
-  }
+  for (int i = 0; i < args + outputs; ++i)
+    bytes[i] = onebit_spec_bytes(i < args ? &model->args[i]
+                                   : &model->outputs[i - args],
+                          0);
   /* A missing driver or GPU is reported by every run, not here: the
    * model's inputs and outputs stay inspectable. */
   model->device =
-      onebit_cuda_model_open(inputs, bytes, outputs, bytes + inputs);
+      onebit_cuda_model_open(args, bytes, NULL, outputs, bytes + args);
   free(bytes);
   if (!model->device) {
     onebit_model_close(model);
@@ -224,8 +222,14 @@ static int get_info(const tensor_spec *specs, int32_t count, int32_t index,
 
 int onebit_model_input_info(const onebit_model *model, int32_t index,
                             onebit_tensor_info *info) {
-  return model ? get_info(model->inputs, model->num_inputs, index, info)
-               : ONEBIT_ERROR_INVALID_ARGUMENT;
+  if (!model || index < 0 || index >= model->num_inputs)
+    return ONEBIT_ERROR_INVALID_ARGUMENT;
+  return get_info(model->args, model->num_args, model->input_args[index],
+                  info);
+}
+
+int64_t onebit_model_window(const onebit_model *model) {
+  return model ? model->window : -1;
 }
 
 int onebit_model_output_info(const onebit_model *model, int32_t index,
@@ -240,17 +244,18 @@ static int check_tensor(onebit_model *model, const char *role,
                         const tensor_spec *spec, const onebit_tensor *tensor,
                         int64_t *descriptor) {
   if (!tensor->data)
-    return fail(model, ONEBIT_ERROR_INVALID_ARGUMENT,
+    return onebit_fail(model, ONEBIT_ERROR_INVALID_ARGUMENT,
                 "%s '%s': data is NULL", role, spec->name);
   if (tensor->dtype != spec->dtype)
-    return fail(model, ONEBIT_ERROR_INVALID_ARGUMENT,
+    return onebit_fail(model, ONEBIT_ERROR_INVALID_ARGUMENT,
                 "%s '%s': dtype %s, expected %s", role, spec->name,
                 onebit_dtype_name(tensor->dtype),
                 onebit_dtype_name(spec->dtype));
   int same = tensor->rank == spec->rank &&
              (spec->rank == 0 || tensor->shape != NULL);
   for (int32_t d = 0; same && d < spec->rank; ++d)
-    same = tensor->shape[d] == spec->shape[d];
+    same = tensor->shape[d] == spec->shape[d] ||
+           (spec->shape[d] < 0 && tensor->shape[d] > 0);
   if (!same) {
     char expected[256] = "", got[256] = "";
     size_t e = 0, g = 0;
@@ -262,7 +267,7 @@ static int check_tensor(onebit_model *model, const char *role,
          ++d)
       g += (size_t)snprintf(got + g, sizeof(got) - g, "%s%lld", d ? "x" : "",
                             (long long)tensor->shape[d]);
-    return fail(model, ONEBIT_ERROR_INVALID_ARGUMENT,
+    return onebit_fail(model, ONEBIT_ERROR_INVALID_ARGUMENT,
                 "%s '%s': shape [%s] (rank %d), expected [%s]", role,
                 spec->name, got, (int)tensor->rank, expected);
   }
@@ -271,11 +276,55 @@ static int check_tensor(onebit_model *model, const char *role,
   descriptor[2] = 0;
   int64_t stride = 1;
   for (int32_t d = spec->rank - 1; d >= 0; --d) {
-    descriptor[3 + d] = spec->shape[d];
+    descriptor[3 + d] = tensor->shape[d];
     descriptor[3 + spec->rank + d] = stride;
-    stride *= spec->shape[d];
+    stride *= tensor->shape[d];
   }
   return ONEBIT_OK;
+}
+
+int onebit_run_entry(onebit_model *model, void *device,
+                     const onebit_tensor *args, const onebit_tensor *outputs) {
+  int32_t total = model->num_args + model->num_outputs;
+  size_t words = 0;
+  for (int32_t i = 0; i < total; ++i) {
+    const tensor_spec *spec = i < model->num_args
+                                  ? &model->args[i]
+                                  : &model->outputs[i - model->num_args];
+    words += 3 + 2 * (size_t)spec->rank;
+  }
+  int64_t *storage = (int64_t *)malloc(words * sizeof(int64_t) + 1);
+  void **descriptors = (void **)malloc((size_t)total * sizeof(void *) + 1);
+  if (!storage || !descriptors) {
+    free(storage);
+    free(descriptors);
+    return onebit_fail(model, ONEBIT_ERROR_RUNTIME, "out of memory");
+  }
+  int status = ONEBIT_OK;
+  int64_t *next = storage;
+  for (int32_t i = 0; i < total && status == ONEBIT_OK; ++i) {
+    int is_arg = i < model->num_args;
+    const tensor_spec *spec =
+        is_arg ? &model->args[i] : &model->outputs[i - model->num_args];
+    const onebit_tensor *tensor =
+        is_arg ? &args[i] : &outputs[i - model->num_args];
+    status = check_tensor(model, is_arg ? "input" : "output", spec, tensor,
+                          next);
+    descriptors[i] = next;
+    next += 3 + 2 * spec->rank;
+  }
+#ifdef ONEBIT_RUNTIME_CUDA
+  if (status == ONEBIT_OK)
+    status = onebit_cuda_model_run(device, descriptors, args, outputs,
+                                   model->error, sizeof(model->error));
+#else
+  (void)device;
+  if (status == ONEBIT_OK)
+    onebit_main_graph_packed(descriptors);
+#endif
+  free(storage);
+  free(descriptors);
+  return status;
 }
 
 int onebit_model_run(onebit_model *model, const onebit_tensor *inputs,
@@ -284,52 +333,21 @@ int onebit_model_run(onebit_model *model, const onebit_tensor *inputs,
   if (!model)
     return ONEBIT_ERROR_INVALID_ARGUMENT;
   model->error[0] = '\0';
+  if (model->num_state)
+    return onebit_fail(model, ONEBIT_ERROR_INVALID_ARGUMENT,
+                "this model is a decoding step that keeps its key/value "
+                "cache in the library: run it through a session "
+                "(onebit_session_create), or compile it with "
+                "--resident-cache=false");
   if (num_inputs != model->num_inputs || num_outputs != model->num_outputs)
-    return fail(model, ONEBIT_ERROR_INVALID_ARGUMENT,
+    return onebit_fail(model, ONEBIT_ERROR_INVALID_ARGUMENT,
                 "expected %d inputs and %d outputs, got %d and %d",
                 model->num_inputs, model->num_outputs, num_inputs,
                 num_outputs);
   if ((num_inputs && !inputs) || (num_outputs && !outputs))
-    return fail(model, ONEBIT_ERROR_INVALID_ARGUMENT,
+    return onebit_fail(model, ONEBIT_ERROR_INVALID_ARGUMENT,
                 "inputs or outputs is NULL");
-  int32_t total = num_inputs + num_outputs;
-  size_t words = 0;
-  for (int32_t i = 0; i < total; ++i) {
-    const tensor_spec *spec =
-        i < num_inputs ? &model->inputs[i] : &model->outputs[i - num_inputs];
-    words += 3 + 2 * (size_t)spec->rank;
-  }
-  int64_t *storage = (int64_t *)malloc(words * sizeof(int64_t) + 1);
-  void **descriptors = (void **)malloc((size_t)total * sizeof(void *) + 1);
-  if (!storage || !descriptors) {
-    free(storage);
-    free(descriptors);
-    return fail(model, ONEBIT_ERROR_RUNTIME, "out of memory");
-  }
-  int status = ONEBIT_OK;
-  int64_t *next = storage;
-  for (int32_t i = 0; i < total && status == ONEBIT_OK; ++i) {
-    int is_input = i < num_inputs;
-    const tensor_spec *spec =
-        is_input ? &model->inputs[i] : &model->outputs[i - num_inputs];
-    const onebit_tensor *tensor =
-        is_input ? &inputs[i] : &outputs[i - num_inputs];
-    status = check_tensor(model, is_input ? "input" : "output", spec, tensor,
-                          next);
-    descriptors[i] = next;
-    next += 3 + 2 * spec->rank;
-  }
-#ifdef ONEBIT_RUNTIME_CUDA
-  if (status == ONEBIT_OK)
-    status = onebit_cuda_model_run(model->device, descriptors, inputs, outputs,
-                                   model->error, sizeof(model->error));
-#else
-  if (status == ONEBIT_OK)
-    onebit_main_graph_packed(descriptors);
-#endif
-  free(storage);
-  free(descriptors);
-  return status;
+  return onebit_run_entry(model, model->device, inputs, outputs);
 }
 
 int onebit_model_time(onebit_model *model, const onebit_tensor *inputs,
@@ -339,7 +357,7 @@ int onebit_model_time(onebit_model *model, const onebit_tensor *inputs,
   if (!model)
     return ONEBIT_ERROR_INVALID_ARGUMENT;
   if (iterations < 1 || !microseconds)
-    return fail(model, ONEBIT_ERROR_INVALID_ARGUMENT,
+    return onebit_fail(model, ONEBIT_ERROR_INVALID_ARGUMENT,
                 "iterations must be at least 1 and microseconds not NULL");
   /* A worker thread starts on its creator's core and the scheduler moves
    * it only after a while: until then two threads share one core and a

@@ -21,6 +21,10 @@
  *   same addresses: the first run executes eagerly, the second is captured
  *   into a CUDA graph, and later runs replay it (ONEBIT_CUDA_GRAPHS=0
  *   turns graphs off).
+ * - A session's key/value cache is a resident input: its staging buffer is
+ *   the cache itself, never copied, kept across runs. An output whose
+ *   caller buffer is NULL is not copied back (a session that asks only for
+ *   the next token).
  * - Where the library's kernels wait for their predecessors on the GPU
  *   (onebit_cuda_dependent_launch, set by onebit-cuda-dependent-launch),
  *   each is launched with programmatic stream serialization, so that it
@@ -215,6 +219,7 @@ typedef struct cuda_model {
   int32_t num_inputs, num_outputs;
   CUdeviceptr *staging; /* inputs then outputs */
   size_t *bytes;
+  char *resident; /* inputs that live on the GPU (a session's cache) */
   allocation *arena;
   size_t arena_count, arena_capacity, arena_next;
   int runs;
@@ -291,7 +296,8 @@ static void release_weights(void) {
 /*--- The model's lifetime (called by Runtime.c) ---------------------------*/
 
 void *onebit_cuda_model_open(int32_t num_inputs, const size_t *input_bytes,
-                             int32_t num_outputs, const size_t *output_bytes) {
+                             const char *resident, int32_t num_outputs,
+                             const size_t *output_bytes) {
   cuda_model *model = (cuda_model *)calloc(1, sizeof(cuda_model));
   if (!model)
     return NULL;
@@ -302,15 +308,19 @@ void *onebit_cuda_model_open(int32_t num_inputs, const size_t *input_bytes,
   int32_t total = num_inputs + num_outputs;
   model->staging = (CUdeviceptr *)calloc((size_t)total + 1, sizeof(CUdeviceptr));
   model->bytes = (size_t *)calloc((size_t)total + 1, sizeof(size_t));
-  if (!model->staging || !model->bytes) {
+  model->resident = (char *)calloc((size_t)total + 1, 1);
+  if (!model->staging || !model->bytes || !model->resident) {
     free(model->staging);
     free(model->bytes);
+    free(model->resident);
     free(model);
     return NULL;
   }
   for (int32_t i = 0; i < total; ++i)
     model->bytes[i] =
         i < num_inputs ? input_bytes[i] : output_bytes[i - num_inputs];
+  for (int32_t i = 0; resident && i < num_inputs; ++i)
+    model->resident[i] = resident[i];
   if (!load_driver()) {
     snprintf(model->error, sizeof(model->error), "%s", driver_error);
     return model;
@@ -365,6 +375,7 @@ void onebit_cuda_model_close(void *state) {
   free(model->arena);
   free(model->staging);
   free(model->bytes);
+  free(model->resident);
   free(model);
 }
 
@@ -433,7 +444,7 @@ int onebit_cuda_model_run(void *state, void **descriptors,
   CUresult result = CUDA_SUCCESS;
   const char *step = "copying the inputs to the GPU";
   for (int32_t i = 0; result == CUDA_SUCCESS && i < model->num_inputs; ++i) {
-    if (!model->bytes[i])
+    if (!model->bytes[i] || model->resident[i])
       continue;
     if (is_device_pointer(inputs[i].data))
       result = p_cuMemcpyAsync(model->staging[i],
@@ -478,7 +489,7 @@ int onebit_cuda_model_run(void *state, void **descriptors,
        ++i) {
     int32_t slot = model->num_inputs + i;
     step = "copying the outputs from the GPU";
-    if (!model->bytes[slot])
+    if (!model->bytes[slot] || !outputs[i].data)
       continue;
     if (is_device_pointer(outputs[i].data))
       result = p_cuMemcpyAsync((CUdeviceptr)(uintptr_t)outputs[i].data,

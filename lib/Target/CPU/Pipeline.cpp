@@ -1,9 +1,11 @@
 //===- Pipeline.cpp - fused onebit IR to the LLVM dialect for CPUs --------===//
 
+#include "onebit/Codegen/Passes.h"
 #include "onebit/Conversion/Passes.h"
 #include "onebit/Dialect/OneBit/Transforms/Passes.h"
 #include "onebit/Target/CPU/CPUTarget.h"
 #include "onebit/Target/Passes.h"
+#include "onebit/Target/Pipelines.h"
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Arith/Transforms/Passes.h"
@@ -24,27 +26,15 @@ void mlir::onebit::buildCPULoweringPipeline(
     OpPassManager &pm, const CPUPipelineOptions &options) {
   pm.addPass(createOneBitExportEntryPoint());
   OpPassManager &func = pm.nest<func::FuncOp>();
+  func.addPass(createOneBitCPUSelectSchedules());
   if (options.lookupTables)
     func.addPass(createOneBitInterleaveSigns());
   func.addPass(createConvertOneBitToLinalg());
-  func.addPass(tosa::createTosaToLinalgNamed());
-  func.addPass(tosa::createTosaToLinalg());
-  func.addPass(createTosaToArithPass());
-  func.addPass(createTosaToTensorPass());
-  func.addPass(createCanonicalizerPass());
+  addTosaLoweringPasses(func);
   func.addPass(createLinalgElementwiseOpFusionPass());
 
-  bufferization::OneShotBufferizePassOptions bufferize;
-  bufferize.bufferizeFunctionBoundaries = true;
-  bufferize.functionBoundaryTypeConversion =
-      bufferization::LayoutMapOption::IdentityLayoutMap;
-  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
-  // Results become caller-provided out-params: the runtime passes the
-  // caller's output buffers.
-  bufferization::BufferResultsToOutParamsPassOptions outParams;
-  outParams.modifyPublicFunctions = true;
-  outParams.hoistStaticAllocs = true;
-  pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
+  addBufferizationPasses(pm);
+  pm.addNestedPass<func::FuncOp>(createOneBitCPUAttention());
   bufferization::BufferDeallocationPipelineOptions deallocation;
   bufferization::buildBufferDeallocationPipeline(pm, deallocation);
   // Every intermediate into one arena: after the deallocation pipeline, whose

@@ -7,10 +7,11 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "onebit/Codegen/Passes.h"
 #include "onebit/Conversion/Passes.h"
-#include "onebit/Target/CPU/CPUTarget.h"
 #include "onebit/Target/CUDA/CUDATarget.h"
 #include "onebit/Target/Passes.h"
+#include "onebit/Target/Pipelines.h"
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
@@ -39,24 +40,12 @@ void mlir::onebit::buildCUDALoweringPipeline(
   lowering.mmaMinRows = options.mmaMinRows;
   func.addPass(createConvertOneBitToGPU(lowering));
   func.addPass(createConvertOneBitToLinalg());
-  func.addPass(tosa::createTosaToLinalgNamed());
-  func.addPass(tosa::createTosaToLinalg());
-  func.addPass(createTosaToArithPass());
-  func.addPass(createTosaToTensorPass());
-  func.addPass(createCanonicalizerPass());
+  addTosaLoweringPasses(func);
   func.addPass(createOneBitFuseElementwise());
   // After fusion, which would otherwise fuse into the new generics.
   func.addPass(createOneBitGPUTransposeMatvecWeights());
 
-  bufferization::OneShotBufferizePassOptions bufferize;
-  bufferize.bufferizeFunctionBoundaries = true;
-  bufferize.functionBoundaryTypeConversion =
-      bufferization::LayoutMapOption::IdentityLayoutMap;
-  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
-  bufferization::BufferResultsToOutParamsPassOptions outParams;
-  outParams.modifyPublicFunctions = true;
-  outParams.hoistStaticAllocs = true;
-  pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
+  addBufferizationPasses(pm);
 
   // Buffers on the device, loop nests as grid x block, kernels outlined.
   OpPassManager &host = pm.nest<func::FuncOp>();

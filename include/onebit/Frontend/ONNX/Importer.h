@@ -10,6 +10,8 @@
 #ifndef ONEBIT_FRONTEND_ONNX_IMPORTER_H
 #define ONEBIT_FRONTEND_ONNX_IMPORTER_H
 
+#include "onebit/Dialect/OneBit/IR/OneBitDialect.h"
+
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
 #include "llvm/ADT/SmallVector.h"
@@ -24,14 +26,12 @@ struct ImportOptions {
   /// Initializers with more elements than this become dense_resource blobs
   /// (no copy into the attribute uniquer; external data stays mapped).
   int64_t resourceThreshold = 1024;
+  /// Decoding steps (a graph with past key/value inputs, either form of
+  /// docs/decoding.md): symbolic dimensions of the decoder's inputs become
+  /// batch 1, one new token and a past of `decoderRows - 1` rows, so that
+  /// such graphs import without --input-shape. 0: no defaults.
+  int64_t decoderRows = 0;
 };
-
-/// Name of the function the importer creates.
-constexpr llvm::StringLiteral kMainFunctionName = "main_graph";
-/// Argument and result attribute holding the ONNX input/output name.
-constexpr llvm::StringLiteral kONNXNameAttr = "onnx.name";
-/// Argument and result attribute holding the numpy dtype name ("uint8").
-constexpr llvm::StringLiteral kONNXTypeAttr = "onnx.type";
 
 /// Imports the model in `path`: `.onnxtext`/`.txt` files are parsed as
 /// ONNX's text syntax, anything else as a binary ModelProto. Errors are

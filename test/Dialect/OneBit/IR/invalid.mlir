@@ -245,3 +245,67 @@ func.func @repack_in_features(%s: tensor<4x1xi8>) -> tensor<4x1xi8> {
          : tensor<4x1xi8> -> tensor<4x1xi8>
   return %r : tensor<4x1xi8>
 }
+
+// -----
+
+func.func @attention_grouped_heads(%q: tensor<1x4x1x8xf32>, %k: tensor<1x3x1x8xf32>, %v: tensor<1x3x1x8xf32>, %p: tensor<1xi64>, %i: tensor<1x4x1x8xf32>, %kc: tensor<1x3x?x8xf32>, %vc: tensor<1x3x?x8xf32>) {
+  // expected-error @+1 {{query heads (4) must be a multiple of key/value heads (3)}}
+  %o:3 = onebit.cached_attention ins(%q, %k, %v, %p : tensor<1x4x1x8xf32>, tensor<1x3x1x8xf32>, tensor<1x3x1x8xf32>, tensor<1xi64>) outs(%i, %kc, %vc : tensor<1x4x1x8xf32>, tensor<1x3x?x8xf32>, tensor<1x3x?x8xf32>) scale(0.5) -> tensor<1x4x1x8xf32>, tensor<1x3x?x8xf32>, tensor<1x3x?x8xf32>
+  return
+}
+
+// -----
+
+func.func @attention_dynamic_query(%q: tensor<1x4x?x8xf32>, %k: tensor<1x2x1x8xf32>, %v: tensor<1x2x1x8xf32>, %p: tensor<1xi64>, %i: tensor<1x4x?x8xf32>, %kc: tensor<1x2x?x8xf32>, %vc: tensor<1x2x?x8xf32>) {
+  // expected-error @+1 {{'query' dimension 2 must be static}}
+  %o:3 = onebit.cached_attention ins(%q, %k, %v, %p : tensor<1x4x?x8xf32>, tensor<1x2x1x8xf32>, tensor<1x2x1x8xf32>, tensor<1xi64>) outs(%i, %kc, %vc : tensor<1x4x?x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>) scale(0.5) -> tensor<1x4x?x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>
+  return
+}
+
+// -----
+
+func.func @attention_cache_shape(%q: tensor<1x4x1x8xf32>, %k: tensor<1x2x1x8xf32>, %v: tensor<1x2x1x8xf32>, %p: tensor<1xi64>, %i: tensor<1x4x1x8xf32>, %kc: tensor<1x2x?x4xf32>, %vc: tensor<1x2x?x4xf32>) {
+  // expected-error @+1 {{caches must be [1, 2, rows, 8]}}
+  %o:3 = onebit.cached_attention ins(%q, %k, %v, %p : tensor<1x4x1x8xf32>, tensor<1x2x1x8xf32>, tensor<1x2x1x8xf32>, tensor<1xi64>) outs(%i, %kc, %vc : tensor<1x4x1x8xf32>, tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>) scale(0.5) -> tensor<1x4x1x8xf32>, tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>
+  return
+}
+
+// -----
+
+func.func @attention_position(%q: tensor<1x4x1x8xf32>, %k: tensor<1x2x1x8xf32>, %v: tensor<1x2x1x8xf32>, %p: tensor<2xi64>, %i: tensor<1x4x1x8xf32>, %kc: tensor<1x2x?x8xf32>, %vc: tensor<1x2x?x8xf32>) {
+  // expected-error @+1 {{'position' must hold one integer, got 'tensor<2xi64>'}}
+  %o:3 = onebit.cached_attention ins(%q, %k, %v, %p : tensor<1x4x1x8xf32>, tensor<1x2x1x8xf32>, tensor<1x2x1x8xf32>, tensor<2xi64>) outs(%i, %kc, %vc : tensor<1x4x1x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>) scale(0.5) -> tensor<1x4x1x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>
+  return
+}
+
+// -----
+
+func.func @attention_element_type(%q: tensor<1x4x1x8xf32>, %k: tensor<1x2x1x8xf16>, %v: tensor<1x2x1x8xf32>, %p: tensor<1xi64>, %i: tensor<1x4x1x8xf32>, %kc: tensor<1x2x?x8xf32>, %vc: tensor<1x2x?x8xf32>) {
+  // expected-error @+1 {{'key' must hold 'f32' like 'query', got 'f16'}}
+  %o:3 = onebit.cached_attention ins(%q, %k, %v, %p : tensor<1x4x1x8xf32>, tensor<1x2x1x8xf16>, tensor<1x2x1x8xf32>, tensor<1xi64>) outs(%i, %kc, %vc : tensor<1x4x1x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>) scale(0.5) -> tensor<1x4x1x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>
+  return
+}
+
+// -----
+
+func.func @attention_mask_shape(%q: tensor<1x4x1x8xf32>, %k: tensor<1x2x1x8xf32>, %v: tensor<1x2x1x8xf32>, %p: tensor<1xi64>, %i: tensor<1x4x1x8xf32>, %kc: tensor<1x2x?x8xf32>, %vc: tensor<1x2x?x8xf32>, %m: tensor<2x2xf32>) {
+  // expected-error @+1 {{'mask' must be 1x1 f32 (among the new positions), got 'tensor<2x2xf32>'}}
+  %o:3 = onebit.cached_attention ins(%q, %k, %v, %p mask %m : tensor<1x4x1x8xf32>, tensor<1x2x1x8xf32>, tensor<1x2x1x8xf32>, tensor<1xi64>, tensor<2x2xf32>) outs(%i, %kc, %vc : tensor<1x4x1x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>) scale(0.5) -> tensor<1x4x1x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>
+  return
+}
+
+// -----
+
+func.func @attention_schedule_lanes(%q: tensor<1x4x1x8xf32>, %k: tensor<1x2x1x8xf32>, %v: tensor<1x2x1x8xf32>, %p: tensor<1xi64>, %i: tensor<1x4x1x8xf32>, %kc: tensor<1x2x?x8xf32>, %vc: tensor<1x2x?x8xf32>) {
+  // expected-error @+1 {{holds rows of 16 elements, but the head dimension is 8}}
+  %o:3 = onebit.cached_attention ins(%q, %k, %v, %p : tensor<1x4x1x8xf32>, tensor<1x2x1x8xf32>, tensor<1x2x1x8xf32>, tensor<1xi64>) outs(%i, %kc, %vc : tensor<1x4x1x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>) scale(0.5) schedule(#onebit.gpu_attention_schedule<splits = 4, warps = 2, lanes_per_row = 2>) -> tensor<1x4x1x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>
+  return
+}
+
+// -----
+
+func.func @attention_schedule_range(%q: tensor<1x4x1x8xf32>, %k: tensor<1x2x1x8xf32>, %v: tensor<1x2x1x8xf32>, %p: tensor<1xi64>, %i: tensor<1x4x1x8xf32>, %kc: tensor<1x2x?x8xf32>, %vc: tensor<1x2x?x8xf32>) {
+  // expected-error @+1 {{cpu_attention_schedule row_block must be 1..64, got 0}}
+  %o:3 = onebit.cached_attention ins(%q, %k, %v, %p : tensor<1x4x1x8xf32>, tensor<1x2x1x8xf32>, tensor<1x2x1x8xf32>, tensor<1xi64>) outs(%i, %kc, %vc : tensor<1x4x1x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>) scale(0.5) schedule(#onebit.cpu_attention_schedule<row_block = 0, query_tile = 1>) -> tensor<1x4x1x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>
+  return
+}

@@ -49,3 +49,17 @@ func.func @pack_unpack_repack(%w: tensor<4x10xf32>) -> (tensor<4x10xf16>, tensor
          : tensor<4x2xi8> -> tensor<2x1x2xi16>
   return %u, %r : tensor<4x10xf16>, tensor<2x1x2xi16>
 }
+
+// CHECK-LABEL: func @cached_attention
+// CHECK: onebit.cached_attention ins(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} mask %{{.*}} : tensor<1x4x2x8xf32>, tensor<1x2x2x8xf32>, tensor<1x2x2x8xf32>, tensor<1xi64>, tensor<2x2xf32>) outs(%{{.*}}, %{{.*}}, %{{.*}} : tensor<1x4x2x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>) scale(1.250000e-01) schedule(#onebit.cpu_attention_schedule<row_block = 16, query_tile = 2>) -> tensor<1x4x2x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>
+func.func @cached_attention(%q: tensor<1x4x2x8xf32>, %k: tensor<1x2x2x8xf32>, %v: tensor<1x2x2x8xf32>, %pos: tensor<1xi64>, %mask: tensor<2x2xf32>, %init: tensor<1x4x2x8xf32>, %kc: tensor<1x2x?x8xf32>, %vc: tensor<1x2x?x8xf32>) -> tensor<1x4x2x8xf32> {
+  %o:3 = onebit.cached_attention ins(%q, %k, %v, %pos mask %mask : tensor<1x4x2x8xf32>, tensor<1x2x2x8xf32>, tensor<1x2x2x8xf32>, tensor<1xi64>, tensor<2x2xf32>) outs(%init, %kc, %vc : tensor<1x4x2x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>) scale(0.125) schedule(#onebit.cpu_attention_schedule<row_block = 16, query_tile = 2>) -> tensor<1x4x2x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>
+  return %o#0 : tensor<1x4x2x8xf32>
+}
+
+// CHECK-LABEL: func @cached_attention_buffers
+// CHECK: onebit.cached_attention ins({{.*}} : memref<1x4x1x8xf16>, memref<1x2x1x8xf16>, memref<1x2x1x8xf16>, memref<1xi32>) outs({{.*}}) scale(5.000000e-01) schedule(#onebit.gpu_attention_schedule<splits = 4, warps = 2, lanes_per_row = 1>){{$}}
+func.func @cached_attention_buffers(%q: memref<1x4x1x8xf16>, %k: memref<1x2x1x8xf16>, %v: memref<1x2x1x8xf16>, %pos: memref<1xi32>, %init: memref<1x4x1x8xf16>, %kc: memref<1x2x?x8xf16>, %vc: memref<1x2x?x8xf16>) {
+  onebit.cached_attention ins(%q, %k, %v, %pos : memref<1x4x1x8xf16>, memref<1x2x1x8xf16>, memref<1x2x1x8xf16>, memref<1xi32>) outs(%init, %kc, %vc : memref<1x4x1x8xf16>, memref<1x2x?x8xf16>, memref<1x2x?x8xf16>) scale(0.5) schedule(#onebit.gpu_attention_schedule<splits = 4, warps = 2, lanes_per_row = 1>)
+  return
+}

@@ -65,4 +65,67 @@ def OneBit_SignPackingAttr : AttrDef<OneBit_Dialect, "SignPacking"> {
   }];
 }
 
+
+//===----------------------------------------------------------------------===//
+// Kernel schedules
+//===----------------------------------------------------------------------===//
+
+def OneBit_CPUAttentionScheduleAttr
+    : AttrDef<OneBit_Dialect, "CPUAttentionSchedule"> {
+  let mnemonic = "cpu_attention_schedule";
+  let summary = "How the CPU kernel of onebit.cached_attention walks the cache";
+  let description = [{
+    Chosen for each `onebit.cached_attention` by `onebit-cpu-select-schedules`
+    and read by `onebit-cpu-attention`, which builds the loop nest:
+
+    - `row_block`: cache rows scored together. Their scores form one
+      vector, whose maximum and exponentials are vector operations; the
+      running maximum and sum (online softmax) are updated once per block.
+      Rows past the last whole block are scored one at a time.
+    - `query_tile`: queries of one key/value head scored together, so each
+      key and value row is loaded once for all of them (grouped-query
+      heads and, in a prefill, consecutive positions). An `scf.forall`
+      over (batch, key/value head, query tile) spreads the work over the
+      threads.
+
+    ```mlir
+    #onebit.cpu_attention_schedule<row_block = 16, query_tile = 4>
+    ```
+  }];
+  let parameters = (ins "int64_t":$row_block, "int64_t":$query_tile);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
+def OneBit_GPUAttentionScheduleAttr
+    : AttrDef<OneBit_Dialect, "GPUAttentionSchedule"> {
+  let mnemonic = "gpu_attention_schedule";
+  let summary = "How the GPU kernel of onebit.cached_attention splits the cache";
+  let description = [{
+    Chosen for each `onebit.cached_attention` by `onebit-gpu-select-schedules`
+    and read by `onebit-gpu-attention` (split-K or "flash decoding"):
+
+    - `splits`: blocks that share one key/value head's cache rows, each
+      taking an equal share of the rows that exist at run time (the
+      position is read on the device, so one launch serves every
+      position). Each block writes a partial maximum, sum and weighted
+      sum of values per query; a second kernel combines the splits.
+    - `warps`: warps per block; each warp walks its own rows of the block's
+      share with an online softmax, and the warps combine through
+      workgroup memory.
+    - `lanes_per_row`: lanes that hold one row of keys or values, 8
+      elements (16 bytes of f16) each: the head dimension is
+      `8 * lanes_per_row`, and a warp handles `32 / lanes_per_row` rows
+      per step.
+
+    ```mlir
+    #onebit.gpu_attention_schedule<splits = 16, warps = 4, lanes_per_row = 16>
+    ```
+  }];
+  let parameters = (ins "int64_t":$splits, "int64_t":$warps,
+                        "int64_t":$lanes_per_row);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
 #endif // ONEBIT_DIALECT_ONEBIT_IR_ONEBITATTRS_TD

@@ -14,4 +14,25 @@
 #define GET_ATTRDEF_CLASSES
 #include "onebit/Dialect/OneBit/IR/OneBitAttrs.h.inc"
 
+namespace mlir::onebit {
+
+/// The function the importer creates for the model's graph and the runtime
+/// calls.
+constexpr llvm::StringLiteral kMainFunctionName = "main_graph";
+/// Argument and result attribute holding the ONNX input/output name.
+constexpr llvm::StringLiteral kONNXNameAttr = "onnx.name";
+/// Argument and result attribute holding the numpy dtype name ("uint8").
+constexpr llvm::StringLiteral kONNXTypeAttr = "onnx.type";
+/// Unit argument attribute of a decoder's resident key/value cache: the
+/// runtime allocates it per session and the step extends it in place.
+constexpr llvm::StringLiteral kStateAttrName = "onebit.state";
+/// Function attribute of a decoding step with a resident cache: the form
+/// it was exported in ("onebit" or "optimum").
+constexpr llvm::StringLiteral kDecoderFormAttrName = "onebit.decoder_form";
+/// On a decoding step's function: the most positions its state holds (0:
+/// any number a session asks for).
+constexpr llvm::StringLiteral kWindowAttrName = "onebit.window";
+
+} // namespace mlir::onebit
+
 #endif // ONEBIT_DIALECT_ONEBIT_IR_ONEBITDIALECT_H

@@ -6,6 +6,7 @@
 include "onebit/Dialect/OneBit/IR/OneBitDialect.td"
 include "onebit/Dialect/OneBit/IR/OneBitAttrs.td"
 include "mlir/IR/OpBase.td"
+include "mlir/Interfaces/DestinationStyleOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 
 class OneBit_Op<string mnemonic, list<Trait> traits = []>
@@ -167,6 +168,101 @@ def OneBit_RepackOp : OneBit_Op<"repack", [Pure]> {
   }];
   let hasVerifier = 1;
   let hasFolder = 1;
+}
+
+
+//===----------------------------------------------------------------------===//
+// CachedAttentionOp
+//===----------------------------------------------------------------------===//
+
+def OneBit_AttentionSchedule : AnyAttrOf<[OneBit_CPUAttentionScheduleAttr,
+                                          OneBit_GPUAttentionScheduleAttr]>;
+
+def OneBit_CachedAttentionOp : OneBit_Op<"cached_attention", [
+    DestinationStyleOpInterface,
+    DeclareOpInterfaceMethods<MemoryEffectsOpInterface>]> {
+  let summary = "Causal attention of new positions over a resident key/value "
+                "cache, which it extends";
+  let description = [{
+    One attention layer of a decoder that keeps its keys and values between
+    calls (a decoding step or a chunk of a prompt), with grouped-query heads:
+
+    - `query` `[B, Hq, T, D]`: the T new positions' queries;
+    - `key`, `value` `[B, Hkv, T, D]`: their keys and values (keys with their
+      rotary embedding), `Hq` a multiple of `Hkv`: query head `h` reads
+      key/value head `h / (Hq / Hkv)`;
+    - `position` (one integer): `P`, the positions already in the cache;
+      the new ones are `P .. P + T - 1`;
+    - `mask` (optional, `[T, T]` f32): added to the scores among the new
+      positions; absent, the mask is causal (position `P + t` sees the new
+      positions up to its own);
+    - `key_cache`, `value_cache` `[B, Hkv, S, D]`: the cache, `S` rows
+      (static or dynamic: its size at run time is what the caller
+      allocated);
+    - `init` `[B, Hq, T, D]`: where the output goes.
+
+    For each query `(b, h, t)` the op computes the softmax of
+    `scale · (q · k)` over cache rows `0 .. P - 1` (as they were before the
+    op) and the new positions (plus `mask[t, u]` for new position `u`), and
+    returns the weighted sum of the matching values. Cache rows `P` and up
+    are never read. It then stores the new keys and values at rows
+    `P .. P + T - 1` of the caches (rows past `S` are dropped; the runtime
+    refuses positions past the cache before it runs). The results are the
+    output and the updated caches, tied to `init`, `key_cache` and
+    `value_cache` (destination-passing style: bufferized in place, the
+    cache is written where it lives). Scores, softmax and sums are
+    computed in f32.
+
+    `schedule`, once chosen by a target's selection pass, says how the
+    target's kernel walks the cache (`#onebit.cpu_attention_schedule`,
+    `#onebit.gpu_attention_schedule`); a kernel pass refuses an op without
+    a schedule of its target.
+
+    ```mlir
+    %o, %kc, %vc = onebit.cached_attention
+        ins(%q, %k, %v, %pos : tensor<1x32x1x128xf16>, tensor<1x8x1x128xf16>,
+                               tensor<1x8x1x128xf16>, tensor<1xi64>)
+        outs(%out, %kcache, %vcache : tensor<1x32x1x128xf16>,
+                                      tensor<1x8x?x128xf16>,
+                                      tensor<1x8x?x128xf16>)
+        scale(0.0883883461) -> tensor<1x32x1x128xf16>, tensor<1x8x?x128xf16>,
+                               tensor<1x8x?x128xf16>
+    ```
+  }];
+  let arguments = (ins
+    AnyShaped:$query,
+    AnyShaped:$key,
+    AnyShaped:$value,
+    AnyShaped:$position,
+    Optional<AnyShaped>:$mask,
+    AnyShaped:$init,
+    AnyShaped:$key_cache,
+    AnyShaped:$value_cache,
+    F32Attr:$scale,
+    OptionalAttr<OneBit_AttentionSchedule>:$schedule
+  );
+  let results = (outs Variadic<AnyRankedTensor>:$results);
+  let assemblyFormat = [{
+    `ins` `(` $query `,` $key `,` $value `,` $position (`mask` $mask^)?
+      `:` type($query) `,` type($key) `,` type($value) `,` type($position)
+      (`,` type($mask)^)? `)`
+    `outs` `(` $init `,` $key_cache `,` $value_cache `:` type($init) `,`
+      type($key_cache) `,` type($value_cache) `)`
+    `scale` `(` $scale `)` (`schedule` `(` $schedule^ `)`)?
+    attr-dict (`->` type($results)^)?
+  }];
+  let extraClassDeclaration = [{
+    MutableOperandRange getDpsInitsMutable() {
+      return MutableOperandRange(getOperation(),
+                                 getOperation()->getNumOperands() - 3, 3);
+    }
+    /// The output, or null on buffers.
+    Value getOutput() { return getResults().empty() ? Value() : getResults()[0]; }
+    /// Query heads per key/value head.
+    int64_t getGroupSize();
+  }];
+  let hasVerifier = 1;
+  let hasCanonicalizer = 1;
 }
 
 #endif // ONEBIT_DIALECT_ONEBIT_IR_ONEBITOPS_TD

@@ -6,6 +6,7 @@
 #include "onebit/Dialect/OneBit/IR/OneBitDialect.h"
 
 #include "mlir/Pass/Pass.h"
+#include "mlir/Pass/PassOptions.h"
 
 #include <cstdint>
 
@@ -15,6 +16,9 @@ class RewritePatternSet;
 namespace arith {
 class ArithDialect;
 } // namespace arith
+namespace tensor {
+class TensorDialect;
+} // namespace tensor
 namespace tosa {
 class TosaDialect;
 } // namespace tosa
@@ -39,9 +43,29 @@ void populateFuseLinearPatterns(RewritePatternSet &patterns,
                                 FusionStatistics *statistics = nullptr,
                                 bool remarks = false);
 
+/// Options of `onebit-fusion-pipeline` (and of onebit-compile's front).
+struct FusionPipelineOptions : PassPipelineOptions<FusionPipelineOptions> {
+  Option<bool> report{*this, "report",
+                      llvm::cl::desc("A remark per fused layer and a summary "
+                                     "(onebit-compile --fusion-report)"),
+                      llvm::cl::init(false)};
+  Option<bool> residentCache{
+      *this, "resident-cache",
+      llvm::cl::desc("Keep a decoder's key/value cache in the library "
+                     "(onebit-resident-kv-cache); false: the cache stays "
+                     "inputs and outputs"),
+      llvm::cl::init(true)};
+  Option<int64_t> maxSeqLen{
+      *this, "max-seq-len",
+      llvm::cl::desc("A decoder's window: most positions a session holds "
+                     "(0: from the model)"),
+      llvm::cl::init(0)};
+};
+
 /// The pipeline onebit-compile runs after import (--emit=onebit); onebit-opt
 /// replays it as `onebit-fusion-pipeline`.
-void buildFusionPipeline(OpPassManager &pm, bool report = false);
+void buildFusionPipeline(OpPassManager &pm,
+                         const FusionPipelineOptions &options);
 
 /// Registers the pipelines onebit-compile runs, so onebit-opt replays them.
 void registerOneBitPipelines();

@@ -102,4 +102,57 @@ def OneBitInterleaveSigns : Pass<"onebit-interleave-signs"> {
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
 
+def OneBitResidentKVCache
+    : Pass<"onebit-resident-kv-cache", "::mlir::ModuleOp"> {
+  let summary = "Keep a decoder's key/value cache in the library: each "
+                "layer's attention reads and extends it as state";
+  let description = [{
+    A decoding step takes the cache of its past positions as inputs and
+    returns the new rows (onebit's form: `past_key.i`/`past_value.i` in,
+    `key.i`/`value.i` out, a `position` input) or the extended cache
+    (Hugging Face Optimum's and torch.onnx's form: `past_key_values.i.key`
+    and `.value` in, `present.i.key`/`.value` = `Concat(past, new)` out,
+    `attention_mask` and `position_ids` in). In every function of such a
+    model, this pass:
+
+    - matches each layer's attention: `softmax(scale · Q Kᵀ + mask) V` where
+      K and V are `Concat(past, new)` along the rows, however the exporter
+      moves them (reshapes, transposes, the grouped-query repeat as a tile
+      of a unit dimension, casts, constant factors on Q, K or the scores);
+    - replaces it by one `onebit.cached_attention` whose caches are new
+      function arguments `[B, Hkv, ?, D]` marked `onebit.state` (the
+      runtime allocates them per session, for as many rows as it asks for);
+    - removes the cache inputs and outputs from the signature. In
+      Hugging Face's form it adds a `position` input (the positions
+      already in the cache): `position_ids` becomes `position + [0, T)` and
+      `attention_mask` all ones;
+    - marks the function `onebit.decoder_form` and `onebit.window`: the
+      most positions a session may hold (`max-seq-len`, else the rows of
+      onebit's static cache; 0 where the model sets no bound).
+
+    The mask is not read: the op's mask is causal over positions that all
+    exist. That is what onebit's form computes, and what a Hugging Face
+    causal LM computes for one sequence without padding (the only way the
+    runtime's sessions drive it). A layer whose attention does not match
+    is an error naming the op where the match stopped.
+
+    ```mlir
+    // Before (onebit's form, one layer):
+    %keys = tosa.concat %past_k, %k {axis = 2 : i32} : ...
+    // ... transposes, matmul, scale, mask, softmax, matmul -> %context
+    // After:
+    %o:3 = onebit.cached_attention ins(%q, %k, %v, %position : ...)
+             outs(%init, %key_state, %value_state : ...) scale(0.125) -> ...
+    ```
+  }];
+  let options = [
+    Option<"maxSeqLen", "max-seq-len", "int64_t", /*default=*/"0",
+           "The window: most positions a session holds (0: from the "
+           "model; onebit's form allows at most its cache rows)">,
+  ];
+  let dependentDialects = ["::mlir::onebit::OneBitDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::tosa::TosaDialect"];
+}
+
 #endif // ONEBIT_DIALECT_ONEBIT_TRANSFORMS_PASSES_TD
