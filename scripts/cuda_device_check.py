@@ -11,8 +11,10 @@ Two steps, because the GPU machine has no LLVM/MLIR:
   python3 scripts/cuda_device_check.py run cuda-check
 
 `run` prints one line per case (max abs error relative to the largest
-reference value, eager first run and CUDA-graph replay times) and the
-totals; it exits non-zero if any case fails.
+reference value, eager first run and CUDA-graph replay times), then the
+decoders (sessions against onnxruntime running the same ONNX step token by
+token, both forms), and ends with one line "N passed, N failed"; it exits
+non-zero if any case fails.
 """
 
 import argparse
@@ -33,6 +35,11 @@ ARCHS = ["mlp", "llama", "opt"]
 ENCODINGS = ["custom", "merged", "packed"]
 DTYPES = ["float32", "float16"]
 TOLERANCE = {"float32": 1e-4, "float16": 2e-2}
+DECODER_WINDOW = 160
+# Prompt and continuation of the decoder cases: past the first 128 rows, so
+# that the attention's splits each hold several rows.
+DECODER_PROMPT = 130
+DECODER_STEPS = 24
 # Node tests of the ops an LLM uses (names from libonnx-testdata).
 NODE_PREFIXES = ["test_add", "test_mul", "test_sub", "test_div", "test_matmul_",
                  "test_gemm_default", "test_softmax_", "test_layer_normalization_2d",
@@ -51,11 +58,11 @@ def prepare(args):
     shutil.rmtree(out, ignore_errors=True)
     (out / "models").mkdir(parents=True)
     (out / "node").mkdir()
-    manifest = {"models": [], "node": [], "compile_failures": []}
+    manifest = {"models": [], "node": [], "decoders": [], "compile_failures": []}
 
-    def compile_(onnx_path, library):
+    def compile_(onnx_path, library, *extra):
         result = subprocess.run([args.compiler, str(onnx_path), "-target=cuda",
-                                 f"-arch={args.arch}", "-o", str(library)],
+                                 f"-arch={args.arch}", "-o", str(library), *extra],
                                 capture_output=True, text=True, timeout=600)
         if result.returncode:
             lines = result.stderr.strip().splitlines()
@@ -73,10 +80,11 @@ def prepare(args):
     prefill = {"llama": models.LlamaConfig(d_model=128, n_heads=4, ffn=896, seq_len=40),
                "opt": models.OPTConfig(d_model=256, ffn=512, seq_len=9),
                "mlp": models.MLPConfig(sizes=[256, 1000, 384, 40], batch=5)}
+    parts = set(args.only.split(","))
     cases = [(arch, "", None, DTYPES) for arch in ARCHS] + \
         [(arch, "-decode", config, DTYPES) for arch, config in decode.items()] + \
         [(arch, "-prefill", config, ["float16"]) for arch, config in prefill.items()]
-    for arch, suffix, config, dtypes in cases:
+    for arch, suffix, config, dtypes in cases if "models" in parts else []:
         for encoding in ENCODINGS:
             for dtype in dtypes:
                 name = f"{arch}{suffix}-{encoding}-{dtype}"
@@ -96,9 +104,30 @@ def prepare(args):
                                            "output": built.output_name})
                 print(f"compiled {name}")
 
+    # Decoders whose cache stays on the GPU, in both forms users export.
+    from onebit import decode
+    (out / "decoders").mkdir()
+    for form in decode.FORMS if "decoders" in parts else []:
+        for dtype in DTYPES:
+            for kv_heads in (2, None):
+                name = f"decoder-{form}-{dtype}-kv{kv_heads or 4}"
+                config = models.LlamaConfig(vocab_size=256, d_model=256, n_layers=2,
+                                            n_heads=4, ffn=512, n_kv_heads=kv_heads)
+                onnx_path = out / "decoders" / f"{name}.onnx"
+                decode.build_llama_decode(config, max_len=DECODER_WINDOW, dtype=dtype,
+                                          path=str(onnx_path), form=form, seed=2)
+                error = compile_(onnx_path, out / "decoders" / f"{name}.so",
+                                 "--max-seq-len", str(DECODER_WINDOW))
+                if error:
+                    manifest["compile_failures"].append([name, error])
+                    print(f"compile failed: {name}: {error}")
+                    continue
+                manifest["decoders"].append({"name": name, "dtype": dtype})
+                print(f"compiled {name}")
+
     data = Path(args.node_data)
-    tests = sorted(p for p in data.iterdir()
-                   if (p / "model.onnx").exists()
+    tests = sorted(p for p in data.iterdir() if "node" in parts
+                   and (p / "model.onnx").exists()
                    and any(p.name.startswith(prefix) for prefix in NODE_PREFIXES))
     for test in tests:
         library = out / "node" / f"{test.name}.so"
@@ -197,10 +226,63 @@ def run(args):
             print(f"FAIL node {name}: {message}")
         else:
             node_passed += 1
+    decoder_passed = decoder_failed = 0
+    for case in manifest.get("decoders", []):
+        ok = check_decoder(out / "decoders", case)
+        decoder_passed += ok
+        decoder_failed += not ok
     print(f"models: {passed} passed, {failed} failed "
           f"({len(manifest['compile_failures'])} did not compile here)")
     print(f"node tests: {node_passed} passed, {node_failed} failed")
-    return 1 if failed or node_failed else 0
+    print(f"decoders: {decoder_passed} passed, {decoder_failed} failed")
+    total_failed = failed + node_failed + decoder_failed
+    print(f"{passed + node_passed + decoder_passed} passed, {total_failed} failed")
+    return 1 if total_failed else 0
+
+
+def check_decoder(folder, case):
+    """A session against onnxruntime stepping the same ONNX decoder: the
+    prompt in one prefill, then greedy steps; the logits of every step
+    within the dtype's tolerance, the same tokens, and bounds errors."""
+    from onebit import generate
+    from onebit.runtime import Model, RuntimeError_
+    name = case["name"]
+    try:
+        model = Model(folder / f"{name}.so")
+        session = model.session(DECODER_WINDOW)
+        ref = generate.Backend.onnxruntime(str(folder / f"{name}.onnx"), DECODER_WINDOW)
+        caches = ref._state()
+        prompt = [int(t) for t in np.random.default_rng(4).integers(0, 256, DECODER_PROMPT)]
+        for pos, token in enumerate(prompt[:-1]):
+            ref._step(caches, token, pos)
+        expected = ref._step(caches, prompt[-1], len(prompt) - 1)
+        start = time.perf_counter()
+        got = session.prefill(prompt)
+        prefill = time.perf_counter() - start
+        worst, same_tokens = 0.0, True
+        for step in range(DECODER_STEPS):
+            scale = max(float(np.abs(expected).max()), 1e-30)
+            worst = max(worst, float(np.abs(got - expected).max()) / scale)
+            token = int(np.argmax(expected))
+            same_tokens &= token == int(np.argmax(got))
+            expected = ref._step(caches, token, session.position)
+            got = session.decode(token)
+        step_us = session.time(token, iterations=50)
+        bounds = 0
+        for bad in (-1, 256):
+            try:
+                session.decode(bad)
+            except RuntimeError_ as e:
+                bounds += "outside the vocabulary" in str(e)
+        ok = worst <= TOLERANCE[case["dtype"]] and same_tokens and bounds == 2
+        print(f"{name:40s} {worst:11.2e} prefill {prefill * 1e3:7.2f}ms "
+              f"step {step_us:7.1f}us {'ok' if ok else 'FAIL'}"
+              f"{'' if same_tokens else ' (tokens differ)'}"
+              f"{'' if bounds == 2 else ' (bounds not reported)'}")
+        return ok
+    except (RuntimeError_, OSError, ValueError) as e:
+        print(f"{name:40s} FAIL {e}")
+        return False
 
 
 def main():
@@ -211,6 +293,8 @@ def main():
     p.add_argument("--compiler", default=str(ROOT / "build/bin/onebit-compile"))
     p.add_argument("--arch", default="sm_90")
     p.add_argument("--node-data", default="/usr/share/libonnx-testdata/data/node")
+    p.add_argument("--only", default="models,node,decoders",
+                   help="comma-separated parts to prepare (default: all)")
     r = sub.add_parser("run", help="run them on the GPU and compare with onnxruntime")
     r.add_argument("dir")
     r.add_argument("--repeat", type=int, default=50)

@@ -47,8 +47,8 @@ struct OneBitExportEntryPointPass
     auto describe = [&](StringRef role, unsigned index, Type valueType,
                         DictionaryAttr attrs) -> LogicalResult {
       auto tensor = dyn_cast<RankedTensorType>(valueType);
-      std::string dtype = tensor ? getDType(attrs, tensor.getElementType())
-                                 : std::string();
+      std::string dtype =
+          tensor ? getDType(attrs, tensor.getElementType()) : std::string();
       // State (a decoder's cache) has as many rows as a session asks for.
       bool state = attrs && attrs.get(kStateAttrName);
       if (state)
@@ -56,10 +56,10 @@ struct OneBitExportEntryPointPass
       bool shaped = tensor && (state ? tensor.getNumDynamicDims() <= 1
                                      : tensor.hasStaticShape());
       if (!shaped || !isRuntimeDType(dtype))
-        return func.emitError() << role << " " << index << " has type "
-                                << valueType
-                                << "; a model library needs static shapes "
-                                   "of supported types";
+        return func.emitError()
+               << role << " " << index << " has type " << valueType
+               << "; a model library needs static shapes "
+                  "of supported types";
       std::string name = role.str() + std::to_string(index);
       if (attrs)
         if (auto onnxName = attrs.getAs<StringAttr>(kONNXNameAttr))
@@ -72,7 +72,8 @@ struct OneBitExportEntryPointPass
       return success();
     };
     for (unsigned i = 0; i < type.getNumInputs(); ++i)
-      if (failed(describe("input", i, type.getInput(i), func.getArgAttrDict(i))))
+      if (failed(
+              describe("input", i, type.getInput(i), func.getArgAttrDict(i))))
         return signalPassFailure();
     for (unsigned i = 0; i < type.getNumResults(); ++i)
       if (failed(describe("output", i, type.getResult(i),

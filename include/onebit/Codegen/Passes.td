@@ -440,6 +440,74 @@ def OneBitFuseElementwise : Pass<"onebit-fuse-elementwise"> {
   ];
 }
 
+def OneBitGPUSelectSchedules
+    : Pass<"onebit-gpu-select-schedules", "::mlir::func::FuncOp"> {
+  let summary = "Choose the schedule of every scheduled op's GPU kernel";
+  let description = [{
+    Runs in `onebit-cuda-pipeline` on tensors. Every
+    `onebit.cached_attention` without a schedule gets
+    `#onebit.gpu_attention_schedule<splits, warps, lanes_per_row>`:
+
+    - `lanes_per_row = D / 8`: the lanes that read one cache row, 8
+      elements (16 bytes in f16) each, so a warp reads `32 / lanes_per_row`
+      rows at once;
+    - `warps` from the options: the warps of a block, each over its own
+      rows;
+    - `splits`: the blocks the rows of one (batch, key/value head, new
+      position) are split over, so that about `attention-blocks` blocks run
+      however few heads there are (the number of rows is known only on the
+      GPU: each block takes `ceil(rows / splits)` of them).
+
+    An op with a GPU schedule keeps it (set in a test); one with another
+    target's schedule, or whose head dimension is not 8 times a power of two
+    up to 256, is an error.
+  }];
+  let options = [
+    Option<"attentionWarps", "attention-warps", "int64_t", /*default=*/"2",
+           "Warps per block of the attention kernel (1..8)">,
+    Option<"attentionBlocks", "attention-blocks", "int64_t",
+           /*default=*/"1024",
+           "Blocks the attention kernel aims for (splits = blocks / heads)">,
+  ];
+  let dependentDialects = ["::mlir::onebit::OneBitDialect"];
+}
+
+def OneBitGPUAttention : Pass<"onebit-gpu-attention", "::mlir::func::FuncOp"> {
+  let summary = "Build the split-K (flash-decoding) kernels of each "
+                "onebit.cached_attention";
+  let description = [{
+    Runs in `onebit-cuda-pipeline` after bufferization. Each
+    `onebit.cached_attention` on memrefs with the
+    `#onebit.gpu_attention_schedule<splits = S, warps = W, lanes_per_row = L>`
+    that `onebit-gpu-select-schedules` chose becomes two launches:
+
+    - `onebit_attention_split`, a grid of S x (batch x key/value heads x new
+      positions) blocks of W warps. Block (s, g) reads the position P from
+      device memory, so one CUDA graph serves every step, and takes its
+      share of rows `[0, P + t]` (cache rows below P, then the op's new
+      rows): `ceil((P + t + 1) / S)` rows, split among its warps. L lanes
+      read a row (8 elements each) for all the query heads of the key/value
+      head, reduce the dot products with XOR shuffles, and keep an online
+      softmax (running maximum, sum, weighted sum of values, f32); the
+      warp's row groups merge theirs with shuffles and write one partial
+      (weighted sums, maximum, sum) per warp to a scratch buffer. Blocks of
+      split 0 also store the new keys and values at rows `P + t` of the
+      caches (none past the cache), which no block reads from there.
+    - `onebit_attention_combine`, one block per (batch, query head, new
+      position), which merges the S x W partials and writes the output.
+
+    Only the rows that exist are read: the cache's other rows cost nothing.
+    An op without a GPU schedule, or whose operands do not have identity
+    layouts, is an error.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::vector::VectorDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 def OneBitGPUSignGemv : Pass<"onebit-gpu-sign-gemv", "::mlir::func::FuncOp"> {
   let summary = "Turn marked packed-sign products into the GPU decode kernel";
   let description = [{

@@ -27,9 +27,9 @@ enum class DecoderTensor {
   PositionIds,   // Optimum: [B, T]
   PastKey,       // [B, Hkv, past, D]
   PastValue,
-  NewKey,        // onebit: [B, Hkv, T, D], the new rows alone
+  NewKey, // onebit: [B, Hkv, T, D], the new rows alone
   NewValue,
-  PresentKey,    // Optimum: [B, Hkv, past + T, D], Concat(past, new)
+  PresentKey, // Optimum: [B, Hkv, past + T, D], Concat(past, new)
   PresentValue,
 };
 

@@ -1,4 +1,4 @@
-//===- SerializeNestedParallel.cpp - one OpenMP region per loop nest -------===//
+//===- SerializeNestedParallel.cpp - one OpenMP region per loop nest ------===//
 //
 // convert-scf-to-openmp makes every scf.parallel a parallel region, nested
 // ones included: an inner region forks and joins once per iteration of the

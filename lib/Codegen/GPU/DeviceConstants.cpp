@@ -1,4 +1,4 @@
-//===- DeviceConstants.cpp - weights read from their device copies ----------===//
+//===- DeviceConstants.cpp - weights read from their device copies --------===//
 //
 // onebit-cuda-device-constants: host code reads each constant global's
 // device address from a table that the runtime fills when it uploads the

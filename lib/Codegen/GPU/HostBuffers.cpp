@@ -1,4 +1,4 @@
-//===- HostBuffers.cpp - buffers on the device ------------------------------===//
+//===- HostBuffers.cpp - buffers on the device ----------------------------===//
 //
 // onebit-gpu-host-buffers: the model's buffers become device allocations,
 // copies linalg.copy loop nests (kernels), and frees go (the runtime's

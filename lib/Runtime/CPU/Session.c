@@ -1,4 +1,5 @@
-/*===- Session.c - decoding sessions over a compiled decoder ---------------===//
+/*===- Session.c - decoding sessions over a compiled decoder
+ *---------------===//
  *
  * A decoder compiled with its key/value cache in the library
  * (onebit-resident-kv-cache) has state arguments: per layer a key and a
@@ -68,9 +69,8 @@ void onebit_session_free(onebit_session *session) {
   onebit_cuda_model_close(session->device);
 #endif
   onebit_model *model = session->model;
-  for (int32_t i = 0; session->buffers &&
-                      i < model->num_args + model->num_outputs;
-       ++i)
+  for (int32_t i = 0;
+       session->buffers && i < model->num_args + model->num_outputs; ++i)
     free(session->buffers[i]);
   free(session->buffers);
   free(session->args);
@@ -87,9 +87,10 @@ static int find_roles(onebit_model *model, onebit_session *session) {
     const tensor_spec *spec = &model->args[i];
     if (spec->state)
       continue;
-    int32_t *role = strcmp(spec->name, "input_ids") == 0  ? &session->ids_arg
-                    : strcmp(spec->name, "position") == 0 ? &session->position_arg
-                                                          : NULL;
+    int32_t *role = strcmp(spec->name, "input_ids") == 0 ? &session->ids_arg
+                    : strcmp(spec->name, "position") == 0
+                        ? &session->position_arg
+                        : NULL;
     if (!role || !is_integer(spec->dtype) || element_count(spec) != 1)
       return onebit_fail(model, ONEBIT_ERROR_INVALID_ARGUMENT,
                          "a session feeds a decoder one token id "
@@ -148,8 +149,7 @@ onebit_session *onebit_session_create(onebit_model *model, int64_t max_len) {
                 (long long)max_len, (long long)model->window);
     return NULL;
   }
-  onebit_session *session =
-      (onebit_session *)calloc(1, sizeof(onebit_session));
+  onebit_session *session = (onebit_session *)calloc(1, sizeof(onebit_session));
   if (!session)
     return NULL;
   session->model = model;
@@ -163,12 +163,11 @@ onebit_session *onebit_session_create(onebit_model *model, int64_t max_len) {
   for (int32_t i = 0; i < model->num_args; ++i)
     shape_words += (size_t)model->args[i].rank;
   session->buffers = (void **)calloc((size_t)total + 1, sizeof(void *));
-  session->args =
-      (onebit_tensor *)calloc((size_t)model->num_args + 1, sizeof(onebit_tensor));
+  session->args = (onebit_tensor *)calloc((size_t)model->num_args + 1,
+                                          sizeof(onebit_tensor));
   session->outputs = (onebit_tensor *)calloc((size_t)model->num_outputs + 1,
                                              sizeof(onebit_tensor));
-  session->state_shapes =
-      (int64_t *)calloc(shape_words + 1, sizeof(int64_t));
+  session->state_shapes = (int64_t *)calloc(shape_words + 1, sizeof(int64_t));
   size_t *bytes = (size_t *)calloc((size_t)total + 1, sizeof(size_t));
   char *resident = (char *)calloc((size_t)total + 1, 1);
   int ok = session->buffers && session->args && session->outputs &&
@@ -315,8 +314,7 @@ static void read_logits(const onebit_session *session, float *logits,
 }
 
 int onebit_session_prefill(onebit_session *session, const int64_t *ids,
-                           int64_t count, float *logits,
-                           int64_t *next_token) {
+                           int64_t count, float *logits, int64_t *next_token) {
   if (!session)
     return ONEBIT_ERROR_INVALID_ARGUMENT;
   session->error[0] = '\0';
@@ -352,8 +350,8 @@ int onebit_session_decode(onebit_session *session, int64_t id, float *logits,
   return onebit_session_prefill(session, &id, 1, logits, next_token);
 }
 
-int onebit_session_time(onebit_session *session, int64_t id,
-                        int32_t iterations, double *microseconds) {
+int onebit_session_time(onebit_session *session, int64_t id, int32_t iterations,
+                        double *microseconds) {
   if (!session)
     return ONEBIT_ERROR_INVALID_ARGUMENT;
   session->error[0] = '\0';
@@ -385,9 +383,8 @@ int onebit_session_time(onebit_session *session, int64_t id,
       return status;
   }
 #ifdef ONEBIT_RUNTIME_CUDA
-  int status = onebit_cuda_model_time(session->device, iterations,
-                                      microseconds, session->error,
-                                      sizeof(session->error));
+  int status = onebit_cuda_model_time(session->device, iterations, microseconds,
+                                      session->error, sizeof(session->error));
   return status;
 #else
   clock_gettime(CLOCK_MONOTONIC, &start);

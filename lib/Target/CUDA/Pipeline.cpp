@@ -36,6 +36,7 @@ void mlir::onebit::buildCUDALoweringPipeline(
     OpPassManager &pm, const CUDAPipelineOptions &options) {
   pm.addPass(createOneBitExportEntryPoint());
   OpPassManager &func = pm.nest<func::FuncOp>();
+  func.addPass(createOneBitGPUSelectSchedules());
   ConvertOneBitToGPUOptions lowering;
   lowering.mmaMinRows = options.mmaMinRows;
   func.addPass(createConvertOneBitToGPU(lowering));
@@ -49,6 +50,7 @@ void mlir::onebit::buildCUDALoweringPipeline(
 
   // Buffers on the device, loop nests as grid x block, kernels outlined.
   OpPassManager &host = pm.nest<func::FuncOp>();
+  host.addPass(createOneBitGPUAttention());
   host.addPass(createOneBitGPUHostBuffers());
   OneBitGPUSignGemvOptions gemv;
   gemv.rowsPerStep = options.gemvRowsPerStep;

@@ -10,8 +10,8 @@
 
 #include "AttentionMatch.h"
 #include "onebit/Dialect/OneBit/IR/OneBitOps.h"
-#include "onebit/Utils/DecoderForms.h"
 #include "onebit/Dialect/OneBit/Transforms/Passes.h"
+#include "onebit/Utils/DecoderForms.h"
 #include "onebit/Utils/TosaBuilder.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -74,7 +74,8 @@ struct ResidentKVCachePass
     int64_t position = -1, positionIds = -1, attentionMask = -1;
     DecoderForm form = DecoderForm::None;
     for (unsigned i = 0; i < func.getNumArguments(); ++i) {
-      DecoderName name = classifyDecoderInput(getONNXName(func.getArgAttrDict(i)));
+      DecoderName name =
+          classifyDecoderInput(getONNXName(func.getArgAttrDict(i)));
       switch (name.kind) {
       case DecoderTensor::PastKey:
         layers[name.layer].keyArg = i;
@@ -143,8 +144,8 @@ struct ResidentKVCachePass
     // The positions already in the cache: onebit's `position`, or a new
     // input that Hugging Face's `position_ids` and `attention_mask` are
     // computed from (a causal mask over rows that all exist).
-    int64_t newRows = cast<ShapedType>(matches.front().second.query.getType())
-                          .getDimSize(2);
+    int64_t newRows =
+        cast<ShapedType>(matches.front().second.query.getType()).getDimSize(2);
     Value positionValue;
     if (position >= 0) {
       positionValue = func.getArgument(position);
@@ -162,9 +163,9 @@ struct ResidentKVCachePass
                   "'position_ids' input (Hugging Face's form): onebit "
                   "cannot tell the positions of new tokens";
       unsigned index = func.getNumArguments();
-      if (failed(func.insertArgument(
-              index, RankedTensorType::get({1}, i64),
-              nameAttrs("position", "int64", false), loc)))
+      if (failed(func.insertArgument(index, RankedTensorType::get({1}, i64),
+                                     nameAttrs("position", "int64", false),
+                                     loc)))
         return failure();
       positionValue = func.getArgument(index);
       TosaBuilder tosa(builder, loc);
@@ -177,9 +178,8 @@ struct ResidentKVCachePass
                << "] integers, got " << idsType;
       SmallVector<int64_t> steps(newRows);
       std::iota(steps.begin(), steps.end(), 0);
-      Value offsets = tosa.constant(
-          DenseElementsAttr::get(RankedTensorType::get({1, newRows}, i64),
-                                 ArrayRef<int64_t>(steps)));
+      Value offsets = tosa.constant(DenseElementsAttr::get(
+          RankedTensorType::get({1, newRows}, i64), ArrayRef<int64_t>(steps)));
       Value start = tosa.reshape(positionValue, {1, 1});
       Value positions = tosa.add(start, offsets);
       positions = tosa.broadcastTo(positions, idsType.getShape());
@@ -211,9 +211,9 @@ struct ResidentKVCachePass
     if (form == DecoderForm::OneBit) {
       int64_t rows = pastType.getDimSize(2);
       if (window > rows)
-        return emitError(loc) << "--max-seq-len " << window
-                              << " is more than the " << rows
-                              << " rows of the decoder's cache";
+        return emitError(loc)
+               << "--max-seq-len " << window << " is more than the " << rows
+               << " rows of the decoder's cache";
       if (window == 0)
         window = rows;
     }
@@ -233,9 +233,9 @@ struct ResidentKVCachePass
         if (old)
           if (auto name = old.getAs<StringAttr>(kONNXTypeAttr))
             dtype = name.getValue();
-        if (failed(func.insertArgument(
-                index, type.clone(shape),
-                nameAttrs(getONNXName(old), dtype, true), loc)))
+        if (failed(func.insertArgument(index, type.clone(shape),
+                                       nameAttrs(getONNXName(old), dtype, true),
+                                       loc)))
           return failure();
         (arg == cache.keyArg ? keyStates : valueStates)
             .push_back(func.getArgument(index));
@@ -249,8 +249,7 @@ struct ResidentKVCachePass
       builder.setInsertionPoint(anchor);
       Location opLoc = anchor->getLoc();
       auto queryType = cast<RankedTensorType>(match.query.getType());
-      Value init = tensor::EmptyOp::create(builder, opLoc,
-                                           queryType.getShape(),
+      Value init = tensor::EmptyOp::create(builder, opLoc, queryType.getShape(),
                                            queryType.getElementType());
       Value keyState = keyStates[index], valueState = valueStates[index];
       auto attention = CachedAttentionOp::create(
@@ -263,8 +262,8 @@ struct ResidentKVCachePass
         return failure();
       TosaBuilder tosa(builder, opLoc);
       auto outputType = cast<RankedTensorType>(match.output.getType());
-      Value output = tosa.reshape(attention.getResult(0),
-                                  outputType.getShape());
+      Value output =
+          tosa.reshape(attention.getResult(0), outputType.getShape());
       if (outputType.getElementType() != queryType.getElementType())
         output = tosa.cast(output, outputType.getElementType());
       match.output.replaceAllUsesWith(output);
@@ -272,7 +271,8 @@ struct ResidentKVCachePass
 
     // The cache outputs go, then what only they and the old attention read,
     // then the cache inputs.
-    auto returnOp = cast<func::ReturnOp>(func.getBody().front().getTerminator());
+    auto returnOp =
+        cast<func::ReturnOp>(func.getBody().front().getTerminator());
     llvm::BitVector deadResults(func.getNumResults());
     for (unsigned i = 0; i < func.getNumResults(); ++i) {
       DecoderName name =
@@ -301,9 +301,8 @@ struct ResidentKVCachePass
       return failure();
     func->setAttr(kWindowAttrName, builder.getI64IntegerAttr(window));
     func->setAttr(kDecoderFormAttrName,
-                  builder.getStringAttr(form == DecoderForm::OneBit
-                                            ? "onebit"
-                                            : "optimum"));
+                  builder.getStringAttr(
+                      form == DecoderForm::OneBit ? "onebit" : "optimum"));
     return success();
   }
 };
