@@ -54,15 +54,22 @@ def cache_names(config: LlamaConfig, form: str = "onebit"):
 def build_llama_decode(config: LlamaConfig, max_len: int, encoding="packed",
                        dtype="float32", opset: int = 18, seed: int = 0, weights=None,
                        path: Optional[str] = None, external_data: bool = False,
-                       location: Optional[str] = None, form: str = "onebit") -> BuiltModel:
+                       location: Optional[str] = None, form: str = "onebit",
+                       attention: str = "eager") -> BuiltModel:
     """``max_len``: the rows of onebit's cache, and of the rotary tables of
-    both forms (the most positions the model takes)."""
+    both forms (the most positions the model takes). ``attention``:
+    ``eager`` scales the scores by 1/sqrt(head_dim) (transformers' eager
+    attention), ``sdpa`` scales Q and Kᵀ by head_dim^-1/4 each and zeroes
+    NaN probabilities after the softmax, as torch's exported
+    ``scaled_dot_product_attention`` does."""
     c = config
     _check_heads(c)
     if max_len < 1:
         raise ValueError("max_len must be positive")
     if form not in FORMS:
         raise ValueError(f"form must be one of {', '.join(FORMS)}, got {form!r}")
+    if attention not in ("eager", "sdpa"):
+        raise ValueError(f"attention must be eager or sdpa, got {attention!r}")
     dtype, weights, sink = _common(dtype, seed, weights, path, external_data, location)
     ctx = _Ctx("llama", c, dtype, opset, encoding, weights, sink, 7 * c.n_layers,
                c.n_layers, 7, True, "mul")
@@ -140,6 +147,7 @@ def build_llama_decode(config: LlamaConfig, max_len: int, encoding="packed",
                        name="mask/Unsqueeze")  # [1, 1, T, max_len + T]
     mask = gb.node("Where", [seen, zero, mask_value], name="mask/Values")
     scale = gb.const(1.0 / np.sqrt(hd), name="attn.scale")
+    root_scale = gb.const(hd ** -0.25, name="attn.root_scale") if attention == "sdpa" else None
     names = cache_names(c, form)
     for i in range(c.n_layers):
         p = f"model.layers.{i}"
@@ -168,10 +176,18 @@ def build_llama_decode(config: LlamaConfig, max_len: int, encoding="packed",
         keys = repeat_kv(gb, keys, c, f"{p}/k/repeat")
         values = repeat_kv(gb, values, c, f"{p}/v/repeat")
         kt = gb.node("Transpose", [keys], name=f"{p}/KeysT", perm=[0, 1, 3, 2])
-        s = gb.node("MatMul", [q, kt], name=f"{p}/Scores")
-        s = gb.node("Add", [gb.node("Mul", [s, scale], name=f"{p}/Scale"), mask],
-                    name=f"{p}/Mask")
+        if attention == "sdpa":
+            q = gb.node("Mul", [q, root_scale], name=f"{p}/ScaleQ")
+            kt = gb.node("Mul", [kt, root_scale], name=f"{p}/ScaleK")
+            s = gb.node("MatMul", [q, kt], name=f"{p}/Scores")
+        else:
+            s = gb.node("Mul", [gb.node("MatMul", [q, kt], name=f"{p}/Scores"), scale],
+                        name=f"{p}/Scale")
+        s = gb.node("Add", [s, mask], name=f"{p}/Mask")
         prob = gb.node("Softmax", [s], name=f"{p}/Softmax", axis=-1)
+        if attention == "sdpa":
+            prob = gb.node("Where", [gb.node("IsNaN", [prob], name=f"{p}/IsNaN"), zero, prob],
+                           name=f"{p}/NaNToZero")
         o = gb.node("MatMul", [prob, values], name=f"{p}/Context")
         o = gb.node("Transpose", [o], name=f"{p}/MergeTranspose", perm=[0, 2, 1, 3])
         o = gb.node("Reshape", [o, gb.ints([0, 0, d], "attn.merge_shape")],

@@ -14,13 +14,15 @@ def _config(**overrides):
 
 
 @pytest.mark.parametrize("form", decode.FORMS)
-@pytest.mark.parametrize("encoding,kv_heads", [("packed", None), ("custom", None),
-                                               ("packed", 2)])
-def test_decode_steps_reproduce_the_full_model(tmp_path, form, encoding, kv_heads):
+@pytest.mark.parametrize("encoding,kv_heads,attention", [
+    ("packed", None, "eager"), ("custom", None, "eager"), ("packed", 2, "eager"),
+    ("packed", 2, "sdpa")])
+def test_decode_steps_reproduce_the_full_model(tmp_path, form, encoding, kv_heads, attention):
     c = _config(n_kv_heads=kv_heads)
     full = models.build_llama(c, encoding=encoding, opset=18)
     path = str(tmp_path / "decode.onnx")
-    built = decode.build_llama_decode(c, max_len=16, encoding=encoding, path=path, form=form)
+    built = decode.build_llama_decode(c, max_len=16, encoding=encoding, path=path, form=form,
+                                      attention=attention)
     assert built.encodings == full.encodings
     ids = np.random.default_rng(0).integers(0, 64, (1, c.seq_len))
     ref = models.run_onnxruntime(full, ids)

@@ -19,12 +19,12 @@ MAX_LEN = 24
 PROMPT = [5, 17, 3, 60, 22, 9, 41]
 
 
-def _build(tmp, form, dtype="float32", kv_heads=2, **compile_args):
+def _build(tmp, form, dtype="float32", kv_heads=2, attention="eager"):
     c = models.make_config("llama", vocab_size=256, d_model=64, n_layers=2, n_heads=4,
                            ffn=96, seq_len=8, n_kv_heads=kv_heads)
-    path = tmp / f"{form}-{dtype}-{kv_heads}.onnx"
+    path = tmp / f"{form}-{dtype}-{kv_heads}-{attention}.onnx"
     decode.build_llama_decode(c, max_len=MAX_LEN, dtype=dtype, path=str(path), form=form,
-                              seed=3)
+                              seed=3, attention=attention)
     return path
 
 
@@ -34,10 +34,10 @@ def compiled(tmp_path_factory, onebit_compile):
     tmp = tmp_path_factory.mktemp("decoding")
     cache = {}
 
-    def get(form, dtype="float32", kv_heads=2):
-        key = (form, dtype, kv_heads)
+    def get(form, dtype="float32", kv_heads=2, attention="eager"):
+        key = (form, dtype, kv_heads, attention)
         if key not in cache:
-            path = _build(tmp, form, dtype, kv_heads)
+            path = _build(tmp, form, dtype, kv_heads, attention)
             library = path.with_suffix(".so")
             extra = ["--max-seq-len", MAX_LEN] if form == "optimum" else []
             onebit_compile(path, "-target=cpu", "-o", library, *extra)
@@ -46,11 +46,16 @@ def compiled(tmp_path_factory, onebit_compile):
     return get
 
 
-@pytest.mark.parametrize("form,dtype,kv_heads", [
-    ("onebit", "float32", 2), ("optimum", "float32", 2), ("onebit", "float32", None),
-    ("optimum", "float32", 1), ("onebit", "float16", 2), ("optimum", "float16", 2)])
-def test_session_logits_match_onnxruntime_step_by_step(compiled, form, dtype, kv_heads):
-    path, library = compiled(form, dtype, kv_heads)
+@pytest.mark.parametrize("form,dtype,kv_heads,attention", [
+    ("onebit", "float32", 2, "eager"), ("optimum", "float32", 2, "eager"),
+    ("onebit", "float32", None, "eager"), ("optimum", "float32", 1, "eager"),
+    ("onebit", "float16", 2, "eager"), ("optimum", "float16", 2, "eager"),
+    ("optimum", "float32", 2, "sdpa"), ("optimum", "float16", None, "sdpa")])
+def test_session_logits_match_onnxruntime_step_by_step(compiled, form, dtype, kv_heads,
+                                                       attention):
+    """attention="sdpa": Q and Kᵀ scaled by head_dim^-1/4 each and NaN
+    probabilities zeroed, as torch exports scaled_dot_product_attention."""
+    path, library = compiled(form, dtype, kv_heads, attention)
     model = Model(library)
     assert model.is_decoder and model.window == MAX_LEN
     assert [i.name for i in model.inputs] == ["input_ids", "position"]

@@ -223,6 +223,46 @@ Operation *getOnlyUser(Value value) {
   return only;
 }
 
+/// Whether `value` is a float zero, maybe reshaped.
+bool isZeroConstant(Value value) {
+  while (auto reshape = value.getDefiningOp<tosa::ReshapeOp>())
+    value = reshape.getInput1();
+  DenseElementsAttr zero;
+  return matchPattern(value, m_Constant(&zero)) && zero.isSplat() &&
+         isa<FloatType>(zero.getElementType()) &&
+         zero.getSplatValue<APFloat>().isZero();
+}
+
+/// The result of `select(isnan(p), 0, p)` (or, canonicalized,
+/// `select(p == p, p, 0)`) where that is the only use of `value` besides
+/// the NaN test: Hugging Face's SDPA export after the softmax, for rows
+/// that are all masked (none are in causal decoding).
+Value skipNaNGuard(Value value) {
+  tosa::SelectOp select;
+  tosa::EqualOp equal;
+  for (Operation *user : value.getUsers()) {
+    if (auto candidate = dyn_cast<tosa::EqualOp>(user);
+        candidate && candidate.getInput1() == value &&
+        candidate.getInput2() == value && (!equal || equal == candidate))
+      equal = candidate; // a use per operand
+    else if (auto candidate = dyn_cast<tosa::SelectOp>(user);
+             candidate && !select)
+      select = candidate;
+    else
+      return {};
+  }
+  if (!select || !equal || select.getType() != value.getType())
+    return {};
+  Value pred = select.getPred();
+  auto isNaN = pred.getDefiningOp<tosa::LogicalNotOp>();
+  bool guarded =
+      (pred == equal.getResult() && select.getOnTrue() == value &&
+       isZeroConstant(select.getOnFalse())) ||
+      (isNaN && isNaN.getInput1() == equal.getResult() &&
+       select.getOnFalse() == value && isZeroConstant(select.getOnTrue()));
+  return guarded ? select.getResult() : Value();
+}
+
 /// A matcher that remembers where it stopped and why.
 struct Matcher {
   Operation *&where;
@@ -239,6 +279,8 @@ struct Matcher {
   FailureOr<tosa::MatMulOp> walkToMatmul(Walk &walk, unsigned operand,
                                          StringRef what) {
     while (true) {
+      if (Value guarded = skipNaNGuard(walk.value))
+        walk.value = guarded;
       Operation *user = getOnlyUser(walk.value);
       if (!user)
         return fail(walk.value.getDefiningOp(),

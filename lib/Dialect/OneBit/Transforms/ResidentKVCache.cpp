@@ -115,12 +115,18 @@ struct ResidentKVCachePass
       FailureOr<CachedAttentionMatch> match =
           matchCachedAttention(func.getArgument(cache.keyArg),
                                func.getArgument(cache.valueArg), where, why);
-      if (failed(match))
-        return (where ? where->emitError() : emitError(loc))
-               << "layer " << layer << ": " << why
-               << "; onebit cannot keep this key/value cache in the library "
-                  "(onebit-compile --resident-cache=false compiles the step "
-                  "with the cache as inputs and outputs)";
+      if (failed(match)) {
+        InFlightDiagnostic diag =
+            (where ? where->emitError() : emitError(loc))
+            << "layer " << layer << ": " << why;
+        if (where)
+          if (auto name = dyn_cast<NameLoc>(where->getLoc()))
+            diag << " (at ONNX node '" << name.getName().getValue() << "')";
+        return diag << "; onebit cannot keep this key/value cache in the "
+                       "library (onebit-compile --resident-cache=false "
+                       "compiles the step with the cache as inputs and "
+                       "outputs)";
+      }
       matches.emplace_back(layer, *match);
     }
 

@@ -533,6 +533,21 @@ LogicalResult convertWhere(NodeImporter &node) {
   return success();
 }
 
+/// IsNaN: NaN is the one value not equal to itself.
+LogicalResult convertIsNaN(NodeImporter &node) {
+  FailureOr<ImportedValue> input = node.getInput(0);
+  if (failed(input))
+    return failure();
+  if (!isFloat(input->value))
+    return node.emitError() << "needs a float input, got "
+                            << input->getType();
+  TosaBuilder &tosa = node.getTosa();
+  Value same = tosa.binary<tosa::EqualOp>(input->value, input->value,
+                                          tosa.getBuilder().getI1Type());
+  node.setOutput(0, tosa.unary<tosa::LogicalNotOp>(same));
+  return success();
+}
+
 LogicalResult convertIdentity(NodeImporter &node) {
   FailureOr<ImportedValue> input = node.getInput(0);
   if (failed(input))
@@ -612,6 +627,7 @@ void mlir::onebit::onnx_import::registerElementwiseConverters(
   map["::BitwiseNot"] = integerUnaryConverter<tosa::BitwiseNotOp>(false);
   map["::BitShift"] = convertBitShift;
   map["::Where"] = convertWhere;
+  map["::IsNaN"] = convertIsNaN;
   map["::Identity"] = convertIdentity;
   map["::Cast"] = [](NodeImporter &node) {
     return convertCast(node, node.getInt("to", 0));

@@ -3,6 +3,9 @@
 decoder_step.py OUT.onnx KIND, KIND one of:
   onebit, optimum     onebit.decode.build_llama_decode, one layer, 4 query
                       heads over 2 key/value heads, cache window 16
+  optimum-sdpa        the same in Optimum's form with torch's exported
+                      scaled_dot_product_attention (Q and K scaled apart,
+                      NaN probabilities zeroed)
   past-read-twice     an attention whose past keys also feed an output
   no-position         onebit's cache names without a 'position' input
 """
@@ -44,11 +47,13 @@ def attention(extra_outputs, with_position=True):
 
 
 def main(out, kind):
-    if kind in ("onebit", "optimum"):
+    if kind in ("onebit", "optimum", "optimum-sdpa"):
         from onebit import decode, models
         c = models.make_config("llama", vocab_size=32, d_model=32, n_layers=1, n_heads=4,
                                ffn=32, seq_len=8, n_kv_heads=2)
-        decode.build_llama_decode(c, max_len=16, form=kind, path=out)
+        form, _, style = kind.partition("-")
+        decode.build_llama_decode(c, max_len=16, form=form, path=out,
+                                  attention=style or "eager")
     elif kind == "past-read-twice":
         model = attention(["past_key.0_copy"])
         model.graph.node.append(helper.make_node("Identity", ["past_key.0"],
