@@ -107,23 +107,25 @@ def prepare(args):
     # Decoders whose cache stays on the GPU, in both forms users export.
     from onebit import decode
     (out / "decoders").mkdir()
-    for form in decode.FORMS if "decoders" in parts else []:
-        for dtype in DTYPES:
-            for kv_heads in (2, None):
-                name = f"decoder-{form}-{dtype}-kv{kv_heads or 4}"
-                config = models.LlamaConfig(vocab_size=256, d_model=256, n_layers=2,
-                                            n_heads=4, ffn=512, n_kv_heads=kv_heads)
-                onnx_path = out / "decoders" / f"{name}.onnx"
-                decode.build_llama_decode(config, max_len=DECODER_WINDOW, dtype=dtype,
-                                          path=str(onnx_path), form=form, seed=2)
-                error = compile_(onnx_path, out / "decoders" / f"{name}.so",
-                                 "--max-seq-len", str(DECODER_WINDOW))
-                if error:
-                    manifest["compile_failures"].append([name, error])
-                    print(f"compile failed: {name}: {error}")
-                    continue
-                manifest["decoders"].append({"name": name, "dtype": dtype})
-                print(f"compiled {name}")
+    decoder_cases = [(form, dtype, kv_heads, "eager") for form in decode.FORMS
+                     for dtype in DTYPES for kv_heads in (2, None)]
+    decoder_cases += [("optimum", dtype, 2, "sdpa") for dtype in DTYPES]
+    for form, dtype, kv_heads, attention in decoder_cases if "decoders" in parts else []:
+        name = f"decoder-{form}-{dtype}-kv{kv_heads or 4}-{attention}"
+        config = models.LlamaConfig(vocab_size=256, d_model=256, n_layers=2,
+                                    n_heads=4, ffn=512, n_kv_heads=kv_heads)
+        onnx_path = out / "decoders" / f"{name}.onnx"
+        decode.build_llama_decode(config, max_len=DECODER_WINDOW, dtype=dtype,
+                                  path=str(onnx_path), form=form, seed=2,
+                                  attention=attention)
+        error = compile_(onnx_path, out / "decoders" / f"{name}.so",
+                         "--max-seq-len", str(DECODER_WINDOW))
+        if error:
+            manifest["compile_failures"].append([name, error])
+            print(f"compile failed: {name}: {error}")
+            continue
+        manifest["decoders"].append({"name": name, "dtype": dtype})
+        print(f"compiled {name}")
 
     data = Path(args.node_data)
     tests = sorted(p for p in data.iterdir() if "node" in parts

@@ -14,6 +14,39 @@ include "mlir/Pass/PassBase.td"
 // Common
 //===----------------------------------------------------------------------===//
 
+def OneBitFusePointwiseConcat
+    : Pass<"onebit-fuse-pointwise-concat", "::mlir::func::FuncOp"> {
+  let summary = "A concatenation of pointwise functions of slices as one "
+                "linalg.generic";
+  let description = [{
+    On tensors: a `tensor.empty` filled by `tensor.insert_slice`s that
+    tile it along one dimension, each inserting a slice of a tensor or a
+    pointwise `linalg.generic` of slices, becomes one `linalg.generic` over
+    the whole result that reads the sources with `tensor.extract` at
+    clamped indices and selects the piece by the index along that
+    dimension. Rotary embeddings' `rotate_half(x) = concat(-x2, x1)` is the
+    case in point: it was a negation and two copies, each a kernel on the
+    GPU; now the elementwise fusion that follows folds it into the product
+    with sin and cos, one kernel.
+
+    ```mlir
+    %a = tensor.extract_slice %x[0, 64] [4, 64] [1, 1] : tensor<4x128xf16> to tensor<4x64xf16>
+    %b = tensor.extract_slice %x[0, 0] [4, 64] [1, 1] : ...
+    %n = linalg.generic {...} ins(%a : ...) { arith.negf }
+    %e = tensor.empty() : tensor<4x128xf16>
+    %0 = tensor.insert_slice %n into %e[0, 0] [4, 64] [1, 1]
+    %1 = tensor.insert_slice %b into %0[0, 64] [4, 64] [1, 1]
+    // becomes
+    %1 = linalg.generic {... iterator_types = ["parallel", "parallel"]} outs(%e : ...) {
+      // j < 64 ? -x[i, j + 64] : x[i, j - 64]
+    }
+    ```
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 def OneBitPlanArena : Pass<"onebit-plan-arena", "::mlir::func::FuncOp"> {
   let summary = "Place a bufferized function's intermediates in one arena with reuse";
   let description = [{

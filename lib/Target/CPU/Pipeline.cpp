@@ -31,6 +31,7 @@ void mlir::onebit::buildCPULoweringPipeline(
     func.addPass(createOneBitInterleaveSigns());
   func.addPass(createConvertOneBitToLinalg());
   addTosaLoweringPasses(func);
+  func.addPass(createOneBitFusePointwiseConcat());
   func.addPass(createLinalgElementwiseOpFusionPass());
 
   addBufferizationPasses(pm);

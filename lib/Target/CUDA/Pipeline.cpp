@@ -42,6 +42,7 @@ void mlir::onebit::buildCUDALoweringPipeline(
   func.addPass(createConvertOneBitToGPU(lowering));
   func.addPass(createConvertOneBitToLinalg());
   addTosaLoweringPasses(func);
+  func.addPass(createOneBitFusePointwiseConcat());
   func.addPass(createOneBitFuseElementwise());
   // After fusion, which would otherwise fuse into the new generics.
   func.addPass(createOneBitGPUTransposeMatvecWeights());
