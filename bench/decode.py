@@ -209,8 +209,9 @@ def time_torch_prefill(torch, model, tokens, window):
 def count_kernels(torch, session, token):
     """Kernels and their GPU time in one decoding step (graphs off)."""
     from torch.profiler import ProfilerActivity, profile
+    session.decode(token, logits=False)
     with profile(activities=[ProfilerActivity.CUDA]) as prof:
-        session.time(token, iterations=1)
+        session.decode(token, logits=False)
         torch.cuda.synchronize()
     names = {}
     for event in prof.events():
@@ -289,9 +290,42 @@ def run(args):
         print(f"context {context}: PyTorch FP16 {torch_us:.1f} us; onebit library "
               f"{r['library_us']:.1f} us ({torch_us / r['library_us']:.2f}x), python "
               f"{r['python_us']:.1f} us ({torch_us / r['python_us']:.2f}x)", flush=True)
+        r["torch_us"] = torch_us
     torch_prefill_us = time_torch_prefill(torch, peer, 512, window)
     print(f"prefill 512: PyTorch FP16 {torch_prefill_us / 1e3:.1f} ms, onebit "
           f"{onebit_prefill_us / 1e3:.1f} ms ({torch_prefill_us / onebit_prefill_us:.2f}x)")
+    if args.json:
+        Path(args.json).write_text(json.dumps({
+            "gpu": torch.cuda.get_device_name(), "copy_bandwidth": bandwidth,
+            "contexts": {str(c): r for c, r in rows.items()},
+            "prefill_512_us": {"onebit": onebit_prefill_us, "torch": torch_prefill_us},
+            "kernels_per_step": total, "layers": config["n_layers"]}, indent=1))
+
+
+def plot(args):
+    """docs/images/decode.png from `run --json`."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    results = json.loads(Path(args.json).read_text())
+    contexts = sorted(results["contexts"], key=int)
+    rows = [results["contexts"][c] for c in contexts]
+    x = np.arange(len(contexts))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    for offset, key, label in ((-0.27, "library_us", "onebit (library)"),
+                               (0, "python_us", "onebit (Python loop)"),
+                               (0.27, "torch_us", "PyTorch FP16 (CUDA graph)")):
+        left.bar(x + offset, [r[key] / 1e3 for r in rows], 0.27, label=label)
+    left.set(xticks=x, xticklabels=contexts, xlabel="context (tokens in the cache)",
+             ylabel="ms per token", title=f"LLaMA-7B shape, decode, {results['gpu']}")
+    left.legend()
+    share = [r["bytes"] / (r["library_us"] * 1e-6) / results["copy_bandwidth"] for r in rows]
+    right.bar(x, [100 * v for v in share], 0.5)
+    right.set(xticks=x, xticklabels=contexts, xlabel="context", ylim=(0, 100),
+              ylabel="% of device-to-device copy bandwidth",
+              title="bytes a step reads (weights + valid cache rows) / time")
+    fig.tight_layout()
+    fig.savefig(args.output, dpi=110)
 
 
 def run_cpu(args):
@@ -339,12 +373,16 @@ def main():
     r.add_argument("dir")
     r.add_argument("--contexts", default="128,1024,4096")
     r.add_argument("--iterations", type=int, default=50)
+    r.add_argument("--json", help="also write the results here (for plot)")
+    g = sub.add_parser("plot", help="the PNG of a run's --json")
+    g.add_argument("json")
+    g.add_argument("-o", "--output", default=str(ROOT / "docs" / "images" / "decode.png"))
     c = sub.add_parser("cpu", help="time what prepare --target cpu compiled, on this CPU")
     c.add_argument("dir")
     c.add_argument("--contexts", default="128,1024")
     c.add_argument("--iterations", type=int, default=5)
     args = parser.parse_args()
-    return {"prepare": prepare, "run": run, "cpu": run_cpu}[args.command](args)
+    return {"prepare": prepare, "run": run, "cpu": run_cpu, "plot": plot}[args.command](args)
 
 
 if __name__ == "__main__":
