@@ -197,3 +197,17 @@ def test_generate_command_checks_against_onnxruntime(compiled, form):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "prompt of 2 tokens" in result.stdout and "decode" in result.stdout
     assert "generated the same 12 tokens" in result.stdout
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16"])
+def test_next_token_is_the_argmax_of_the_logits(compiled, dtype):
+    """logits=False: the library's argmax (on the fp16 bits, no logits
+    converted) is the token the logits give."""
+    _, library = compiled("onebit", dtype)
+    model = Model(library)
+    with_logits, tokens_only = model.session(), model.session()
+    token = 5
+    for _ in range(MAX_LEN - 1):
+        logits = with_logits.decode(token)
+        token = tokens_only.decode(token, logits=False)
+        assert token == int(np.argmax(logits))

@@ -295,9 +295,37 @@ static int run_step(onebit_session *session, int64_t id, int64_t position) {
   return ONEBIT_OK;
 }
 
+/* The argmax of 16-bit floats (f16 or bf16) on their bits: with the sign
+ * bit flipped for positive values and all bits for negative ones, the
+ * order of the keys as integers is the order of the values. NaNs (all
+ * exponent bits and a mantissa, above `infinity`) never win. */
+static int64_t argmax_16bit(const uint16_t *values, int64_t count,
+                            uint16_t infinity) {
+  int64_t best = 0;
+  uint32_t best_key = 0;
+  for (int64_t v = 0; v < count; ++v) {
+    uint16_t h = values[v];
+    if ((h & 0x7fff) > infinity)
+      continue;
+    uint32_t key = (h & 0x8000) ? (uint16_t)~h : (uint32_t)h | 0x8000u;
+    if (key > best_key) {
+      best = v;
+      best_key = key;
+    }
+  }
+  return best;
+}
+
 static void read_logits(const onebit_session *session, float *logits,
                         int64_t *next_token) {
   const onebit_tensor *output = &session->outputs[session->logits_output];
+  if (!logits && output->dtype != ONEBIT_FLOAT32) {
+    if (next_token)
+      *next_token = argmax_16bit(
+          (const uint16_t *)output->data, session->vocab,
+          output->dtype == ONEBIT_FLOAT16 ? 0x7c00 : 0x7f80);
+    return;
+  }
   int64_t best = 0;
   float best_value = 0;
   for (int64_t v = 0; v < session->vocab; ++v) {
