@@ -43,19 +43,19 @@ public:
   AttentionBuilder(ImplicitLocOpBuilder &b, CachedAttentionOp op,
                    CPUAttentionScheduleAttr schedule)
       : b(b), op(op), schedule(schedule) {
-    auto queryType = cast<MemRefType>(op.getQuery().getType());
-    elementType = queryType.getElementType();
-    heads = queryType.getDimSize(1);
-    newRows = queryType.getDimSize(2);
-    headDim = queryType.getDimSize(3);
-    kvHeads = cast<MemRefType>(op.getKey().getType()).getDimSize(1);
-    group = heads / kvHeads;
+    elementType = getElementTypeOrSelf(op.getQuery().getType());
+    CachedAttentionOp::Sizes sizes = op.getSizes();
+    heads = sizes.heads;
+    newRows = sizes.newRows;
+    headDim = sizes.headDim;
+    kvHeads = sizes.kvHeads;
+    group = sizes.group();
     f32 = b.getF32Type();
     rowType = VectorType::get({headDim}, f32);
   }
 
   void build() {
-    int64_t batch = cast<MemRefType>(op.getQuery().getType()).getDimSize(0);
+    int64_t batch = op.getSizes().batch;
     int64_t tile = std::min<int64_t>(schedule.getQueryTile(), newRows);
     int64_t tiles = llvm::divideCeil(newRows, tile);
     Value position = memref::LoadOp::create(b, op.getPosition(),

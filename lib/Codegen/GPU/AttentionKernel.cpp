@@ -43,14 +43,14 @@ public:
   AttentionKernelBuilder(ImplicitLocOpBuilder &b, CachedAttentionOp op,
                          GPUAttentionScheduleAttr schedule)
       : b(b), op(op), schedule(schedule) {
-    auto query = cast<MemRefType>(op.getQuery().getType());
-    elementType = query.getElementType();
-    batch = query.getDimSize(0);
-    heads = query.getDimSize(1);
-    newRows = query.getDimSize(2);
-    headDim = query.getDimSize(3);
-    kvHeads = cast<MemRefType>(op.getKey().getType()).getDimSize(1);
-    group = heads / kvHeads;
+    elementType = getElementTypeOrSelf(op.getQuery().getType());
+    CachedAttentionOp::Sizes sizes = op.getSizes();
+    batch = sizes.batch;
+    heads = sizes.heads;
+    newRows = sizes.newRows;
+    headDim = sizes.headDim;
+    kvHeads = sizes.kvHeads;
+    group = sizes.group();
     lanesPerRow = schedule.getLanesPerRow();
     rowsPerWarp = kWarpSize / lanesPerRow;
     partials = schedule.getSplits() * schedule.getWarps();

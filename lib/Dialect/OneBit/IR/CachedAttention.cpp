@@ -46,10 +46,11 @@ LogicalResult GPUAttentionScheduleAttr::verify(
 // CachedAttentionOp
 //===----------------------------------------------------------------------===//
 
-int64_t CachedAttentionOp::getGroupSize() {
+CachedAttentionOp::Sizes CachedAttentionOp::getSizes() {
   auto query = cast<ShapedType>(getQuery().getType());
   auto key = cast<ShapedType>(getKey().getType());
-  return query.getDimSize(1) / key.getDimSize(1);
+  return {query.getDimSize(0), query.getDimSize(1), key.getDimSize(1),
+          query.getDimSize(2), query.getDimSize(3)};
 }
 
 LogicalResult CachedAttentionOp::verify() {

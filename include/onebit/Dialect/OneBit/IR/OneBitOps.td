@@ -258,8 +258,13 @@ def OneBit_CachedAttentionOp : OneBit_Op<"cached_attention", [
     }
     /// The output, or null on buffers.
     Value getOutput() { return getResults().empty() ? Value() : getResults()[0]; }
-    /// Query heads per key/value head.
-    int64_t getGroupSize();
+    /// The sizes the kernels are built from (all static, by the verifier).
+    struct Sizes {
+      int64_t batch, heads, kvHeads, newRows, headDim;
+      /// Query heads per key/value head.
+      int64_t group() const { return heads / kvHeads; }
+    };
+    Sizes getSizes();
   }];
   let hasVerifier = 1;
   let hasCanonicalizer = 1;
