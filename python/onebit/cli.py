@@ -235,9 +235,11 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--seed", type=int, default=0, help="seed of top-k sampling")
     g.add_argument("--max-len", type=int,
                    help="a decoder's positions, prompt included (default: its window; "
-                        "needed for an ONNX file in Hugging Face's form)")
+                        "needed for an ONNX file in Hugging Face's form: "
+                        "--max-len 2048)")
     g.add_argument("--check", metavar="ONNX",
-                   help="also generate with onnxruntime on this ONNX file and fail unless "
+                   help="also generate with onnxruntime on this ONNX file (stepping a "
+                        "decoder token by token in its form) and fail unless "
                         "the tokens are the same")
     g.set_defaults(func=cmd_generate)
     return ap
@@ -245,7 +247,22 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     a = parser().parse_args(argv)
-    return a.func(a) or 0
+    if a.command != "generate":
+        return a.func(a) or 0
+    from .runtime import RuntimeError_
+    errors = (ValueError, RuntimeError_, OSError)
+    try:
+        from onnxruntime.capi.onnxruntime_pybind11_state import Fail, InvalidArgument
+        errors += (Fail, InvalidArgument)
+    except ImportError:
+        pass
+    try:
+        return a.func(a) or 0
+    except errors as e:
+        # What the user gave is wrong (a model that cannot generate, ids or
+        # lengths out of range): the message, not a traceback.
+        print(f"\npython -m onebit generate: error: {e}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

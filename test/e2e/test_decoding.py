@@ -211,3 +211,15 @@ def test_next_token_is_the_argmax_of_the_logits(compiled, dtype):
         logits = with_logits.decode(token)
         token = tokens_only.decode(token, logits=False)
         assert token == int(np.argmax(logits))
+
+
+def test_generate_command_reports_errors_without_a_traceback(compiled, tmp_path):
+    path, library = compiled("optimum")
+    for args, message in [
+            ([str(path)], "Hugging Face's form sets no window: give max_len"),
+            ([str(library), "--max-len", str(MAX_LEN + 1)], "holds 1 to 24 positions")]:
+        result = subprocess.run(
+            [sys.executable, "-m", "onebit", "generate", *args, "--prompt", "hi",
+             "--tokens", "3"], capture_output=True, text=True, cwd=ROOT / "python")
+        assert result.returncode == 1
+        assert message in result.stderr and "Traceback" not in result.stderr
