@@ -28,6 +28,10 @@ namespace {
 
 /// Elements one lane reads of a row.
 constexpr int64_t kLaneElements = 8;
+/// Every 8-element run the kernels load or store starts 16 bytes apart
+/// (rows of 8 x 2^k elements; scratch rows padded to a multiple of 4
+/// floats), and buffers start on allocation boundaries.
+constexpr uint64_t kLaneAlignment = 16;
 /// Below every score, yet finite: exp(kLowest - kLowest) is 1, not NaN.
 constexpr float kLowest = -3.0e38f;
 
@@ -71,7 +75,7 @@ public:
                               << ": lanes_per_row must divide " << kWarpSize;
     cacheRows = memref::DimOp::create(b, op.getKeyCache(), 2);
     auto scratchType =
-        MemRefType::get({partials, batch * heads * newRows, headDim + 2}, f32);
+        MemRefType::get({partials, batch * heads * newRows, headDim + 4}, f32);
     scratch = memref::AllocOp::create(b, scratchType);
     buildSplitKernel();
     buildCombineKernel();
@@ -84,10 +88,20 @@ private:
     return arith::ConstantOp::create(b, b.getF32FloatAttr(value));
   }
 
+  Value loadRun(VectorType type, Value buffer, ValueRange indices) {
+    return vector::LoadOp::create(b, type, buffer, indices,
+                                  /*nontemporal=*/false,
+                                  llvm::MaybeAlign(kLaneAlignment));
+  }
+  void storeRun(Value value, Value buffer, ValueRange indices) {
+    vector::StoreOp::create(b, value, buffer, indices, /*nontemporal=*/false,
+                            llvm::MaybeAlign(kLaneAlignment));
+  }
+
   /// The 8 elements at `indices` of `buffer` as f32.
   Value loadLane(Value buffer, ValueRange indices) {
-    Value loaded = vector::LoadOp::create(
-        b, VectorType::get({kLaneElements}, elementType), buffer, indices);
+    Value loaded =
+        loadRun(VectorType::get({kLaneElements}, elementType), buffer, indices);
     return elementType == f32 ? loaded
                               : arith::ExtFOp::create(b, laneVector, loaded);
   }
@@ -204,17 +218,14 @@ private:
         b.setInsertionPointToStart(load.thenBlock());
         SmallVector<Value> at = {bIndex, kvHead, row, column};
         scf::YieldOp::create(
-            b,
-            ValueRange{
-                vector::LoadOp::create(b, rowVector, op.getKeyCache(), at),
-                vector::LoadOp::create(b, rowVector, op.getValueCache(), at)});
+            b, ValueRange{loadRun(rowVector, op.getKeyCache(), at),
+                          loadRun(rowVector, op.getValueCache(), at)});
         b.setInsertionPointToStart(load.elseBlock());
         SmallVector<Value> fresh = {
             bIndex, kvHead, arith::SubIOp::create(b, row, position), column};
         scf::YieldOp::create(
-            b, ValueRange{
-                   vector::LoadOp::create(b, rowVector, op.getKey(), fresh),
-                   vector::LoadOp::create(b, rowVector, op.getValue(), fresh)});
+            b, ValueRange{loadRun(rowVector, op.getKey(), fresh),
+                          loadRun(rowVector, op.getValue(), fresh)});
       }
       Value key = load.getResult(0), value = load.getResult(1);
       if (elementType != f32) {
@@ -265,8 +276,7 @@ private:
       auto store = scf::IfOp::create(b, leads, /*withElseRegion=*/false);
       OpBuilder::InsertionGuard inIf(b);
       b.setInsertionPointToStart(store.thenBlock());
-      vector::StoreOp::create(b, state.acc, scratch,
-                              ValueRange{partial, stateIndex, column});
+      storeRun(state.acc, scratch, ValueRange{partial, stateIndex, column});
       Value firstLane =
           arith::CmpIOp::create(b, arith::CmpIPredicate::eq, column, index(0));
       auto stats = scf::IfOp::create(b, firstLane, /*withElseRegion=*/false);
@@ -295,10 +305,9 @@ private:
     auto rowVector = VectorType::get({kLaneElements}, elementType);
     for (auto [from, to] : {std::pair(op.getKey(), op.getKeyCache()),
                             std::pair(op.getValue(), op.getValueCache())}) {
-      Value fresh = vector::LoadOp::create(
-          b, rowVector, from, ValueRange{bIndex, kvHead, t, column});
-      vector::StoreOp::create(b, fresh, to,
-                              ValueRange{bIndex, kvHead, row, column});
+      Value fresh =
+          loadRun(rowVector, from, ValueRange{bIndex, kvHead, t, column});
+      storeRun(fresh, to, ValueRange{bIndex, kvHead, row, column});
     }
   }
 

@@ -11,7 +11,7 @@
 // CHECK-LABEL: func @decode
 // CHECK-SAME: %[[Q:[a-z0-9]+]]: memref<1x4x1x64xf16>, %[[K:[a-z0-9]+]]: memref<1x2x1x64xf16>, %[[V:[a-z0-9]+]]: memref<1x2x1x64xf16>, %[[POS:[a-z0-9]+]]: memref<1xi64>, %[[OUT:[a-z0-9]+]]: memref<1x4x1x64xf16>, %[[KC:[a-z0-9]+]]: memref<1x2x?x64xf16>, %[[VC:[a-z0-9]+]]: memref<1x2x?x64xf16>
 // CHECK: %[[ROWS:.*]] = memref.dim %[[KC]], %c2
-// CHECK: %[[SCRATCH:.*]] = memref.alloc() : memref<16x4x66xf32>
+// CHECK: %[[SCRATCH:.*]] = memref.alloc() : memref<16x4x68xf32>
 // CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c8{{.*}}, {{.*}} = %c2{{.*}}, {{.*}} = %c1{{.*}}) threads({{.*}}) in ({{.*}} = %c64{{.*}}, {{.*}}) function(@onebit_attention_split)
 // CHECK: memref.load %[[POS]]
 // CHECK: arith.minsi %{{.*}}, %[[ROWS]]
@@ -19,7 +19,7 @@
 // CHECK-COUNT-2: vector.load %[[Q]]
 // CHECK: scf.for
 // CHECK: scf.if
-// CHECK: vector.load %[[KC]]
+// CHECK: vector.load %[[KC]]{{.*}} {alignment = 16 : i64}
 // CHECK: vector.load %[[VC]]
 // CHECK: } else {
 // CHECK: vector.load %[[K]]
