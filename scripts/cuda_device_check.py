@@ -174,9 +174,10 @@ def run(args):
     from onebit.runtime import Model, RuntimeError_
     out = Path(args.dir)
     manifest = json.loads((out / "manifest.json").read_text())
+    parts = set(args.only.split(","))
     passed = failed = 0
     print(f"{'case':40s} {'rel. error':>11s} {'first run':>10s} {'replay':>10s}")
-    for case in manifest["models"]:
+    for case in manifest["models"] if "models" in parts else []:
         name = case["name"]
         try:
             x = np.load(out / "models" / f"{name}.input.npy")
@@ -200,7 +201,7 @@ def run(args):
         passed += ok
         failed += not ok
     node_passed = node_failed = 0
-    for case in manifest["node"]:
+    for case in manifest["node"] if "node" in parts else []:
         name = case["name"]
         message = ""
         try:
@@ -229,7 +230,7 @@ def run(args):
         else:
             node_passed += 1
     decoder_passed = decoder_failed = 0
-    for case in manifest.get("decoders", []):
+    for case in manifest.get("decoders", []) if "decoders" in parts else []:
         ok = check_decoder(out / "decoders", case)
         decoder_passed += ok
         decoder_failed += not ok
@@ -300,6 +301,8 @@ def main():
     r = sub.add_parser("run", help="run them on the GPU and compare with onnxruntime")
     r.add_argument("dir")
     r.add_argument("--repeat", type=int, default=50)
+    r.add_argument("--only", default="models,node,decoders",
+                   help="comma-separated parts to run (default: all)")
     args = parser.parse_args()
     return prepare(args) if args.command == "prepare" else run(args)
 
