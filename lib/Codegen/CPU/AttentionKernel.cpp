@@ -58,8 +58,8 @@ public:
     int64_t batch = op.getSizes().batch;
     int64_t tile = std::min<int64_t>(schedule.getQueryTile(), newRows);
     int64_t tiles = llvm::divideCeil(newRows, tile);
-    Value position = memref::LoadOp::create(b, op.getPosition(),
-                                            ValueRange{index(0)});
+    Value position =
+        memref::LoadOp::create(b, op.getPosition(), ValueRange{index(0)});
     position = arith::IndexCastOp::create(b, b.getIndexType(), position);
     // Rows that exist: never past the cache, whatever the caller passed.
     Value cacheRows = memref::DimOp::create(b, op.getKeyCache(), 2);
@@ -93,9 +93,9 @@ public:
     SmallVector<SoftmaxState> states;
     Value lowest = constantF32(-std::numeric_limits<float>::infinity());
     for (size_t i = 0; i < queries.size(); ++i)
-      states.push_back({lowest, constantF32(0),
-                        vector::BroadcastOp::create(b, rowType,
-                                                    constantF32(0))});
+      states.push_back(
+          {lowest, constantF32(0),
+           vector::BroadcastOp::create(b, rowType, constantF32(0))});
 
     // Cache rows [0, P): whole blocks, then one at a time.
     int64_t block = schedule.getRowBlock();
@@ -162,17 +162,16 @@ private:
     Value row = vector::TransferReadOp::create(
         b, type, memref, ValueRange{at[0], at[1], at[2], index(0)}, pad,
         ArrayRef<bool>{true});
-    return elementType == f32 ? row
-                              : arith::ExtFOp::create(b, rowType, row);
+    return elementType == f32 ? row : arith::ExtFOp::create(b, rowType, row);
   }
 
   void writeRow(Value row, Value memref, ArrayRef<Value> at) {
     if (elementType != f32)
-      row = arith::TruncFOp::create(
-          b, VectorType::get({headDim}, elementType), row);
-    vector::TransferWriteOp::create(
-        b, row, memref, ValueRange{at[0], at[1], at[2], index(0)},
-        ArrayRef<bool>{true});
+      row = arith::TruncFOp::create(b, VectorType::get({headDim}, elementType),
+                                    row);
+    vector::TransferWriteOp::create(b, row, memref,
+                                    ValueRange{at[0], at[1], at[2], index(0)},
+                                    ArrayRef<bool>{true});
   }
 
   /// Rows [begin, end) of `keys`/`values` ([B, Hkv, R, D]) in steps of
@@ -193,67 +192,64 @@ private:
       b.setInsertionPointToStart(loop.getBody());
       Value first = loop.getInductionVar();
       ValueRange args = loop.getRegionIterArgs();
-          auto scoreType = VectorType::get({block}, f32);
-          Value scale = constantF32(op.getScale().convertToFloat());
-          Value lowest = constantF32(-std::numeric_limits<float>::infinity());
-          // Scores of the block's rows for each query.
-          SmallVector<Value> scores(queries.size(),
-                                    vector::BroadcastOp::create(b, scoreType,
-                                                                lowest));
-          SmallVector<Value> valueRows;
-          for (int64_t r = 0; r < block; ++r) {
-            Value row = arith::AddIOp::create(b, first, index(r));
-            Value key = readRow(keys, {bIndex, kvHead, row});
-            valueRows.push_back(readRow(values, {bIndex, kvHead, row}));
-            for (auto [i, query] : llvm::enumerate(queries)) {
-              Value dot = vector::ReductionOp::create(
-                  b, vector::CombiningKind::ADD,
-                  arith::MulFOp::create(b, query, key),
-                  arith::FastMathFlags::reassoc);
-              Value score = arith::MulFOp::create(b, dot, scale);
-              if (visibleUpTo) {
-                Value seen = arith::CmpIOp::create(
-                    b, arith::CmpIPredicate::ule, row, (*visibleUpTo)[i]);
-                score = arith::SelectOp::create(b, seen, score, lowest);
-              }
-              scores[i] = vector::InsertOp::create(b, score, scores[i],
-                                                   ArrayRef<int64_t>{r});
-            }
+      auto scoreType = VectorType::get({block}, f32);
+      Value scale = constantF32(op.getScale().convertToFloat());
+      Value lowest = constantF32(-std::numeric_limits<float>::infinity());
+      // Scores of the block's rows for each query.
+      SmallVector<Value> scores(
+          queries.size(), vector::BroadcastOp::create(b, scoreType, lowest));
+      SmallVector<Value> valueRows;
+      for (int64_t r = 0; r < block; ++r) {
+        Value row = arith::AddIOp::create(b, first, index(r));
+        Value key = readRow(keys, {bIndex, kvHead, row});
+        valueRows.push_back(readRow(values, {bIndex, kvHead, row}));
+        for (auto [i, query] : llvm::enumerate(queries)) {
+          Value dot =
+              vector::ReductionOp::create(b, vector::CombiningKind::ADD,
+                                          arith::MulFOp::create(b, query, key),
+                                          arith::FastMathFlags::reassoc);
+          Value score = arith::MulFOp::create(b, dot, scale);
+          if (visibleUpTo) {
+            Value seen = arith::CmpIOp::create(b, arith::CmpIPredicate::ule,
+                                               row, (*visibleUpTo)[i]);
+            score = arith::SelectOp::create(b, seen, score, lowest);
           }
-          SmallVector<Value> yielded;
-          for (auto [i, score] : llvm::enumerate(scores)) {
-            Value oldMax = args[3 * i], oldSum = args[3 * i + 1],
-                  oldAcc = args[3 * i + 2];
-            Value blockMax = vector::ReductionOp::create(
-                b, vector::CombiningKind::MAXNUMF, score);
-            Value max = arith::MaxNumFOp::create(b, oldMax, blockMax);
-            // A query that has seen nothing yet keeps max = -inf: the
-            // differences below are then taken against 0 (all of them
-            // exp to 0 or 1 correctly).
-            Value isLowest = arith::CmpFOp::create(
-                b, arith::CmpFPredicate::OEQ, max, lowest);
-            Value base = arith::SelectOp::create(b, isLowest, constantF32(0),
-                                                 max);
-            Value correction = exp(arith::SubFOp::create(b, oldMax, base));
-            Value weights = exp(arith::SubFOp::create(
-                b, score, vector::BroadcastOp::create(b, scoreType, base)));
-            Value sum = arith::AddFOp::create(
-                b, arith::MulFOp::create(b, oldSum, correction),
-                vector::ReductionOp::create(b, vector::CombiningKind::ADD,
-                                            weights,
-                                            arith::FastMathFlags::reassoc));
-            Value acc = arith::MulFOp::create(
-                b, oldAcc, vector::BroadcastOp::create(b, rowType, correction));
-            for (int64_t r = 0; r < block; ++r) {
-              Value weight = vector::ExtractOp::create(b, weights,
-                                                       ArrayRef<int64_t>{r});
-              acc = vector::FMAOp::create(
-                  b, vector::BroadcastOp::create(b, rowType, weight),
-                  valueRows[r], acc);
-            }
-            llvm::append_values(yielded, max, sum, acc);
-          }
-          scf::YieldOp::create(b, yielded);
+          scores[i] = vector::InsertOp::create(b, score, scores[i],
+                                               ArrayRef<int64_t>{r});
+        }
+      }
+      SmallVector<Value> yielded;
+      for (auto [i, score] : llvm::enumerate(scores)) {
+        Value oldMax = args[3 * i], oldSum = args[3 * i + 1],
+              oldAcc = args[3 * i + 2];
+        Value blockMax = vector::ReductionOp::create(
+            b, vector::CombiningKind::MAXNUMF, score);
+        Value max = arith::MaxNumFOp::create(b, oldMax, blockMax);
+        // A query that has seen nothing yet keeps max = -inf: the
+        // differences below are then taken against 0 (all of them
+        // exp to 0 or 1 correctly).
+        Value isLowest =
+            arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, max, lowest);
+        Value base = arith::SelectOp::create(b, isLowest, constantF32(0), max);
+        Value correction = exp(arith::SubFOp::create(b, oldMax, base));
+        Value weights = exp(arith::SubFOp::create(
+            b, score, vector::BroadcastOp::create(b, scoreType, base)));
+        Value sum = arith::AddFOp::create(
+            b, arith::MulFOp::create(b, oldSum, correction),
+            vector::ReductionOp::create(b, vector::CombiningKind::ADD, weights,
+                                        arith::FastMathFlags::reassoc));
+        Value acc = arith::MulFOp::create(
+            b, oldAcc, vector::BroadcastOp::create(b, rowType, correction));
+        for (int64_t r = 0; r < block; ++r) {
+          Value weight =
+              vector::ExtractOp::create(b, weights, ArrayRef<int64_t>{r});
+          acc = vector::FMAOp::create(
+              b, vector::BroadcastOp::create(b, rowType, weight), valueRows[r],
+              acc);
+        }
+        llvm::append_values(yielded, max, sum, acc);
+      }
+      scf::YieldOp::create(b, yielded);
     }
     SmallVector<SoftmaxState> result;
     for (size_t i = 0; i < states.size(); ++i)
@@ -302,8 +298,9 @@ struct CPUAttentionPass
     }
     // exp in vector code as a polynomial (libm's expf is scalar).
     RewritePatternSet patterns(&getContext());
-    populateMathPolynomialApproximationPatterns(
-        patterns, [](StringRef name) { return name == "exp"; });
+    populateMathPolynomialApproximationPatterns(patterns, [](StringRef name) {
+      return name == math::ExpOp::getOperationName();
+    });
     if (failed(applyOpPatternsGreedily(exps, std::move(patterns))))
       return signalPassFailure();
   }

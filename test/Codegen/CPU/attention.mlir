@@ -23,6 +23,7 @@
 // CHECK: vector.transfer_write %{{.*}}, %[[KC]][%[[B]], %[[H]], %{{.*}}, %{{.*}}]
 // CHECK: vector.transfer_write %{{.*}}, %[[VC]][%[[B]], %[[H]], %{{.*}}, %{{.*}}]
 // CHECK-NOT: onebit.cached_attention
+// CHECK-NOT: math.exp
 func.func @decode(%q: memref<1x4x1x8xf32>, %k: memref<1x2x1x8xf32>, %v: memref<1x2x1x8xf32>, %pos: memref<1xi64>, %out: memref<1x4x1x8xf32>, %kc: memref<1x2x?x8xf32>, %vc: memref<1x2x?x8xf32>) {
   onebit.cached_attention ins(%q, %k, %v, %pos : memref<1x4x1x8xf32>, memref<1x2x1x8xf32>, memref<1x2x1x8xf32>, memref<1xi64>) outs(%out, %kc, %vc : memref<1x4x1x8xf32>, memref<1x2x?x8xf32>, memref<1x2x?x8xf32>) scale(0.5) schedule(#onebit.cpu_attention_schedule<row_block = 16, query_tile = 1>)
   return
