@@ -223,3 +223,18 @@ def test_generate_command_reports_errors_without_a_traceback(compiled, tmp_path)
              "--tokens", "3"], capture_output=True, text=True, cwd=ROOT / "python")
         assert result.returncode == 1
         assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_session_rejects_a_decoder_with_inputs_it_cannot_feed(tmp_path, onebit_compile):
+    import onnx
+    from onnx import TensorProto, helper
+    path = _build(tmp_path, "onebit")
+    model = onnx.load(str(path))
+    model.graph.input.append(
+        helper.make_tensor_value_info("temperature", TensorProto.FLOAT, [1]))
+    onnx.save(model, str(tmp_path / "extra.onnx"))
+    onebit_compile(tmp_path / "extra.onnx", "-o", tmp_path / "extra.so")
+    compiled = Model(tmp_path / "extra.so")
+    assert compiled.is_decoder
+    with pytest.raises(RuntimeError_, match="this decoder also takes 'temperature'"):
+        compiled.session()

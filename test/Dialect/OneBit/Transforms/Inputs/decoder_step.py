@@ -8,6 +8,8 @@ decoder_step.py OUT.onnx KIND, KIND one of:
                       NaN probabilities zeroed)
   past-read-twice     an attention whose past keys also feed an output
   no-position         onebit's cache names without a 'position' input
+  no-past-value       the past values under another name
+  wide-position       a 'position' of two integers
 """
 import sys
 from pathlib import Path
@@ -18,18 +20,20 @@ import onnx  # noqa: E402
 from onnx import TensorProto, helper  # noqa: E402
 
 
-def attention(extra_outputs, with_position=True):
+def attention(extra_outputs, with_position=True, past_value="past_value.0",
+              position_shape=(1,)):
     f = TensorProto.FLOAT
     inputs = [helper.make_tensor_value_info("q", f, [1, 2, 1, 4]),
               helper.make_tensor_value_info("k", f, [1, 2, 1, 4]),
               helper.make_tensor_value_info("v", f, [1, 2, 1, 4]),
               helper.make_tensor_value_info("past_key.0", f, [1, 2, 8, 4]),
-              helper.make_tensor_value_info("past_value.0", f, [1, 2, 8, 4])]
+              helper.make_tensor_value_info(past_value, f, [1, 2, 8, 4])]
     if with_position:
-        inputs.append(helper.make_tensor_value_info("position", TensorProto.INT64, [1]))
+        inputs.append(helper.make_tensor_value_info("position", TensorProto.INT64,
+                                                    list(position_shape)))
     nodes = [
         helper.make_node("Concat", ["past_key.0", "k"], ["keys"], axis=2),
-        helper.make_node("Concat", ["past_value.0", "v"], ["values"], axis=2),
+        helper.make_node("Concat", [past_value, "v"], ["values"], axis=2),
         helper.make_node("Transpose", ["keys"], ["keys_t"], perm=[0, 1, 3, 2]),
         helper.make_node("MatMul", ["q", "keys_t"], ["scores"]),
         helper.make_node("Constant", [], ["scale"],
@@ -61,6 +65,10 @@ def main(out, kind):
         onnx.save(model, out)
     elif kind == "no-position":
         onnx.save(attention([], with_position=False), out)
+    elif kind == "no-past-value":
+        onnx.save(attention([], past_value="values_in"), out)
+    elif kind == "wide-position":
+        onnx.save(attention([], position_shape=(2,)), out)
     else:
         raise SystemExit(f"unknown kind {kind}")
 
