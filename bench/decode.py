@@ -62,14 +62,21 @@ def export(out, window):
 def prepare(args):
     out = Path(args.out)
     onnx_path = export(out, args.window)
-    library = out / ("llama7b-decode.so" if args.target == "cuda" else "llama7b-decode-cpu.so")
-    start = time.perf_counter()
-    subprocess.run([args.compiler, str(onnx_path), f"-target={args.target}", "-o", str(library)],
-                   check=True)
-    print(f"compiled {library} in {time.perf_counter() - start:.1f} s")
-    (out / "config.json").write_text(json.dumps({"window": args.window, **LLAMA_7B}))
+    variants = dict(v.split("=", 1) for v in args.variant)
+    libraries = [("", "")] + [(f"-{name}", flags) for name, flags in variants.items()]
+    for suffix, flags in libraries:
+        library = out / (f"llama7b-decode{suffix}.so" if args.target == "cuda"
+                         else "llama7b-decode-cpu.so")
+        start = time.perf_counter()
+        subprocess.run([args.compiler, str(onnx_path), f"-target={args.target}", "-o",
+                        str(library)] + flags.split(), check=True)
+        print(f"compiled {library} ({flags or 'default flags'}) in "
+              f"{time.perf_counter() - start:.1f} s", flush=True)
+        if args.target == "cuda":
+            subprocess.run(["xz", "-f", "-6", "-T2", str(library)], check=True)
+    (out / "config.json").write_text(json.dumps({"window": args.window, **LLAMA_7B,
+                                                 "variants": variants}))
     if args.target == "cuda":
-        subprocess.run(["xz", "-f", "-6", "-T2", str(library)], check=True)
         # The bench reads the ONNX file for its weights' sizes only.
         os.remove(str(onnx_path) + ".data")
 
@@ -207,19 +214,54 @@ def time_torch_prefill(torch, model, tokens, window):
 
 
 def count_kernels(torch, session, token):
-    """Kernels and their GPU time in one decoding step (graphs off)."""
+    """Kernels and their GPU time in one decoding step (graphs and dependent
+    launches off: with them a kernel's time would include its wait), and
+    the step's kernels in launch order."""
     from torch.profiler import ProfilerActivity, profile
     session.decode(token, logits=False)
     with profile(activities=[ProfilerActivity.CUDA]) as prof:
         session.decode(token, logits=False)
         torch.cuda.synchronize()
-    names = {}
+    names, order = {}, []
     for event in prof.events():
         if event.device_time > 0 and not event.name.startswith("Memcpy"):
             entry = names.setdefault(event.name, [0, 0.0])
             entry[0] += 1
             entry[1] += event.device_time
-    return names
+            order.append((event.time_range.start, event.name, event.device_time))
+    return names, [(name, t) for _, name, t in sorted(order)]
+
+
+def unpack(folder, suffix=""):
+    library = folder / f"llama7b-decode{suffix}.so"
+    if not library.exists():
+        subprocess.run(["xz", "-d", "-k", str(library) + ".xz"], check=True)
+    return library
+
+
+def run_variants(args):
+    """The step of each variant `prepare --variant` compiled, against the
+    default flags, alternating in one process, `--rounds` times."""
+    from onebit.runtime import Model
+    folder = Path(args.dir)
+    config = json.loads((folder / "config.json").read_text())
+    names = ["default"] + list(config.get("variants", {}))
+    sessions = {}
+    for name in names:
+        suffix = "" if name == "default" else f"-{name}"
+        sessions[name] = Model(unpack(folder, suffix)).session(config["window"])
+    contexts = [int(c) for c in args.contexts.split(",")]
+    for context in contexts:
+        ids = np.random.default_rng(context).integers(0, config["vocab_size"], context)
+        for session in sessions.values():
+            session.reset()
+            for start in range(0, context, 512):
+                session.prefill(ids[start:start + 512], logits=False)
+        for round_ in range(args.rounds):
+            times = {name: session.time(17, iterations=args.iterations)
+                     for name, session in sessions.items()}
+            print(f"context {context}, round {round_ + 1}: " + ", ".join(
+                f"{name} {us:.1f} us" for name, us in times.items()), flush=True)
 
 
 def run(args):
@@ -228,9 +270,7 @@ def run(args):
     folder = Path(args.dir)
     config = json.loads((folder / "config.json").read_text())
     window = config["window"]
-    library = folder / "llama7b-decode.so"
-    if not library.exists():
-        subprocess.run(["xz", "-d", "-k", str(library) + ".xz"], check=True)
+    library = unpack(folder)
     contexts = [int(c) for c in args.contexts.split(",")]
     print(f"GPU: {torch.cuda.get_device_name()}")
     bandwidth = copy_bandwidth(torch)
@@ -272,15 +312,19 @@ def run(args):
     onebit_prefill_us = (time.perf_counter() - start) * 1e6
     print(f"prefill 512: onebit {onebit_prefill_us / 1e3:.1f} ms", flush=True)
     os.environ["ONEBIT_CUDA_GRAPHS"] = "0"
+    os.environ["ONEBIT_CUDA_DEPENDENT_LAUNCH"] = "0"
     profiled = Model(library).session(window)
     profiled.prefill([token] * 1024, logits=False)
-    kernels = count_kernels(torch, profiled, token)
+    kernels, order = count_kernels(torch, profiled, token)
     total = sum(n for n, _ in kernels.values())
     print(f"one step at context 1024, graphs off: {total} kernels "
           f"({total / config['n_layers']:.1f} per layer), "
           f"{sum(t for _, t in kernels.values()):.0f} us of GPU time")
     for name, (n, t) in sorted(kernels.items(), key=lambda item: -item[1][1]):
         print(f"  {name}: {n} kernels, {t:.0f} us")
+    per_layer = (len(order) - 8) // config["n_layers"]
+    print("the kernels of the second layer, in order: " + ", ".join(
+        f"{name} {t:.1f}" for name, t in order[4 + per_layer:4 + 3 * per_layer]))
     del profiled, session, model
 
     peer = TorchLlama(torch, config, window)
@@ -369,11 +413,18 @@ def main():
     p.add_argument("--window", type=int, default=4160)
     p.add_argument("--target", choices=("cuda", "cpu"), default="cuda")
     p.add_argument("--compiler", default=str(ROOT / "build/bin/onebit-compile"))
+    p.add_argument("--variant", action="append", default=[], metavar="NAME=FLAGS",
+                   help="also compile with these onebit-compile flags (cuda; for `variants`)")
     r = sub.add_parser("run", help="time it and the PyTorch peer on the GPU")
     r.add_argument("dir")
     r.add_argument("--contexts", default="128,1024,4096")
     r.add_argument("--iterations", type=int, default=50)
     r.add_argument("--json", help="also write the results here (for plot)")
+    v = sub.add_parser("variants", help="time the variants against the default flags")
+    v.add_argument("dir")
+    v.add_argument("--contexts", default="1024")
+    v.add_argument("--iterations", type=int, default=50)
+    v.add_argument("--rounds", type=int, default=2)
     g = sub.add_parser("plot", help="the PNG of a run's --json")
     g.add_argument("json")
     g.add_argument("-o", "--output", default=str(ROOT / "docs" / "images" / "decode.png"))
@@ -382,7 +433,8 @@ def main():
     c.add_argument("--contexts", default="128,1024")
     c.add_argument("--iterations", type=int, default=5)
     args = parser.parse_args()
-    return {"prepare": prepare, "run": run, "cpu": run_cpu, "plot": plot}[args.command](args)
+    return {"prepare": prepare, "run": run, "variants": run_variants, "cpu": run_cpu,
+            "plot": plot}[args.command](args)
 
 
 if __name__ == "__main__":

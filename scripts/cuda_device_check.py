@@ -36,10 +36,13 @@ ENCODINGS = ["custom", "merged", "packed"]
 DTYPES = ["float32", "float16"]
 TOLERANCE = {"float32": 1e-4, "float16": 2e-2}
 DECODER_WINDOW = 160
-# Prompt and continuation of the decoder cases: past the first 128 rows, so
-# that the attention's splits each hold several rows.
+# Prompt and continuation of the decoder cases.
 DECODER_PROMPT = 130
 DECODER_STEPS = 24
+# The long case: head dimension 128 as in LLaMA-7B and 16 key/value heads,
+# so that each of the attention's 64 splits walks two steps of rows (the
+# short cases' splits hold a row or none).
+LONG_WINDOW, LONG_PROMPT = 1300, 1200
 # Node tests of the ops an LLM uses (names from libonnx-testdata).
 NODE_PREFIXES = ["test_add", "test_mul", "test_sub", "test_div", "test_matmul_",
                  "test_gemm_default", "test_softmax_", "test_layer_normalization_2d",
@@ -110,21 +113,29 @@ def prepare(args):
     decoder_cases = [(form, dtype, kv_heads, "eager") for form in decode.FORMS
                      for dtype in DTYPES for kv_heads in (2, None)]
     decoder_cases += [("optimum", dtype, 2, "sdpa") for dtype in DTYPES]
+    decoder_cases += [("onebit", "float16", 16, "long")]
     for form, dtype, kv_heads, attention in decoder_cases if "decoders" in parts else []:
         name = f"decoder-{form}-{dtype}-kv{kv_heads or 4}-{attention}"
-        config = models.LlamaConfig(vocab_size=256, d_model=256, n_layers=2,
-                                    n_heads=4, ffn=512, n_kv_heads=kv_heads)
+        window, prompt = DECODER_WINDOW, DECODER_PROMPT
+        if attention == "long":
+            config = models.LlamaConfig(vocab_size=256, d_model=2048, n_layers=1,
+                                        n_heads=16, ffn=512)
+            window, prompt, attention = LONG_WINDOW, LONG_PROMPT, "eager"
+        else:
+            config = models.LlamaConfig(vocab_size=256, d_model=256, n_layers=2,
+                                        n_heads=4, ffn=512, n_kv_heads=kv_heads)
         onnx_path = out / "decoders" / f"{name}.onnx"
-        decode.build_llama_decode(config, max_len=DECODER_WINDOW, dtype=dtype,
+        decode.build_llama_decode(config, max_len=window, dtype=dtype,
                                   path=str(onnx_path), form=form, seed=2,
                                   attention=attention)
         error = compile_(onnx_path, out / "decoders" / f"{name}.so",
-                         "--max-seq-len", str(DECODER_WINDOW))
+                         "--max-seq-len", str(window))
         if error:
             manifest["compile_failures"].append([name, error])
             print(f"compile failed: {name}: {error}")
             continue
-        manifest["decoders"].append({"name": name, "dtype": dtype})
+        manifest["decoders"].append({"name": name, "dtype": dtype, "window": window,
+                                     "prompt": prompt})
         print(f"compiled {name}")
 
     data = Path(args.node_data)
@@ -252,10 +263,12 @@ def check_decoder(folder, case):
     name = case["name"]
     try:
         model = Model(folder / f"{name}.so")
-        session = model.session(DECODER_WINDOW)
-        ref = generate.Backend.onnxruntime(str(folder / f"{name}.onnx"), DECODER_WINDOW)
+        window = case.get("window", DECODER_WINDOW)
+        session = model.session(window)
+        ref = generate.Backend.onnxruntime(str(folder / f"{name}.onnx"), window)
         caches = ref._state()
-        prompt = [int(t) for t in np.random.default_rng(4).integers(0, 256, DECODER_PROMPT)]
+        prompt = [int(t) for t in np.random.default_rng(4).integers(
+            0, 256, case.get("prompt", DECODER_PROMPT))]
         for pos, token in enumerate(prompt[:-1]):
             ref._step(caches, token, pos)
         expected = ref._step(caches, prompt[-1], len(prompt) - 1)

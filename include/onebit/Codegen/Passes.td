@@ -479,13 +479,15 @@ def OneBitGPUSelectSchedules
   let description = [{
     Runs in `onebit-cuda-pipeline` on tensors. Every
     `onebit.cached_attention` without a schedule gets
-    `#onebit.gpu_attention_schedule<splits, warps, lanes_per_row>`:
+    `#onebit.gpu_attention_schedule<splits, warps, lanes_per_row,
+    rows_in_flight>`:
 
     - `lanes_per_row = D / 8`: the lanes that read one cache row, 8
       elements (16 bytes in f16) each, so a warp reads `32 / lanes_per_row`
       rows at once;
-    - `warps` from the options: the warps of a block, each over its own
-      rows;
+    - `warps` and `rows_in_flight` from the options: the warps of a block,
+      each over its own rows, and the rows a lane loads before it scores
+      them;
     - `splits`: the blocks the rows of one (batch, key/value head, new
       position) are split over, so that about `attention-blocks` blocks run
       however few heads there are (the number of rows is known only on the
@@ -501,6 +503,9 @@ def OneBitGPUSelectSchedules
     Option<"attentionBlocks", "attention-blocks", "int64_t",
            /*default=*/"1024",
            "Blocks the attention kernel aims for (splits = blocks / heads)">,
+    Option<"attentionRowsInFlight", "attention-rows-in-flight", "int64_t",
+           /*default=*/"4",
+           "Cache rows each lane of the attention kernel loads at once (1..8)">,
   ];
   let dependentDialects = ["::mlir::onebit::OneBitDialect"];
 }
@@ -511,27 +516,33 @@ def OneBitGPUAttention : Pass<"onebit-gpu-attention", "::mlir::func::FuncOp"> {
   let description = [{
     Runs in `onebit-cuda-pipeline` after bufferization. Each
     `onebit.cached_attention` on memrefs with the
-    `#onebit.gpu_attention_schedule<splits = S, warps = W, lanes_per_row = L>`
-    that `onebit-gpu-select-schedules` chose becomes two launches:
+    `#onebit.gpu_attention_schedule<splits = S, warps = W, lanes_per_row = L,
+    rows_in_flight = R>` that `onebit-gpu-select-schedules` chose becomes
+    two launches:
 
     - `onebit_attention_split`, a grid of S x (batch x key/value heads x new
       positions) blocks of W warps. Block (s, g) reads the position P from
       device memory, so one CUDA graph serves every step, and takes its
-      share of rows `[0, P + t]` (cache rows below P, then the op's new
-      rows): `ceil((P + t + 1) / S)` rows, split among its warps. L lanes
-      read a row (8 elements each) for all the query heads of the key/value
-      head, reduce the dot products with XOR shuffles, and keep an online
-      softmax (running maximum, sum, weighted sum of values, f32); the
-      warp's row groups merge theirs with shuffles and write one partial
-      (weighted sums, maximum, sum) per warp to a scratch buffer. Blocks of
-      split 0 also store the new keys and values at rows `P + t` of the
-      caches (none past the cache), which no block reads from there.
-    - `onebit_attention_combine`, one block per (batch, query head, new
-      position), which merges the S x W partials and writes the output.
+      share of the cache rows below P, `ceil(P / S)` rows, split among its
+      warps; the last split also takes the op's new rows up to `P + t`.
+      L lanes read a row (8 elements each) for all the query heads of the
+      key/value head; each lane loads R rows before it scores them (no
+      branch between the loads), reduces the dot products with XOR
+      shuffles, and keeps an online softmax (running maximum, sum, weighted
+      sum of values, f32); the warp's row groups merge theirs with shuffles
+      and write one partial (weighted sums, maximum, sum) per warp to a
+      scratch buffer. Blocks of split 0 also store the new keys and values
+      at rows `P + t` of the caches (none past the cache), which no block
+      reads from there.
+    - `onebit_attention_combine`, a warp per (batch, query head, new
+      position): each lane takes every 32nd partial's maximum and sum, the
+      warp reduces them with shuffles, and the lanes, which hold the
+      output's dimensions, sum the S x W partials weighted, 8 partials'
+      loads at a time.
 
     Only the rows that exist are read: the cache's other rows cost nothing.
-    An op without a GPU schedule, or whose operands do not have identity
-    layouts, is an error.
+    An op without a GPU schedule, with a mask (the kernel is causal), or
+    whose operands do not have identity layouts, is an error.
   }];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::vector::VectorDialect",
@@ -815,15 +826,18 @@ def OneBitGPUMergeLaunches
   let summary = "Run adjacent independent kernels of one name side by side "
                 "in one launch";
   let description = [{
-    Runs in `onebit-cuda-pipeline` after the hand-built kernels
-    (`onebit-gpu-sign-mma`, `onebit-gpu-row-reductions`). At batch 1 a
-    small 1-bit product is a few microseconds of mostly latency, and the
-    products that read the same activations (q, k and v; gate and up) ran
-    one after another. A run of `gpu.launch` ops with only data-free ops
+    Runs in `onebit-cuda-pipeline` twice: after the hand-built kernels
+    (`onebit-gpu-sign-mma`, `onebit-gpu-row-reductions`), and after the
+    other loop nests are mapped to launches (`convert-parallel-loops-to-gpu`).
+    At batch 1 a small 1-bit product is a few microseconds of mostly
+    latency, and the products that read the same activations (q, k and v;
+    gate and up) ran one after another, as did the rotary embeddings of q
+    and k. A run of `gpu.launch` ops with only data-free ops
     (allocations, views, constants) between them becomes one launch where
     they
 
-    - carry the same kernel name (`function`) and constant block sizes,
+    - carry the same kernel name (`function`, or none: mapped loop nests)
+      and constant block sizes,
       with a one-dimensional constant grid, a single-block body, no async
       tokens and no dynamic workgroup memory;
     - are independent: none writes a buffer another touches (every buffer

@@ -291,6 +291,12 @@ struct CPUAttentionPass
                             "onebit-cpu-select-schedules)";
         return signalPassFailure();
       }
+      if (op.getMask()) {
+        op.emitOpError() << "cannot honour " << schedule
+                         << ": the kernel is causal, and the op has a mask "
+                            "among its new positions";
+        return signalPassFailure();
+      }
       ImplicitLocOpBuilder b(op.getLoc(), op);
       AttentionBuilder builder(b, op, schedule);
       builder.build();

@@ -6,7 +6,8 @@
 // key/value head, new position) and writes one partial softmax state per
 // warp; `onebit_attention_combine` merges them per query head. The position
 // is read on the GPU, so the launches are the same at every step and the
-// rows past it are never read.
+// rows past it are never read. Both kernels issue their loads before they
+// use them: at a few rows per block, latency, not bandwidth, is the cost.
 //
 //===----------------------------------------------------------------------===//
 
@@ -57,7 +58,8 @@ public:
     group = sizes.group();
     lanesPerRow = schedule.getLanesPerRow();
     rowsPerWarp = kWarpSize / lanesPerRow;
-    partials = schedule.getSplits() * schedule.getWarps();
+    warps = schedule.getWarps();
+    partials = schedule.getSplits() * warps;
     f32 = b.getF32Type();
     laneVector = VectorType::get({kLaneElements}, f32);
   }
@@ -70,6 +72,10 @@ public:
                << "cannot honour " << schedule << ": operand of type " << type
                << " does not have an identity layout";
     }
+    if (op.getMask())
+      return op.emitOpError() << "cannot honour " << schedule
+                              << ": the kernel is causal, and the op has a "
+                                 "mask among its new positions";
     if (kWarpSize % lanesPerRow != 0)
       return op.emitOpError() << "cannot honour " << schedule
                               << ": lanes_per_row must divide " << kWarpSize;
@@ -149,38 +155,107 @@ private:
     return arith::MinSIOp::create(b, position, cacheRows);
   }
 
+  /// The online softmax of the group's queries over rows [lo, hi) of
+  /// `rows` (a cache or the new keys and values, [B, Hkv, *, D]), `init`
+  /// the carried state (max, sum, acc per query). A warp step covers
+  /// `rowsInFlight` rows per lane group; each lane loads all of its rows
+  /// before it scores the first, and a row past `hi` is loaded from `lo`
+  /// and weighs nothing.
+  SmallVector<Value> accumulateRows(Value keys, Value values, Value lo,
+                                    Value hi, ValueRange init) {
+    int64_t inFlight = schedule.getRowsInFlight();
+    Value warpRows = index(warps * rowsPerWarp);
+    Value firstRow = arith::AddIOp::create(
+        b, lo,
+        arith::AddIOp::create(
+            b, arith::MulIOp::create(b, warp, index(rowsPerWarp)), laneRow));
+    auto loop = scf::ForOp::create(
+        b, lo, hi,
+        arith::MulIOp::create(b, warpRows, index(inFlight)), init);
+    OpBuilder::InsertionGuard inLoop(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value stepFirst = arith::AddIOp::create(
+        b, firstRow, arith::SubIOp::create(b, loop.getInductionVar(), lo));
+    auto rowVector = VectorType::get({kLaneElements}, elementType);
+    SmallVector<Value> inRange, keyRuns, valueRuns;
+    for (int64_t r = 0; r < inFlight; ++r) {
+      Value row = arith::AddIOp::create(
+          b, stepFirst, arith::MulIOp::create(b, warpRows, index(r)));
+      inRange.push_back(
+          arith::CmpIOp::create(b, arith::CmpIPredicate::ult, row, hi));
+      row = arith::SelectOp::create(b, inRange.back(), row, lo);
+      SmallVector<Value> at = {bIndex, kvHead, row, column};
+      keyRuns.push_back(loadRun(rowVector, keys, at));
+      valueRuns.push_back(loadRun(rowVector, values, at));
+    }
+    SmallVector<Value> carried(loop.getRegionIterArgs());
+    for (int64_t r = 0; r < inFlight; ++r) {
+      Value key = keyRuns[r], value = valueRuns[r];
+      if (elementType != f32) {
+        key = arith::ExtFOp::create(b, laneVector, key);
+        value = arith::ExtFOp::create(b, laneVector, value);
+      }
+      for (int64_t g = 0; g < group; ++g) {
+        Value score = vector::ReductionOp::create(
+            b, vector::CombiningKind::ADD,
+            arith::MulFOp::create(b, queries[g], key));
+        for (int64_t offset = lanesPerRow / 2; offset > 0; offset /= 2)
+          score = arith::AddFOp::create(b, score, shuffleXor(score, offset));
+        score =
+            arith::SelectOp::create(b, inRange[r], score, f32Const(kLowest));
+        Value max = arith::MaximumFOp::create(b, carried[3 * g], score);
+        Value rescale = math::ExpOp::create(
+            b, arith::SubFOp::create(b, carried[3 * g], max));
+        Value weight = arith::SelectOp::create(
+            b, inRange[r],
+            math::ExpOp::create(b, arith::SubFOp::create(b, score, max)),
+            f32Const(0));
+        Value sum = arith::AddFOp::create(
+            b, arith::MulFOp::create(b, carried[3 * g + 1], rescale), weight);
+        Value acc = arith::AddFOp::create(
+            b, arith::MulFOp::create(b, carried[3 * g + 2], broadcast(rescale)),
+            arith::MulFOp::create(b, value, broadcast(weight)));
+        carried[3 * g] = max;
+        carried[3 * g + 1] = sum;
+        carried[3 * g + 2] = acc;
+      }
+    }
+    scf::YieldOp::create(b, carried);
+    return SmallVector<Value>(loop.getResults());
+  }
+
   void buildSplitKernel() {
     OpBuilder::InsertionGuard guard(b);
-    int64_t warps = schedule.getWarps();
-    createNamedLaunch(b, "onebit_attention_split", index(schedule.getSplits()),
+    int64_t splits = schedule.getSplits();
+    createNamedLaunch(b, "onebit_attention_split", index(splits),
                       index(batch * kvHeads * newRows),
                       index(warps * kWarpSize), TypeRange{});
     Value split = gpu::BlockIdOp::create(b, gpu::Dimension::x);
     SmallVector<Value> where =
         delinearize(b, gpu::BlockIdOp::create(b, gpu::Dimension::y),
                     {batch, kvHeads, newRows});
-    Value bIndex = where[0], kvHead = where[1], t = where[2];
+    bIndex = where[0];
+    kvHead = where[1];
+    Value t = where[2];
     Value thread = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
-    Value warp = arith::DivUIOp::create(b, thread, index(kWarpSize));
+    warp = arith::DivUIOp::create(b, thread, index(kWarpSize));
     Value lane = arith::RemUIOp::create(b, thread, index(kWarpSize));
-    Value laneRow = arith::DivUIOp::create(b, lane, index(lanesPerRow));
-    Value column = arith::MulIOp::create(
+    laneRow = arith::DivUIOp::create(b, lane, index(lanesPerRow));
+    column = arith::MulIOp::create(
         b, arith::RemUIOp::create(b, lane, index(lanesPerRow)),
         index(kLaneElements));
 
-    // Rows [0, P + t]: the cache's below P, then the new ones.
+    // The block's share of the cache rows below P.
     Value position = loadPosition();
-    Value valid = arith::AddIOp::create(
-        b, arith::AddIOp::create(b, position, t), index(1));
-    Value chunk =
-        arith::CeilDivUIOp::create(b, valid, index(schedule.getSplits()));
-    Value start = arith::MulIOp::create(b, split, chunk);
+    Value chunk = arith::CeilDivUIOp::create(b, position, index(splits));
+    Value start = arith::MinUIOp::create(
+        b, arith::MulIOp::create(b, split, chunk), position);
     Value end = arith::MinUIOp::create(
-        b, arith::AddIOp::create(b, start, chunk), valid);
+        b, arith::AddIOp::create(b, start, chunk), position);
 
     // The group's queries, scaled.
     Value scale = broadcast(f32Const(op.getScale().convertToFloat()));
-    SmallVector<Value> queries;
+    queries.clear();
     SmallVector<Value> init;
     for (int64_t g = 0; g < group; ++g) {
       Value head = arith::AddIOp::create(
@@ -191,72 +266,16 @@ private:
                    arith::ConstantOp::create(
                        b, DenseElementsAttr::get(laneVector, 0.0f))});
     }
-
-    Value rowStep = index(warps * rowsPerWarp);
-    Value firstRow = arith::AddIOp::create(
-        b, start,
-        arith::AddIOp::create(
-            b, arith::MulIOp::create(b, warp, index(rowsPerWarp)), laneRow));
-    // Every lane runs the same iterations (the shuffles need the whole
-    // warp); a lane past the end scores its row as kLowest, weight 0.
-    auto loop = scf::ForOp::create(b, start, end, rowStep, init);
-    {
-      OpBuilder::InsertionGuard inLoop(b);
-      b.setInsertionPointToStart(loop.getBody());
-      Value row = arith::AddIOp::create(
-          b, firstRow, arith::SubIOp::create(b, loop.getInductionVar(), start));
-      Value inRange =
-          arith::CmpIOp::create(b, arith::CmpIPredicate::ult, row, end);
-      row = arith::SelectOp::create(b, inRange, row, start);
-      Value inCache =
-          arith::CmpIOp::create(b, arith::CmpIPredicate::ult, row, position);
-      auto rowVector = VectorType::get({kLaneElements}, elementType);
-      auto load = scf::IfOp::create(b, TypeRange{rowVector, rowVector}, inCache,
-                                    /*withElseRegion=*/true);
-      {
-        OpBuilder::InsertionGuard inIf(b);
-        b.setInsertionPointToStart(load.thenBlock());
-        SmallVector<Value> at = {bIndex, kvHead, row, column};
-        scf::YieldOp::create(
-            b, ValueRange{loadRun(rowVector, op.getKeyCache(), at),
-                          loadRun(rowVector, op.getValueCache(), at)});
-        b.setInsertionPointToStart(load.elseBlock());
-        SmallVector<Value> fresh = {
-            bIndex, kvHead, arith::SubIOp::create(b, row, position), column};
-        scf::YieldOp::create(
-            b, ValueRange{loadRun(rowVector, op.getKey(), fresh),
-                          loadRun(rowVector, op.getValue(), fresh)});
-      }
-      Value key = load.getResult(0), value = load.getResult(1);
-      if (elementType != f32) {
-        key = arith::ExtFOp::create(b, laneVector, key);
-        value = arith::ExtFOp::create(b, laneVector, value);
-      }
-      SmallVector<Value> next;
-      ValueRange carried = loop.getRegionIterArgs();
-      for (int64_t g = 0; g < group; ++g) {
-        Value score = vector::ReductionOp::create(
-            b, vector::CombiningKind::ADD,
-            arith::MulFOp::create(b, queries[g], key));
-        for (int64_t offset = lanesPerRow / 2; offset > 0; offset /= 2)
-          score = arith::AddFOp::create(b, score, shuffleXor(score, offset));
-        score = arith::SelectOp::create(b, inRange, score, f32Const(kLowest));
-        Value max = arith::MaximumFOp::create(b, carried[3 * g], score);
-        Value rescale = math::ExpOp::create(
-            b, arith::SubFOp::create(b, carried[3 * g], max));
-        Value weight = arith::SelectOp::create(
-            b, inRange,
-            math::ExpOp::create(b, arith::SubFOp::create(b, score, max)),
-            f32Const(0));
-        Value sum = arith::AddFOp::create(
-            b, arith::MulFOp::create(b, carried[3 * g + 1], rescale), weight);
-        Value acc = arith::AddFOp::create(
-            b, arith::MulFOp::create(b, carried[3 * g + 2], broadcast(rescale)),
-            arith::MulFOp::create(b, value, broadcast(weight)));
-        next.append({max, sum, acc});
-      }
-      scf::YieldOp::create(b, next);
-    }
+    SmallVector<Value> states = accumulateRows(
+        op.getKeyCache(), op.getValueCache(), start, end, init);
+    // The last split also takes the new rows 0 .. t (causal).
+    Value last =
+        arith::CmpIOp::create(b, arith::CmpIPredicate::eq, split,
+                              index(splits - 1));
+    Value newEnd = arith::SelectOp::create(
+        b, last, arith::AddIOp::create(b, t, index(1)), index(0));
+    states =
+        accumulateRows(op.getKey(), op.getValue(), index(0), newEnd, states);
 
     // The warp's row groups merged, one partial per warp to the scratch.
     Value partial = arith::AddIOp::create(
@@ -264,8 +283,8 @@ private:
     Value leads =
         arith::CmpIOp::create(b, arith::CmpIPredicate::eq, laneRow, index(0));
     for (int64_t g = 0; g < group; ++g) {
-      SoftmaxState state = {loop.getResult(3 * g), loop.getResult(3 * g + 1),
-                            loop.getResult(3 * g + 2)};
+      SoftmaxState state = {states[3 * g], states[3 * g + 1],
+                            states[3 * g + 2]};
       for (int64_t offset = lanesPerRow; offset < kWarpSize; offset *= 2)
         state = merge(state, {shuffleXor(state.max, offset),
                               shuffleXor(state.sum, offset),
@@ -320,6 +339,25 @@ private:
     return linear;
   }
 
+  /// A lane's value of lane `source` (a dynamic lane index).
+  Value shuffleIndex(Value value, Value source) {
+    Value lane32 = arith::IndexCastOp::create(b, b.getI32Type(), source);
+    return gpu::ShuffleOp::create(
+               b, value, lane32,
+               arith::ConstantOp::create(b, b.getI32IntegerAttr(kWarpSize)),
+               gpu::ShuffleMode::IDX)
+        .getShuffleResult();
+  }
+
+  Value warpReduce(Value value, bool max) {
+    for (int64_t offset = kWarpSize / 2; offset > 0; offset /= 2) {
+      Value other = shuffleXor(value, offset);
+      value = max ? Value(arith::MaximumFOp::create(b, value, other))
+                  : Value(arith::AddFOp::create(b, value, other));
+    }
+    return value;
+  }
+
   void buildCombineKernel() {
     OpBuilder::InsertionGuard guard(b);
     createNamedLaunch(b, "onebit_attention_combine",
@@ -327,49 +365,87 @@ private:
                       index(kWarpSize), TypeRange{});
     Value state = gpu::BlockIdOp::create(b, gpu::Dimension::x);
     Value lane = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
-    Value zero = index(0), one = index(1), count = index(partials);
-    auto statAt = [&](Value partial, int64_t field) -> Value {
-      return memref::LoadOp::create(
-          b, scratch, ValueRange{partial, state, index(headDim + field)});
-    };
 
-    auto maxLoop =
-        scf::ForOp::create(b, zero, count, one, ValueRange{f32Const(kLowest)});
-    {
-      OpBuilder::InsertionGuard inLoop(b);
-      b.setInsertionPointToStart(maxLoop.getBody());
-      scf::YieldOp::create(b, ValueRange{arith::MaximumFOp::create(
-                                  b, maxLoop.getRegionIterArgs()[0],
-                                  statAt(maxLoop.getInductionVar(), 0))});
+    // Lane l holds the maximum and sum of partials l, l + 32, ... (all
+    // loaded at once); the warp reduces the maximum, then each partial's
+    // weight exp(max_p - max) stays in its lane.
+    int64_t rounds = llvm::divideCeil(partials, kWarpSize);
+    SmallVector<Value> maxes, sums;
+    for (int64_t r = 0; r < rounds; ++r) {
+      Value partial = arith::AddIOp::create(b, lane, index(r * kWarpSize));
+      Value inside = arith::CmpIOp::create(b, arith::CmpIPredicate::ult,
+                                           partial, index(partials));
+      Value at = arith::MinUIOp::create(b, partial, index(partials - 1));
+      maxes.push_back(arith::SelectOp::create(
+          b, inside,
+          memref::LoadOp::create(b, scratch,
+                                 ValueRange{at, state, index(headDim)}),
+          f32Const(kLowest)));
+      sums.push_back(arith::SelectOp::create(
+          b, inside,
+          memref::LoadOp::create(b, scratch,
+                                 ValueRange{at, state, index(headDim + 1)}),
+          f32Const(0)));
     }
-    Value max = maxLoop.getResult(0);
+    Value max = maxes.front();
+    for (Value other : ArrayRef(maxes).drop_front())
+      max = arith::MaximumFOp::create(b, max, other);
+    max = warpReduce(max, /*max=*/true);
+    SmallVector<Value> weights;
+    Value sum = f32Const(0);
+    for (int64_t r = 0; r < rounds; ++r) {
+      weights.push_back(math::ExpOp::create(
+          b, arith::SubFOp::create(b, maxes[r], max)));
+      sum = arith::AddFOp::create(
+          b, sum, arith::MulFOp::create(b, sums[r], weights.back()));
+    }
+    sum = warpReduce(sum, /*max=*/false);
 
-    // Lane i holds dimensions i, i + 32, ...
+    // Lane i holds dimensions i, i + 32, ...; a step loads 8 partials'
+    // values before it sums them.
     int64_t perLane = llvm::divideCeil(headDim, kWarpSize);
-    SmallVector<Value> init(perLane + 1, f32Const(0));
-    auto sumLoop = scf::ForOp::create(b, zero, count, one, init);
+    SmallVector<Value> dims;
+    for (int64_t j = 0; j < perLane; ++j)
+      dims.push_back(arith::MinUIOp::create(
+          b, arith::AddIOp::create(b, lane, index(j * kWarpSize)),
+          index(headDim - 1)));
+    int64_t perStep = std::gcd(partials, int64_t(8));
+    SmallVector<Value> init(perLane, f32Const(0));
+    auto loop = scf::ForOp::create(b, index(0), index(partials),
+                                   index(perStep), init);
     {
       OpBuilder::InsertionGuard inLoop(b);
-      b.setInsertionPointToStart(sumLoop.getBody());
-      Value partial = sumLoop.getInductionVar();
-      ValueRange carried = sumLoop.getRegionIterArgs();
-      Value weight = math::ExpOp::create(
-          b, arith::SubFOp::create(b, statAt(partial, 0), max));
-      SmallVector<Value> next = {arith::AddFOp::create(
-          b, carried[0], arith::MulFOp::create(b, statAt(partial, 1), weight))};
-      for (int64_t j = 0; j < perLane; ++j) {
-        Value dim = arith::MinUIOp::create(
-            b, arith::AddIOp::create(b, lane, index(j * kWarpSize)),
-            index(headDim - 1));
-        Value acc =
-            memref::LoadOp::create(b, scratch, ValueRange{partial, state, dim});
-        next.push_back(arith::AddFOp::create(
-            b, carried[j + 1], arith::MulFOp::create(b, acc, weight)));
+      b.setInsertionPointToStart(loop.getBody());
+      SmallVector<Value> loaded, partialWeights;
+      for (int64_t k = 0; k < perStep; ++k) {
+        Value partial =
+            arith::AddIOp::create(b, loop.getInductionVar(), index(k));
+        for (int64_t j = 0; j < perLane; ++j)
+          loaded.push_back(memref::LoadOp::create(
+              b, scratch, ValueRange{partial, state, dims[j]}));
+        // The weight of partial p lives in lane p % 32, round p / 32.
+        Value round = arith::DivUIOp::create(b, partial, index(kWarpSize));
+        Value weight = weights.front();
+        for (int64_t r = 1; r < rounds; ++r)
+          weight = arith::SelectOp::create(
+              b,
+              arith::CmpIOp::create(b, arith::CmpIPredicate::eq, round,
+                                    index(r)),
+              weights[r], weight);
+        partialWeights.push_back(shuffleIndex(
+            weight, arith::RemUIOp::create(b, partial, index(kWarpSize))));
       }
+      SmallVector<Value> next(loop.getRegionIterArgs());
+      for (int64_t k = 0; k < perStep; ++k)
+        for (int64_t j = 0; j < perLane; ++j)
+          next[j] = arith::AddFOp::create(
+              b, next[j],
+              arith::MulFOp::create(b, loaded[k * perLane + j],
+                                    partialWeights[k]));
       scf::YieldOp::create(b, next);
     }
     SmallVector<Value> where = delinearize(b, state, {batch, heads, newRows});
-    Value inverse = arith::DivFOp::create(b, f32Const(1), sumLoop.getResult(0));
+    Value inverse = arith::DivFOp::create(b, f32Const(1), sum);
     for (int64_t j = 0; j < perLane; ++j) {
       Value dim = arith::AddIOp::create(b, lane, index(j * kWarpSize));
       Value inside = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, dim,
@@ -377,8 +453,7 @@ private:
       auto store = scf::IfOp::create(b, inside, /*withElseRegion=*/false);
       OpBuilder::InsertionGuard inIf(b);
       b.setInsertionPointToStart(store.thenBlock());
-      Value result =
-          arith::MulFOp::create(b, sumLoop.getResult(j + 1), inverse);
+      Value result = arith::MulFOp::create(b, loop.getResult(j), inverse);
       if (elementType != f32)
         result = arith::TruncFOp::create(b, elementType, result);
       memref::StoreOp::create(b, result, op.getInit(),
@@ -392,8 +467,11 @@ private:
   Type elementType, f32;
   VectorType laneVector;
   int64_t batch, heads, kvHeads, group, newRows, headDim;
-  int64_t lanesPerRow, rowsPerWarp, partials;
+  int64_t lanesPerRow, rowsPerWarp, warps, partials;
   Value cacheRows, scratch;
+  // The split kernel's block and lane, and the group's scaled queries.
+  Value bIndex, kvHead, warp, laneRow, column;
+  SmallVector<Value> queries;
 };
 
 struct GPUAttentionPass

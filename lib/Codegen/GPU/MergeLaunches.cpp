@@ -5,7 +5,9 @@
 // gate and up) that read the same activations run one after another. Where
 // such launches follow each other, do not depend on each other and share a
 // block size, one launch runs them all: its blocks are theirs side by side,
-// and each block runs the body of the launch it belongs to.
+// and each block runs the body of the launch it belongs to. The same holds
+// for the loop nests mapped to the GPU (no kernel name), such as the
+// rotary embeddings of q and k.
 //
 //===----------------------------------------------------------------------===//
 
@@ -17,6 +19,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/Matchers.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 namespace mlir::onebit {
 #define GEN_PASS_DEF_ONEBITGPUMERGELAUNCHES
@@ -31,15 +34,36 @@ namespace {
 /// The static workgroup memory limit of every architecture we target.
 constexpr int64_t kMaxWorkgroupBytes = 48 * 1024;
 
-std::optional<int64_t> getConstant(Value value) {
+/// The value of `value` where it folds to an integer constant: launch
+/// sizes of mapped loop nests are still `affine.apply`s and `arith.muli`s
+/// of constants here.
+std::optional<int64_t> getConstant(Value value, unsigned depth = 0) {
   APInt result;
-  if (!matchPattern(value, m_ConstantInt(&result)))
+  if (matchPattern(value, m_ConstantInt(&result)))
+    return result.getSExtValue();
+  Operation *def = value.getDefiningOp();
+  if (!def || depth == 8 || def->getNumResults() != 1 || !isPure(def))
     return std::nullopt;
-  return result.getSExtValue();
+  SmallVector<Attribute> operands;
+  for (Value operand : def->getOperands()) {
+    std::optional<int64_t> constant = getConstant(operand, depth + 1);
+    if (!constant)
+      return std::nullopt;
+    operands.push_back(IntegerAttr::get(operand.getType(), *constant));
+  }
+  SmallVector<OpFoldResult> folded;
+  if (failed(def->fold(operands, folded)) || folded.size() != 1)
+    return std::nullopt;
+  auto attr = dyn_cast_if_present<IntegerAttr>(
+      dyn_cast_if_present<Attribute>(folded.front()));
+  if (!attr)
+    return std::nullopt;
+  return attr.getInt();
 }
 
 /// A launch that can be merged: constant sizes, a one-dimensional grid, a
-/// single-block body, no async tokens or dynamic workgroup memory.
+/// single-block body, no async tokens or dynamic workgroup memory; named
+/// (a hand-built kernel) or not (a mapped loop nest).
 struct MergeableLaunch {
   mutable gpu::LaunchOp op; // ops are handles: const ones still change the IR
   int64_t gridX;
@@ -49,8 +73,7 @@ struct MergeableLaunch {
 
 std::optional<MergeableLaunch> matchLaunch(gpu::LaunchOp launch) {
   if (!launch.getAsyncDependencies().empty() || launch.getAsyncToken() ||
-      launch.getDynamicSharedMemorySize() || !launch.getFunctionAttr() ||
-      !launch.getBody().hasOneBlock() ||
+      launch.getDynamicSharedMemorySize() || !launch.getBody().hasOneBlock() ||
       !launch.getPrivateAttributions().empty())
     return std::nullopt;
   std::optional<int64_t> gridX = getConstant(launch.getGridSizeX());

@@ -47,7 +47,7 @@ struct GPUSelectSchedulesPass
         std::clamp<int64_t>(llvm::divideCeil(attentionBlocks, groups), 1, 1024);
     auto attr = GPUAttentionScheduleAttr::getChecked(
         [&] { return op.emitOpError(); }, op.getContext(), splits,
-        int64_t(attentionWarps), headDim / 8);
+        int64_t(attentionWarps), headDim / 8, int64_t(attentionRowsInFlight));
     if (!attr)
       return failure();
     op.setScheduleAttr(attr);

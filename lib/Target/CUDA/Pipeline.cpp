@@ -85,6 +85,9 @@ void mlir::onebit::buildCUDALoweringPipeline(
   // Constants and index arithmetic into the kernels rather than parameters:
   // the canonicalizer hoisted them out of the launches.
   pm.addNestedPass<func::FuncOp>(createOneBitGPUSinkIndexComputations());
+  // The loop nests' launches, now launches too (rotary q and k side by side).
+  if (options.mergeLaunches)
+    pm.addNestedPass<func::FuncOp>(createOneBitGPUMergeLaunches());
   pm.addPass(createGpuKernelOutliningPass());
   // Repeated layers launch the same kernels: each is translated and
   // assembled once.

@@ -87,3 +87,29 @@ func.func @kept_apart(%x: memref<8xf32>, %y: memref<8xf32>, %z: memref<8xf32>) {
   }
   return
 }
+
+// -----
+
+// Mapped loop nests have no kernel name: independent ones merge all the
+// same (the rotary embeddings of q and k, 16 blocks each at 7B).
+// CHECK-LABEL: func.func @loop_nests
+// CHECK-COUNT-1: gpu.launch blocks(%{{.*}}) in (%{{.*}} = %c3,
+// CHECK-NOT: function(
+// CHECK: scf.index_switch
+// CHECK-NOT: gpu.launch
+func.func @loop_nests(%x: memref<8xf32>, %y: memref<8xf32>, %u: memref<8xf32>, %v: memref<8xf32>) {
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c32 = arith.constant 32 : index
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c2, %gy = %c1, %gz = %c1) threads(%tx, %ty, %tz) in (%sx = %c32, %sy = %c1, %sz = %c1) {
+    %a = memref.load %x[%bx] : memref<8xf32>
+    memref.store %a, %y[%bx] : memref<8xf32>
+    gpu.terminator
+  }
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1) threads(%tx, %ty, %tz) in (%sx = %c32, %sy = %c1, %sz = %c1) {
+    %a = memref.load %u[%bx] : memref<8xf32>
+    memref.store %a, %v[%bx] : memref<8xf32>
+    gpu.terminator
+  }
+  return
+}

@@ -28,7 +28,7 @@ LogicalResult CPUAttentionScheduleAttr::verify(
 
 LogicalResult GPUAttentionScheduleAttr::verify(
     function_ref<InFlightDiagnostic()> emitError, int64_t splits,
-    int64_t warps, int64_t lanesPerRow) {
+    int64_t warps, int64_t lanesPerRow, int64_t rowsInFlight) {
   if (splits < 1 || splits > 1024)
     return emitError() << "gpu_attention_schedule splits must be 1..1024, got "
                        << splits;
@@ -39,6 +39,10 @@ LogicalResult GPUAttentionScheduleAttr::verify(
     return emitError() << "gpu_attention_schedule lanes_per_row must be a "
                           "power of two from 1 to 32, got "
                        << lanesPerRow;
+  if (rowsInFlight < 1 || rowsInFlight > 8)
+    return emitError()
+           << "gpu_attention_schedule rows_in_flight must be 1..8, got "
+           << rowsInFlight;
   return success();
 }
 

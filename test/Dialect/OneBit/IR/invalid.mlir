@@ -298,7 +298,7 @@ func.func @attention_mask_shape(%q: tensor<1x4x1x8xf32>, %k: tensor<1x2x1x8xf32>
 
 func.func @attention_schedule_lanes(%q: tensor<1x4x1x8xf32>, %k: tensor<1x2x1x8xf32>, %v: tensor<1x2x1x8xf32>, %p: tensor<1xi64>, %i: tensor<1x4x1x8xf32>, %kc: tensor<1x2x?x8xf32>, %vc: tensor<1x2x?x8xf32>) {
   // expected-error @+1 {{holds rows of 16 elements, but the head dimension is 8}}
-  %o:3 = onebit.cached_attention ins(%q, %k, %v, %p : tensor<1x4x1x8xf32>, tensor<1x2x1x8xf32>, tensor<1x2x1x8xf32>, tensor<1xi64>) outs(%i, %kc, %vc : tensor<1x4x1x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>) scale(0.5) schedule(#onebit.gpu_attention_schedule<splits = 4, warps = 2, lanes_per_row = 2>) -> tensor<1x4x1x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>
+  %o:3 = onebit.cached_attention ins(%q, %k, %v, %p : tensor<1x4x1x8xf32>, tensor<1x2x1x8xf32>, tensor<1x2x1x8xf32>, tensor<1xi64>) outs(%i, %kc, %vc : tensor<1x4x1x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>) scale(0.5) schedule(#onebit.gpu_attention_schedule<splits = 4, warps = 2, lanes_per_row = 2, rows_in_flight = 4>) -> tensor<1x4x1x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>
   return
 }
 
@@ -307,5 +307,13 @@ func.func @attention_schedule_lanes(%q: tensor<1x4x1x8xf32>, %k: tensor<1x2x1x8x
 func.func @attention_schedule_range(%q: tensor<1x4x1x8xf32>, %k: tensor<1x2x1x8xf32>, %v: tensor<1x2x1x8xf32>, %p: tensor<1xi64>, %i: tensor<1x4x1x8xf32>, %kc: tensor<1x2x?x8xf32>, %vc: tensor<1x2x?x8xf32>) {
   // expected-error @+1 {{cpu_attention_schedule row_block must be 1..64, got 0}}
   %o:3 = onebit.cached_attention ins(%q, %k, %v, %p : tensor<1x4x1x8xf32>, tensor<1x2x1x8xf32>, tensor<1x2x1x8xf32>, tensor<1xi64>) outs(%i, %kc, %vc : tensor<1x4x1x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>) scale(0.5) schedule(#onebit.cpu_attention_schedule<row_block = 0, query_tile = 1>) -> tensor<1x4x1x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>
+  return
+}
+
+// -----
+
+func.func @gpu_attention_schedule_range(%q: tensor<1x4x1x8xf32>, %k: tensor<1x2x1x8xf32>, %v: tensor<1x2x1x8xf32>, %p: tensor<1xi64>, %i: tensor<1x4x1x8xf32>, %kc: tensor<1x2x?x8xf32>, %vc: tensor<1x2x?x8xf32>) {
+  // expected-error @+1 {{gpu_attention_schedule rows_in_flight must be 1..8, got 9}}
+  %o:3 = onebit.cached_attention ins(%q, %k, %v, %p : tensor<1x4x1x8xf32>, tensor<1x2x1x8xf32>, tensor<1x2x1x8xf32>, tensor<1xi64>) outs(%i, %kc, %vc : tensor<1x4x1x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>) scale(0.5) schedule(#onebit.gpu_attention_schedule<splits = 4, warps = 2, lanes_per_row = 1, rows_in_flight = 9>) -> tensor<1x4x1x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>
   return
 }

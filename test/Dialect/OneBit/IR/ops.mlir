@@ -58,8 +58,8 @@ func.func @cached_attention(%q: tensor<1x4x2x8xf32>, %k: tensor<1x2x2x8xf32>, %v
 }
 
 // CHECK-LABEL: func @cached_attention_buffers
-// CHECK: onebit.cached_attention ins({{.*}} : memref<1x4x1x8xf16>, memref<1x2x1x8xf16>, memref<1x2x1x8xf16>, memref<1xi32>) outs({{.*}}) scale(5.000000e-01) schedule(#onebit.gpu_attention_schedule<splits = 4, warps = 2, lanes_per_row = 1>){{$}}
+// CHECK: onebit.cached_attention ins({{.*}} : memref<1x4x1x8xf16>, memref<1x2x1x8xf16>, memref<1x2x1x8xf16>, memref<1xi32>) outs({{.*}}) scale(5.000000e-01) schedule(#onebit.gpu_attention_schedule<splits = 4, warps = 2, lanes_per_row = 1, rows_in_flight = 4>){{$}}
 func.func @cached_attention_buffers(%q: memref<1x4x1x8xf16>, %k: memref<1x2x1x8xf16>, %v: memref<1x2x1x8xf16>, %pos: memref<1xi32>, %init: memref<1x4x1x8xf16>, %kc: memref<1x2x?x8xf16>, %vc: memref<1x2x?x8xf16>) {
-  onebit.cached_attention ins(%q, %k, %v, %pos : memref<1x4x1x8xf16>, memref<1x2x1x8xf16>, memref<1x2x1x8xf16>, memref<1xi32>) outs(%init, %kc, %vc : memref<1x4x1x8xf16>, memref<1x2x?x8xf16>, memref<1x2x?x8xf16>) scale(0.5) schedule(#onebit.gpu_attention_schedule<splits = 4, warps = 2, lanes_per_row = 1>)
+  onebit.cached_attention ins(%q, %k, %v, %pos : memref<1x4x1x8xf16>, memref<1x2x1x8xf16>, memref<1x2x1x8xf16>, memref<1xi32>) outs(%init, %kc, %vc : memref<1x4x1x8xf16>, memref<1x2x?x8xf16>, memref<1x2x?x8xf16>) scale(0.5) schedule(#onebit.gpu_attention_schedule<splits = 4, warps = 2, lanes_per_row = 1, rows_in_flight = 4>)
   return
 }

@@ -117,13 +117,17 @@ def OneBit_GPUAttentionScheduleAttr
       elements (16 bytes of f16) each: the head dimension is
       `8 * lanes_per_row`, and a warp handles `32 / lanes_per_row` rows
       per step.
+    - `rows_in_flight`: rows each lane loads before it scores the first of
+      them (a step of a warp covers `rows_in_flight * 32 / lanes_per_row`
+      rows): loads in flight hide the memory's latency.
 
     ```mlir
-    #onebit.gpu_attention_schedule<splits = 16, warps = 4, lanes_per_row = 16>
+    #onebit.gpu_attention_schedule<splits = 16, warps = 4, lanes_per_row = 16,
+                                   rows_in_flight = 4>
     ```
   }];
   let parameters = (ins "int64_t":$splits, "int64_t":$warps,
-                        "int64_t":$lanes_per_row);
+                        "int64_t":$lanes_per_row, "int64_t":$rows_in_flight);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
 }
