@@ -536,9 +536,10 @@ def OneBitGPUAttention : Pass<"onebit-gpu-attention", "::mlir::func::FuncOp"> {
       reads from there.
     - `onebit_attention_combine`, a warp per (batch, query head, new
       position): each lane takes every 32nd partial's maximum and sum, the
-      warp reduces them with shuffles, and the lanes, which hold the
-      output's dimensions, sum the S x W partials weighted, 8 partials'
-      loads at a time.
+      warp reduces them with shuffles, and the lanes, which hold
+      `ceil(D / 32)` adjacent dimensions of the output each (one vector
+      load per partial), sum the S x W partials weighted, issuing the
+      loads of up to 32 partials before the sums.
 
     Only the rows that exist are read: the cache's other rows cost nothing.
     An op without a GPU schedule, with a mask (the kernel is causal), or

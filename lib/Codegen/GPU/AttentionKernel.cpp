@@ -401,18 +401,21 @@ private:
     }
     sum = warpReduce(sum, /*max=*/false);
 
-    // Lane i holds dimensions i, i + 32, ...; a step loads 8 partials'
-    // values before it sums them.
+    // Lane l holds dimensions [l * n, (l + 1) * n), n = ceil(D / 32), read
+    // with one vector load per partial; a step issues the loads of up to 32
+    // partials before it sums them.
     int64_t perLane = llvm::divideCeil(headDim, kWarpSize);
-    SmallVector<Value> dims;
-    for (int64_t j = 0; j < perLane; ++j)
-      dims.push_back(arith::MinUIOp::create(
-          b, arith::AddIOp::create(b, lane, index(j * kWarpSize)),
-          index(headDim - 1)));
-    int64_t perStep = std::gcd(partials, int64_t(8));
-    SmallVector<Value> init(perLane, f32Const(0));
-    auto loop = scf::ForOp::create(b, index(0), index(partials),
-                                   index(perStep), init);
+    int64_t lanesUsed = headDim / perLane;
+    auto dimsType = VectorType::get({perLane}, f32);
+    Value used = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, lane,
+                                       index(lanesUsed));
+    Value firstDim = arith::MulIOp::create(
+        b, arith::SelectOp::create(b, used, lane, index(0)), index(perLane));
+    int64_t perStep = std::gcd(partials, kWarpSize);
+    auto loop = scf::ForOp::create(
+        b, index(0), index(partials), index(perStep),
+        ValueRange{arith::ConstantOp::create(
+            b, DenseElementsAttr::get(dimsType, 0.0f))});
     {
       OpBuilder::InsertionGuard inLoop(b);
       b.setInsertionPointToStart(loop.getBody());
@@ -420,9 +423,9 @@ private:
       for (int64_t k = 0; k < perStep; ++k) {
         Value partial =
             arith::AddIOp::create(b, loop.getInductionVar(), index(k));
-        for (int64_t j = 0; j < perLane; ++j)
-          loaded.push_back(memref::LoadOp::create(
-              b, scratch, ValueRange{partial, state, dims[j]}));
+        loaded.push_back(vector::LoadOp::create(
+            b, dimsType, scratch, ValueRange{partial, state, firstDim},
+            /*nontemporal=*/false, llvm::MaybeAlign(4 * perLane)));
         // The weight of partial p lives in lane p % 32, round p / 32.
         Value round = arith::DivUIOp::create(b, partial, index(kWarpSize));
         Value weight = weights.front();
@@ -435,30 +438,30 @@ private:
         partialWeights.push_back(shuffleIndex(
             weight, arith::RemUIOp::create(b, partial, index(kWarpSize))));
       }
-      SmallVector<Value> next(loop.getRegionIterArgs());
+      Value acc = loop.getRegionIterArgs()[0];
       for (int64_t k = 0; k < perStep; ++k)
-        for (int64_t j = 0; j < perLane; ++j)
-          next[j] = arith::AddFOp::create(
-              b, next[j],
-              arith::MulFOp::create(b, loaded[k * perLane + j],
-                                    partialWeights[k]));
-      scf::YieldOp::create(b, next);
+        acc = arith::AddFOp::create(
+            b, acc,
+            arith::MulFOp::create(
+                b, loaded[k],
+                vector::BroadcastOp::create(b, dimsType, partialWeights[k])));
+      scf::YieldOp::create(b, ValueRange{acc});
     }
     SmallVector<Value> where = delinearize(b, state, {batch, heads, newRows});
-    Value inverse = arith::DivFOp::create(b, f32Const(1), sum);
-    for (int64_t j = 0; j < perLane; ++j) {
-      Value dim = arith::AddIOp::create(b, lane, index(j * kWarpSize));
-      Value inside = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, dim,
-                                           index(headDim));
-      auto store = scf::IfOp::create(b, inside, /*withElseRegion=*/false);
-      OpBuilder::InsertionGuard inIf(b);
-      b.setInsertionPointToStart(store.thenBlock());
-      Value result = arith::MulFOp::create(b, loop.getResult(j), inverse);
-      if (elementType != f32)
-        result = arith::TruncFOp::create(b, elementType, result);
-      memref::StoreOp::create(b, result, op.getInit(),
-                              ValueRange{where[0], where[1], where[2], dim});
-    }
+    Value result = arith::MulFOp::create(
+        b, loop.getResult(0),
+        vector::BroadcastOp::create(
+            b, dimsType, arith::DivFOp::create(b, f32Const(1), sum)));
+    if (elementType != f32)
+      result = arith::TruncFOp::create(
+          b, VectorType::get({perLane}, elementType), result);
+    auto store = scf::IfOp::create(b, used, /*withElseRegion=*/false);
+    b.setInsertionPointToStart(store.thenBlock());
+    vector::StoreOp::create(
+        b, result, op.getInit(),
+        ValueRange{where[0], where[1], where[2], firstDim},
+        /*nontemporal=*/false,
+        llvm::MaybeAlign(perLane * elementType.getIntOrFloatBitWidth() / 8));
   }
 
   ImplicitLocOpBuilder &b;
