@@ -10,11 +10,13 @@
 // 1 each of them was a launch of its own, mostly latency. Independent
 // chains of such steps (the norms after q, k and v, moved together past
 // the product kernels between them) share one launch, a block per row and
-// chain.
+// chain. Which ops those are is RowSteps.cpp's analysis; this file emits
+// the kernels.
 //
 //===----------------------------------------------------------------------===//
 
 #include "KernelBuilding.h"
+#include "RowSteps.h"
 #include "onebit/Codegen/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -25,8 +27,6 @@
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 
-#include <functional>
-
 namespace mlir::onebit {
 #define GEN_PASS_DEF_ONEBITGPUROWREDUCTIONS
 #include "onebit/Codegen/Passes.h.inc"
@@ -34,6 +34,7 @@ namespace mlir::onebit {
 
 using namespace mlir;
 using namespace mlir::onebit;
+using namespace mlir::onebit::row_steps;
 
 namespace {
 
@@ -45,20 +46,6 @@ constexpr int64_t kManyRows = 128;
 /// Elements a thread loads at once per step: a block walks a row with
 /// this many loads in flight per thread.
 constexpr int64_t kUnroll = 4;
-
-/// A row reduction the kernel can take.
-struct RowReduction {
-  linalg::GenericOp op;
-  Operation *combiner;  // the op that folds a value into the output's
-  Value value;          // what the combiner folds in
-  SmallVector<int64_t> rowShape; // the parallel loops' sizes
-  int64_t rowSize;
-};
-
-bool isCombiner(Operation *op) {
-  return isa<arith::AddFOp, arith::MaximumFOp, arith::MaxNumFOp,
-             arith::MinimumFOp, arith::MinNumFOp>(op);
-}
 
 /// The combiner's identity in f32.
 Value identity(ImplicitLocOpBuilder &b, Operation *combiner) {
@@ -77,64 +64,6 @@ Value combine(ImplicitLocOpBuilder &b, Operation *combiner, Value x, Value y) {
   state.addTypes(x.getType());
   state.addAttributes(combiner->getAttrs());
   return b.create(state)->getResult(0);
-}
-
-std::optional<RowReduction> match(linalg::GenericOp op, int64_t minRowSize,
-                                  int64_t maxRows) {
-  if (!op.hasPureBufferSemantics() || op.getNumDpsInits() != 1 ||
-      op.getNumReductionLoops() != 1)
-    return std::nullopt;
-  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
-  unsigned numLoops = iterators.size();
-  if (iterators.back() != utils::IteratorType::reduction)
-    return std::nullopt;
-  // The output is indexed by the parallel loops in order.
-  OpOperand *init = op.getDpsInitOperand(0);
-  AffineMap outMap = op.getMatchingIndexingMap(init);
-  if (outMap.getNumResults() != numLoops - 1)
-    return std::nullopt;
-  for (auto [index, expr] : llvm::enumerate(outMap.getResults())) {
-    auto dim = dyn_cast<AffineDimExpr>(expr);
-    if (!dim || dim.getPosition() != index)
-      return std::nullopt;
-  }
-  for (OpOperand *input : op.getDpsInputOperands())
-    if (!op.getMatchingIndexingMap(input).isProjectedPermutation())
-      return std::nullopt;
-  for (OpOperand &operand : op->getOpOperands()) {
-    auto type = dyn_cast<MemRefType>(operand.get().getType());
-    if (!type || !type.hasStaticShape())
-      return std::nullopt;
-  }
-  auto outType = cast<MemRefType>(init->get().getType());
-  if (!isa<Float32Type, Float16Type, BFloat16Type>(outType.getElementType()))
-    return std::nullopt;
-  std::optional<SmallVector<int64_t>> ranges = op.getStaticLoopRanges();
-  if (!ranges)
-    return std::nullopt;
-
-  // The body folds one value into the output's element, once.
-  Block *body = op.getBody();
-  BlockArgument acc = op.getMatchingBlockArgument(init);
-  auto yield = cast<linalg::YieldOp>(body->getTerminator());
-  Operation *combiner = yield.getValues()[0].getDefiningOp();
-  if (!combiner || !isCombiner(combiner) || !acc.hasOneUse() ||
-      acc.getUses().begin()->getOwner() != combiner)
-    return std::nullopt;
-  Value value = combiner->getOperand(0) == acc ? combiner->getOperand(1)
-                                               : combiner->getOperand(0);
-  if (value == acc)
-    return std::nullopt;
-
-  RowReduction r{op, combiner, value,
-                 SmallVector<int64_t>(ranges->begin(), ranges->end() - 1),
-                 ranges->back()};
-  int64_t rows = 1;
-  for (int64_t size : r.rowShape)
-    rows *= size;
-  if (r.rowSize < minRowSize || rows > maxRows || rows == 0)
-    return std::nullopt;
-  return r;
 }
 
 /// The value the body folds in at loop point `point`: the body's other
@@ -175,164 +104,9 @@ Value toF32(ImplicitLocOpBuilder &b, Value v) {
   return v.getType().isF32() ? v : arith::ExtFOp::create(b, b.getF32Type(), v);
 }
 
-/// One op of a row group: per block (one row), a row reduction or an
-/// elementwise linalg.generic or linalg.fill over the row's elements.
-struct RowStep {
-  Operation *op;
-  std::optional<RowReduction> reduction;
-  SmallVector<int64_t> ranges; // the op's loop sizes
-  unsigned rowLoops = 0;       // leading loops that pick the row
-  /// A reduction's output value before it, where a fill it absorbed set
-  /// it (foldFillsIntoReductions): not loaded again.
-  Value initial;
-};
-
-/// Elements of one row an elementwise step may cover: a single block walks
-/// them.
-constexpr int64_t kMaxStepElements = 32768;
 /// Most elements of a row each thread holds in registers across the steps
 /// of a chain (resident rows, below).
 constexpr int64_t kMaxResidentElements = 16;
-
-int64_t product(ArrayRef<int64_t> sizes) {
-  int64_t result = 1;
-  for (int64_t size : sizes)
-    result *= size;
-  return result;
-}
-
-/// `op` as an elementwise step (a pointwise generic on static buffers) or a
-/// fill.
-std::optional<RowStep> matchElementwise(Operation *op) {
-  RowStep step{op, std::nullopt, {}, 0, Value()};
-  if (auto fill = dyn_cast<linalg::FillOp>(op)) {
-    auto type = dyn_cast<MemRefType>(fill.getOutputs()[0].getType());
-    if (!type || !type.hasStaticShape() || !fill.hasPureBufferSemantics())
-      return std::nullopt;
-    step.ranges.assign(type.getShape().begin(), type.getShape().end());
-    return step;
-  }
-  auto generic = dyn_cast<linalg::GenericOp>(op);
-  if (!generic || !isPointwiseGeneric(generic))
-    return std::nullopt;
-  for (Value operand : generic->getOperands()) {
-    auto type = dyn_cast<MemRefType>(operand.getType());
-    if (type && !type.hasStaticShape())
-      return std::nullopt;
-  }
-  std::optional<SmallVector<int64_t>> ranges = generic.getStaticLoopRanges();
-  if (!ranges)
-    return std::nullopt;
-  step.ranges = *ranges;
-  return step;
-}
-
-/// Sets how many leading loops of `step` pick one of `rows` rows: all the
-/// parallel loops of a reduction, the fewest whose sizes multiply to `rows`
-/// of an elementwise step (whose remaining loops, at most
-/// kMaxStepElements points, are the row's elements).
-bool setRowLoops(RowStep &step, int64_t rows) {
-  if (step.reduction) {
-    step.rowLoops = step.reduction->rowShape.size();
-    return product(step.reduction->rowShape) == rows;
-  }
-  int64_t size = 1;
-  unsigned loops = 0;
-  while (size < rows && loops < step.ranges.size())
-    size *= step.ranges[loops++];
-  step.rowLoops = loops;
-  return size == rows &&
-         product(ArrayRef<int64_t>(step.ranges).drop_front(loops)) <=
-             kMaxStepElements;
-}
-
-/// The memref operands of a step with their indexing maps.
-SmallVector<std::pair<Value, AffineMap>> getAccesses(const RowStep &step) {
-  SmallVector<std::pair<Value, AffineMap>> accesses;
-  if (auto fill = dyn_cast<linalg::FillOp>(step.op)) {
-    Value out = fill.getOutputs()[0];
-    accesses.push_back({out, AffineMap::getMultiDimIdentityMap(
-                                 step.ranges.size(), out.getContext())});
-    return accesses;
-  }
-  auto generic = cast<linalg::GenericOp>(step.op);
-  for (OpOperand &operand : generic->getOpOperands())
-    if (isa<MemRefType>(operand.get().getType()))
-      accesses.push_back(
-          {operand.get(), generic.getMatchingIndexingMap(&operand)});
-  return accesses;
-}
-
-/// The buffer a step writes.
-Value getOutput(const RowStep &step) {
-  if (auto fill = dyn_cast<linalg::FillOp>(step.op))
-    return fill.getOutputs()[0];
-  return cast<linalg::GenericOp>(step.op).getDpsInits()[0];
-}
-
-/// Whether blocks of one row at a time may run `steps` in order: every
-/// access to a buffer that a step writes touches only the row's part of
-/// it. Such an access is indexed first by the row loops, in order, over
-/// leading buffer dimensions of their sizes, the rest by the row's
-/// elements: row r is then the r-th of `rows` equal contiguous pieces of
-/// the buffer, in every view of it.
-bool isRowLocal(ArrayRef<RowStep> steps) {
-  DenseSet<Value> written;
-  for (const RowStep &step : steps)
-    written.insert(getBufferRoot(getOutput(step)));
-  for (const RowStep &step : steps)
-    for (auto [buffer, map] : getAccesses(step)) {
-      if (!written.contains(getBufferRoot(buffer)))
-        continue;
-      auto type = cast<MemRefType>(buffer.getType());
-      if (!type.getLayout().isIdentity() ||
-          map.getNumResults() < step.rowLoops)
-        return false;
-      for (auto [index, expr] : llvm::enumerate(map.getResults())) {
-        auto dim = dyn_cast<AffineDimExpr>(expr);
-        if (index < step.rowLoops) {
-          if (!dim || dim.getPosition() != index ||
-              type.getDimSize(index) != step.ranges[index])
-            return false;
-        } else if (dim && dim.getPosition() < step.rowLoops) {
-          return false;
-        }
-      }
-    }
-  return true;
-}
-
-/// The elements of one row a step covers.
-int64_t getRowElements(const RowStep &step) {
-  return product(ArrayRef<int64_t>(step.ranges).drop_front(step.rowLoops));
-}
-
-/// How a step's access to `buffer` through `map` addresses the buffer's
-/// root (identity layouts, reshapes only): element e of the block's row,
-/// at row * (the row's elements) + e (the identity map on a buffer shaped
-/// like the step's loops), or the row's only element, at row (the row
-/// loops in order, then a buffer dimension of 1).
-enum class RowAccess { Element, RowScalar, Other };
-
-RowAccess classify(const RowStep &step, Value buffer, AffineMap map) {
-  auto type = dyn_cast<MemRefType>(buffer.getType());
-  if (!type || !type.getLayout().isIdentity() ||
-      map.getNumResults() != type.getRank() ||
-      map.getNumResults() < step.rowLoops)
-    return RowAccess::Other;
-  for (unsigned i = 0; i < step.rowLoops; ++i) {
-    auto dim = dyn_cast<AffineDimExpr>(map.getResult(i));
-    if (!dim || dim.getPosition() != i ||
-        type.getDimSize(i) != step.ranges[i])
-      return RowAccess::Other;
-  }
-  if (map.isIdentity() && type.getShape() == ArrayRef(step.ranges))
-    return RowAccess::Element;
-  if (llvm::all_of(type.getShape().drop_front(step.rowLoops),
-                   [](int64_t size) { return size == 1; }))
-    return RowAccess::RowScalar;
-  return RowAccess::Other;
-}
 
 /// Per thread, the values that earlier steps of a chain loaded or stored
 /// for the elements the thread owns, by buffer root: later steps take them
@@ -608,73 +382,6 @@ void emitReduction(ImplicitLocOpBuilder &b, const RowStep &step,
                      memref::LoadOp::create(b, out->get(), rowIndex), result);
   memref::StoreOp::create(b, stored, out->get(), rowIndex);
 }
-
-/// Splits `steps` into chains that touch disjoint written buffers: steps
-/// of one chain run in order, chains at once.
-SmallVector<SmallVector<RowStep>> splitIntoChains(ArrayRef<RowStep> steps) {
-  SmallVector<unsigned> chainOf(steps.size());
-  for (unsigned i = 0; i < steps.size(); ++i)
-    chainOf[i] = i;
-  std::function<unsigned(unsigned)> find = [&](unsigned i) {
-    return chainOf[i] == i ? i : chainOf[i] = find(chainOf[i]);
-  };
-  for (unsigned j = 0; j < steps.size(); ++j)
-    for (unsigned i = 0; i < j; ++i)
-      if (!areIndependent(steps[i].op, steps[j].op))
-        chainOf[find(j)] = find(i);
-  SmallVector<SmallVector<RowStep>> chains;
-  DenseMap<unsigned, unsigned> indexOf;
-  for (unsigned i = 0; i < steps.size(); ++i) {
-    auto [it, inserted] = indexOf.try_emplace(find(i), chains.size());
-    if (inserted)
-      chains.emplace_back();
-    chains[it->second].push_back(steps[i]);
-  }
-  return chains;
-}
-
-/// Drops from `chain` each fill whose buffer the next step touching it
-/// reduces into, over exactly the filled elements: the reduction takes the
-/// fill's value as its output's value before it instead of loading it
-/// (a step, a barrier and a round trip through memory less). The fill's
-/// op still goes with the group's.
-void foldFillsIntoReductions(SmallVectorImpl<RowStep> &chain) {
-  auto touches = [](const RowStep &step, Value root) {
-    Value out = getOutput(step);
-    if (getBufferRoot(out) == root)
-      return true;
-    auto generic = dyn_cast<linalg::GenericOp>(step.op);
-    return generic && llvm::any_of(generic.getDpsInputs(), [&](Value input) {
-             return getBufferRoot(input) == root;
-           });
-  };
-  for (unsigned i = 0; i < chain.size(); ++i) {
-    auto fill = dyn_cast<linalg::FillOp>(chain[i].op);
-    if (!fill)
-      continue;
-    Value filled = fill.getOutputs()[0];
-    Value root = getBufferRoot(filled);
-    for (unsigned j = i + 1; j < chain.size(); ++j) {
-      if (!touches(chain[j], root))
-        continue;
-      Value out = getOutput(chain[j]);
-      if (chain[j].reduction && !chain[j].initial &&
-          getBufferRoot(out) == root &&
-          cast<MemRefType>(out.getType()).getNumElements() ==
-              cast<MemRefType>(filled.getType()).getNumElements() &&
-          llvm::none_of(linalg::GenericOp(chain[j].reduction->op)
-                            .getDpsInputs(),
-                        [&](Value input) {
-                          return getBufferRoot(input) == root;
-                        })) {
-        chain[j].initial = fill.getInputs()[0];
-        chain.erase(chain.begin() + i--);
-      }
-      break;
-    }
-  }
-}
-
 /// One gpu.launch in place of the last step that runs `steps`: a block per
 /// row and independent chain of steps (splitIntoChains), which runs its
 /// chain's steps in order, a barrier between them. The steps' ops go.
@@ -739,102 +446,6 @@ void buildKernel(ArrayRef<RowStep> steps, int64_t rows) {
   }
   for (const RowStep &step : steps)
     step.op->erase();
-}
-
-/// Moves each row step down past the kernels after it that it does not
-/// depend on (nor they on it), so that steps which a product kernel
-/// separated (the norms after q, k and v) meet in one row group.
-void sinkRowStepsPastKernels(Block &block, int64_t minRowSize,
-                             int64_t maxRows) {
-  SmallVector<Operation *> candidates;
-  for (Operation &op : block) {
-    auto generic = dyn_cast<linalg::GenericOp>(op);
-    if ((generic && match(generic, minRowSize, maxRows)) ||
-        matchElementwise(&op))
-      candidates.push_back(&op);
-  }
-  for (Operation *op : llvm::reverse(candidates)) {
-    Operation *after = nullptr;
-    for (Operation *next = op->getNextNode(); next;
-         next = next->getNextNode()) {
-      if (touchesNoData(next))
-        continue;
-      if (!isa<gpu::LaunchOp>(next) || !areIndependent(op, next))
-        break;
-      after = next;
-    }
-    if (after)
-      op->moveAfter(after);
-  }
-}
-
-/// A row group: steps a kernel with one block per row runs in order.
-struct RowGroup {
-  SmallVector<RowStep> steps;
-  int64_t rows;
-};
-
-/// Splits the top-level ops of `block` into row groups: runs of steps with
-/// only data-free ops between them, of one row count, holding a row
-/// reduction. Elementwise steps before a run's first reduction join it
-/// from the first one that fits its rows on. A run that is not row-local
-/// falls back to its reductions alone.
-SmallVector<RowGroup> collectRowGroups(Block &block, int64_t minRowSize,
-                                       int64_t maxRows) {
-  SmallVector<RowGroup> groups;
-  SmallVector<RowStep> current;
-  std::optional<int64_t> rows;
-  auto close = [&] {
-    if (rows && isRowLocal(current)) {
-      groups.push_back({current, *rows});
-    } else if (rows) {
-      for (const RowStep &step : current)
-        if (step.reduction)
-          groups.push_back({{step}, *rows});
-    }
-    current.clear();
-    rows.reset();
-  };
-  for (Operation &op : block) {
-    std::optional<RowStep> step;
-    if (auto generic = dyn_cast<linalg::GenericOp>(op))
-      if (std::optional<RowReduction> r =
-              match(generic, minRowSize, maxRows)) {
-        step = RowStep{&op, r, r->rowShape, 0, Value()};
-        step->ranges.push_back(r->rowSize);
-      }
-    if (!step)
-      step = matchElementwise(&op);
-    if (!step) {
-      if (!touchesNoData(&op))
-        close();
-      continue;
-    }
-    if (!step->reduction) {
-      if (rows && !setRowLoops(*step, *rows))
-        close();
-      current.push_back(*step);
-      continue;
-    }
-    int64_t stepRows = product(step->reduction->rowShape);
-    if (rows && *rows != stepRows)
-      close();
-    if (!rows) {
-      SmallVector<RowStep> fitting;
-      for (RowStep &earlier : current) {
-        if (setRowLoops(earlier, stepRows))
-          fitting.push_back(earlier);
-        else
-          fitting.clear();
-      }
-      current = fitting;
-      rows = stepRows;
-    }
-    setRowLoops(*step, stepRows);
-    current.push_back(*step);
-  }
-  close();
-  return groups;
 }
 
 struct OneBitGPURowReductionsPass
