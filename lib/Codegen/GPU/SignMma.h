@@ -1,7 +1,8 @@
 //===- SignMma.h - the shape of onebit-gpu-sign-mma's kernel ---*- C++ -*-===//
 //
-// What the tensor-core kernel's builders share (SignMmaKernel.cpp, and
-// SignMmaDigits.cpp for the s8 schedule): the kernel's shape, how sign bits
+// What the tensor-core kernel's builders share (SignMmaKernel.cpp,
+// SignMmaShape.cpp, SignMmaStaging.cpp, and SignMmaDigits.cpp for the s8
+// schedule): the kernel's shape, how sign bits
 // become A operands, where the staged activations live, and the lane's
 // context.
 //
@@ -200,6 +201,29 @@ SmallVector<Value> loadFragments(ImplicitLocOpBuilder &b, const MmaShape &s,
                                  Value staged, Value block, int64_t unit,
                                  Value row, Type elementType,
                                  int64_t count = 1);
+
+/// Stages inputs [chunkStart, chunkStart + chunk) of the pass's input rows
+/// in workgroup memory (zeros past M or K) as pairs of inputs (j, j + 16)
+/// of a word. A thread stages 8 pairs per slot with vector loads (thread i
+/// pairs 8 (i % 2) and up of word i / 2), the prologue evaluated on vectors
+/// (canLoadActivations), or else one pair (thread i pair i % 16 of word
+/// i / 16: coalesced loads, through the scalar prologue). Rows go in
+/// groups; each iteration of a group loads the slots of every row of the
+/// group before it stores them, so that many loads are in flight. For
+/// BitClasses, also the sums over each row's inputs whose sign bit is not
+/// a sign-bit class (the inputs of the masked classes), one per warp and
+/// row in `rowSums`.
+void stageActivations(ImplicitLocOpBuilder &b, const MmaShape &s,
+                      const ProductFolds &folds, Value x, Value staged,
+                      Value rowSums, Value thread, Value firstRow,
+                      Value chunkStart);
+
+/// The kernel shape for a marked product, or failure where the operands
+/// are not what the kernel reads (identity layouts, static shapes).
+FailureOr<MmaShape> getShape(linalg::GenericOp generic, int64_t rowTiles,
+                             int64_t minGridSize, int64_t bitClasses,
+                             int64_t loadsAhead, bool int8Activations,
+                             bool directFragments);
 
 /// ByteClasses: stages inputs [chunkStart, chunkStart + chunk) of the pass's
 /// input rows as digits (zeros past M or K), with each warp's digit sums per
