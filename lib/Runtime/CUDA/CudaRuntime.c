@@ -31,6 +31,11 @@
  *   starts while the kernel before it ends (ONEBIT_CUDA_DEPENDENT_LAUNCH=0
  *   turns that off).
  *
+ * One file over 600 lines on purpose: the mgpu* functions, the model
+ * state and the C API share the driver's function pointers and the
+ * per-thread current model, which would otherwise become symbols visible
+ * across the objects of a runtime linked into every model library.
+ *
  *===----------------------------------------------------------------------===*/
 
 #include "onebit/Runtime/onebit_runtime.h"
