@@ -113,11 +113,16 @@ def prepare(args):
     decoder_cases = [(form, dtype, kv_heads, "eager") for form in decode.FORMS
                      for dtype in DTYPES for kv_heads in (2, None)]
     decoder_cases += [("optimum", dtype, 2, "sdpa") for dtype in DTYPES]
-    decoder_cases += [("onebit", "float16", 16, "long")]
+    decoder_cases += [("onebit", "float16", 16, "long"), ("onebit", "float16", 2, "t4")]
     for form, dtype, kv_heads, attention in decoder_cases if "decoders" in parts else []:
         name = f"decoder-{form}-{dtype}-kv{kv_heads or 4}-{attention}"
-        window, prompt = DECODER_WINDOW, DECODER_PROMPT
-        if attention == "long":
+        window, prompt, flags, session = DECODER_WINDOW, DECODER_PROMPT, [], None
+        if attention == "t4":
+            # Steps of 4 new tokens (prompts in chunks, decode padded).
+            config = models.LlamaConfig(vocab_size=256, d_model=256, n_layers=2,
+                                        n_heads=4, ffn=512, n_kv_heads=kv_heads)
+            attention, flags, session = "eager", ["--input-shape", "input_ids=1x4"], window - 3
+        elif attention == "long":
             config = models.LlamaConfig(vocab_size=256, d_model=2048, n_layers=1,
                                         n_heads=16, ffn=512)
             window, prompt, attention = LONG_WINDOW, LONG_PROMPT, "eager"
@@ -129,13 +134,13 @@ def prepare(args):
                                   path=str(onnx_path), form=form, seed=2,
                                   attention=attention)
         error = compile_(onnx_path, out / "decoders" / f"{name}.so",
-                         "--max-seq-len", str(window))
+                         "--max-seq-len", str(window), *flags)
         if error:
             manifest["compile_failures"].append([name, error])
             print(f"compile failed: {name}: {error}")
             continue
         manifest["decoders"].append({"name": name, "dtype": dtype, "window": window,
-                                     "prompt": prompt})
+                                     "prompt": prompt, "session": session or window})
         print(f"compiled {name}")
 
     data = Path(args.node_data)
@@ -264,7 +269,7 @@ def check_decoder(folder, case):
     try:
         model = Model(folder / f"{name}.so")
         window = case.get("window", DECODER_WINDOW)
-        session = model.session(window)
+        session = model.session(case.get("session", window))
         ref = generate.Backend.onnxruntime(str(folder / f"{name}.onnx"), window)
         caches = ref._state()
         prompt = [int(t) for t in np.random.default_rng(4).integers(

@@ -236,5 +236,40 @@ def test_session_rejects_a_decoder_with_inputs_it_cannot_feed(tmp_path, onebit_c
     onebit_compile(tmp_path / "extra.onnx", "-o", tmp_path / "extra.so")
     compiled = Model(tmp_path / "extra.so")
     assert compiled.is_decoder
-    with pytest.raises(RuntimeError_, match="this decoder also takes 'temperature'"):
+    with pytest.raises(RuntimeError_, match="this decoder takes 'temperature'"):
         compiled.session()
+
+
+@pytest.mark.parametrize("form,dtype", [("onebit", "float32"), ("optimum", "float32"),
+                                        ("onebit", "float16")])
+def test_steps_of_several_tokens_match_onnxruntime(tmp_path, onebit_compile, form, dtype):
+    """A decoder compiled for 4 new tokens per step (--input-shape
+    input_ids=1x4): the prompt in steps of 4 (the last one padded), then one
+    token per step padded to 4, against onnxruntime one token at a time.
+    The new rows of a step attend to each other causally; the padding's
+    rows, past the position, are written over by the next step."""
+    path = _build(tmp_path, form, dtype)
+    library = tmp_path / "t4.so"
+    onebit_compile(path, "-target=cpu", "-o", library, "--input-shape", "input_ids=1x4",
+                   "--max-seq-len", MAX_LEN)
+    model = Model(library)
+    assert model.inputs[0].shape == (1, 4)
+    with pytest.raises(RuntimeError_, match="less the padding of its steps of 4 tokens"):
+        model.session(MAX_LEN)
+    session = model.session()
+    assert session.max_len == MAX_LEN - 3
+    ref = generate.Backend.onnxruntime(str(path), MAX_LEN)
+    caches = ref._state()
+    tolerance = 1e-4 if dtype == "float32" else 1e-2
+    ids = PROMPT + [int(i) for i in np.random.default_rng(2).integers(0, 256, 14)]
+    assert len(ids) == session.max_len
+    for pos, token in enumerate(ids):
+        expected = ref._step(caches, token, pos)
+        if pos < len(PROMPT) - 1:
+            continue
+        got = session.prefill(PROMPT) if pos == len(PROMPT) - 1 else session.decode(token)
+        assert session.position == pos + 1
+        scale = max(1.0, float(np.abs(expected).max()))
+        assert np.abs(got - expected).max() <= tolerance * scale, pos
+    with pytest.raises(RuntimeError_, match="do not fit"):
+        session.decode(1)

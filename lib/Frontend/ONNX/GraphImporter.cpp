@@ -102,6 +102,15 @@ GraphImporter::getDecoderInputShape(StringRef name,
   DecoderTensor kind = classifyDecoderInput(name).kind;
   if (!isDecoder || kind == DecoderTensor::Other)
     return failure();
+  // The new tokens of a step: one, or what --input-shape gives the ids
+  // ([batch, T]); the past is the rest of the window.
+  int64_t tokens = 1;
+  for (const auto &[input, shape] : options.inputShapes)
+    if (classifyDecoderInput(input).kind == DecoderTensor::InputIds &&
+        shape.size() == 2)
+      tokens = shape[1];
+  if (tokens < 1 || tokens >= options.decoderRows)
+    return failure();
   // Which dimension holds what: [batch, tokens] for ids, positions and the
   // mask (whose tokens are past + new), [batch, heads, past, head size]
   // for the cache.
@@ -118,13 +127,13 @@ GraphImporter::getDecoderInputShape(StringRef name,
     else if ((kind == DecoderTensor::InputIds ||
               kind == DecoderTensor::PositionIds) &&
              rank == 2)
-      size = 1;
+      size = tokens;
     else if (kind == DecoderTensor::AttentionMask && rank == 2)
       size = options.decoderRows;
     else if ((kind == DecoderTensor::PastKey ||
               kind == DecoderTensor::PastValue) &&
              rank == 4 && i == 2)
-      size = options.decoderRows - 1;
+      size = options.decoderRows - tokens;
     if (size == 0)
       return failure();
     shape.push_back(size);

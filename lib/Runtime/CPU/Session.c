@@ -6,10 +6,13 @@
  * value cache [1, kv_heads, rows, head_dim] whose rows are dynamic. A
  * session owns one set of them, `max_len` rows each (host memory on the
  * CPU, GPU memory on CUDA, where they never cross the bus), and drives the
- * entry one token at a time through its `input_ids` and `position` inputs.
- * The entry appends each token's keys and values at row `position` and
- * attends over rows [0, position]: nothing is reset between prompts but
- * the position.
+ * entry through its `input_ids` and `position` inputs: T tokens per step
+ * (the elements of `input_ids`, 1 for a decoding step), a step of fewer
+ * padded with copies of its last token. The entry appends each token's
+ * keys and values at row `position + t` and attends over rows
+ * [0, position + t]: nothing is reset between prompts but the position,
+ * and the padding's rows, past the position, are written over by the next
+ * step.
  *
  *===----------------------------------------------------------------------===*/
 
@@ -24,6 +27,8 @@
 struct onebit_session {
   onebit_model *model;
   int64_t max_len, position, vocab;
+  int64_t tokens;    /* T, the new positions of one step */
+  int64_t last_rows; /* the tokens of the last step that were not padding */
   int32_t ids_arg, position_arg, logits_output;
   onebit_tensor *args, *outputs; /* over the buffers below */
   int64_t *state_shapes;         /* the state's shapes, rows = max_len */
@@ -91,16 +96,20 @@ static int find_roles(onebit_model *model, onebit_session *session) {
                     : strcmp(spec->name, "position") == 0
                         ? &session->position_arg
                         : NULL;
-    if (!role || !is_integer(spec->dtype) || element_count(spec) != 1)
+    int64_t elements = element_count(spec);
+    if (!role || !is_integer(spec->dtype) || elements < 1 ||
+        (role == &session->position_arg && elements != 1))
       return onebit_fail(model, ONEBIT_ERROR_INVALID_ARGUMENT,
-                         "a session feeds a decoder one token id "
-                         "('input_ids') and its position ('position'), one "
-                         "integer each; this decoder also takes '%s' (%s, "
-                         "%lld elements)",
+                         "a session feeds a decoder its token ids "
+                         "('input_ids', integers) and the position of the "
+                         "first ('position', one integer); this decoder "
+                         "takes '%s' (%s, %lld elements)",
                          spec->name, onebit_dtype_name(spec->dtype),
-                         (long long)element_count(spec)),
+                         (long long)elements),
              0;
     *role = i;
+    if (role == &session->ids_arg)
+      session->tokens = elements;
   }
   if (session->ids_arg < 0 || session->position_arg < 0)
     return onebit_fail(model, ONEBIT_ERROR_INVALID_ARGUMENT,
@@ -117,13 +126,14 @@ static int find_roles(onebit_model *model, onebit_session *session) {
                        "the decoder has no floating-point 'logits' output"),
            0;
   session->vocab = logits->shape[logits->rank - 1];
-  if (element_count(logits) != session->vocab)
+  if (element_count(logits) != session->tokens * session->vocab)
     return onebit_fail(model, ONEBIT_ERROR_INVALID_ARGUMENT,
-                       "a session decodes one token per step: 'logits' has "
-                       "%lld elements, expected %lld (one row of the "
-                       "vocabulary)",
+                       "'logits' has %lld elements, expected %lld (a row "
+                       "of the vocabulary for each of the step's %lld "
+                       "tokens)",
                        (long long)element_count(logits),
-                       (long long)session->vocab),
+                       (long long)(session->tokens * session->vocab),
+                       (long long)session->tokens),
            0;
   return 1;
 }
@@ -138,26 +148,38 @@ onebit_session *onebit_session_create(onebit_model *model, int64_t max_len) {
                 "in the library (compile a decoder, docs/decoding.md)");
     return NULL;
   }
-  if (max_len <= 0)
-    max_len = model->window;
-  if (max_len <= 0 || (model->window > 0 && max_len > model->window)) {
-    onebit_fail(model, ONEBIT_ERROR_INVALID_ARGUMENT,
-                model->window > 0
-                    ? "max_len %lld: the decoder holds 1 to %lld positions"
-                    : "max_len %lld: give the most positions the session "
-                      "holds (the decoder sets no bound)",
-                (long long)max_len, (long long)model->window);
-    return NULL;
-  }
   onebit_session *session = (onebit_session *)calloc(1, sizeof(onebit_session));
   if (!session)
     return NULL;
   session->model = model;
-  session->max_len = max_len;
   if (!find_roles(model, session)) {
     free(session);
     return NULL;
   }
+  /* A step of T tokens uses positions up to position + T - 1, padding
+   * included: they must stay inside the window. */
+  int64_t most = model->window > 0 ? model->window - (session->tokens - 1) : 0;
+  if (max_len <= 0)
+    max_len = most;
+  if (max_len <= 0 || (model->window > 0 && max_len > most)) {
+    if (model->window > 0 && session->tokens > 1)
+      onebit_fail(model, ONEBIT_ERROR_INVALID_ARGUMENT,
+                  "max_len %lld: the decoder holds 1 to %lld positions (a "
+                  "window of %lld, less the padding of its steps of %lld "
+                  "tokens)",
+                  (long long)max_len, (long long)most,
+                  (long long)model->window, (long long)session->tokens);
+    else
+      onebit_fail(model, ONEBIT_ERROR_INVALID_ARGUMENT,
+                  model->window > 0
+                      ? "max_len %lld: the decoder holds 1 to %lld positions"
+                      : "max_len %lld: give the most positions the session "
+                        "holds (the decoder sets no bound)",
+                  (long long)max_len, (long long)model->window);
+    free(session);
+    return NULL;
+  }
+  session->max_len = max_len;
   int32_t total = model->num_args + model->num_outputs;
   size_t shape_words = 0;
   for (int32_t i = 0; i < model->num_args; ++i)
@@ -242,11 +264,12 @@ int onebit_session_reset(onebit_session *session) {
   return ONEBIT_OK;
 }
 
-static void store_integer(onebit_tensor *tensor, int64_t value) {
+static void store_integer(onebit_tensor *tensor, int64_t index,
+                          int64_t value) {
   if (tensor->dtype == ONEBIT_INT64)
-    *(int64_t *)tensor->data = value;
+    ((int64_t *)tensor->data)[index] = value;
   else
-    *(int32_t *)tensor->data = (int32_t)value;
+    ((int32_t *)tensor->data)[index] = (int32_t)value;
 }
 
 /* IEEE half and bfloat16 to float. */
@@ -283,10 +306,15 @@ static float logit(const onebit_tensor *logits, int64_t index) {
   return value;
 }
 
-/* The step at `position` for token `id`. */
-static int run_step(onebit_session *session, int64_t id, int64_t position) {
-  store_integer(&session->args[session->ids_arg], id);
-  store_integer(&session->args[session->position_arg], position);
+/* The step at `position` for the `count` (1..T) tokens at `ids`, padded to
+ * T with the last. */
+static int run_step(onebit_session *session, const int64_t *ids,
+                    int64_t count, int64_t position) {
+  for (int64_t t = 0; t < session->tokens; ++t)
+    store_integer(&session->args[session->ids_arg], t,
+                  ids[t < count ? t : count - 1]);
+  store_integer(&session->args[session->position_arg], 0, position);
+  session->last_rows = count;
   onebit_model *model = session->model;
   int status =
       onebit_run_entry(model, session->device, session->args, session->outputs);
@@ -316,20 +344,22 @@ static int64_t argmax_16bit(const uint16_t *values, int64_t count,
   return best;
 }
 
+/* The logits of the last step's last token that was not padding. */
 static void read_logits(const onebit_session *session, float *logits,
                         int64_t *next_token) {
   const onebit_tensor *output = &session->outputs[session->logits_output];
+  int64_t row = (session->last_rows - 1) * session->vocab;
   if (!logits && output->dtype != ONEBIT_FLOAT32) {
     if (next_token)
       *next_token = argmax_16bit(
-          (const uint16_t *)output->data, session->vocab,
+          (const uint16_t *)output->data + row, session->vocab,
           output->dtype == ONEBIT_FLOAT16 ? 0x7c00 : 0x7f80);
     return;
   }
   int64_t best = 0;
   float best_value = 0;
   for (int64_t v = 0; v < session->vocab; ++v) {
-    float value = logit(output, v);
+    float value = logit(output, row + v);
     if (logits)
       logits[v] = value;
     if (v == 0 || value > best_value) {
@@ -363,11 +393,12 @@ int onebit_session_prefill(onebit_session *session, const int64_t *ids,
                           "vocabulary [0, %lld)",
                           (long long)ids[i], (long long)i, (long long)count,
                           (long long)session->vocab);
-  for (int64_t i = 0; i < count; ++i) {
-    int status = run_step(session, ids[i], session->position);
+  for (int64_t i = 0; i < count; i += session->tokens) {
+    int64_t step = count - i < session->tokens ? count - i : session->tokens;
+    int status = run_step(session, ids + i, step, session->position);
     if (status != ONEBIT_OK)
       return status;
-    ++session->position;
+    session->position += step;
   }
   read_logits(session, logits, next_token);
   return ONEBIT_OK;
@@ -406,7 +437,7 @@ int onebit_session_time(onebit_session *session, int64_t id, int32_t iterations,
                         (double)(now.tv_nsec - start.tv_nsec) * 1e-6;
     if (warm >= 2 && elapsed_ms >= ONEBIT_WARM_UP_MS)
       break;
-    int status = run_step(session, id, session->position);
+    int status = run_step(session, &id, 1, session->position);
     if (status != ONEBIT_OK)
       return status;
   }
@@ -417,7 +448,7 @@ int onebit_session_time(onebit_session *session, int64_t id, int32_t iterations,
 #else
   clock_gettime(CLOCK_MONOTONIC, &start);
   for (int32_t i = 0; i < iterations; ++i) {
-    int status = run_step(session, id, session->position);
+    int status = run_step(session, &id, 1, session->position);
     if (status != ONEBIT_OK)
       return status;
   }

@@ -28,8 +28,9 @@ struct ImportOptions {
   int64_t resourceThreshold = 1024;
   /// Decoding steps (a graph with past key/value inputs, either form of
   /// docs/decoding.md): symbolic dimensions of the decoder's inputs become
-  /// batch 1, one new token and a past of `decoderRows - 1` rows, so that
-  /// such graphs import without --input-shape. 0: no defaults.
+  /// batch 1, one new token (or the T that `inputShapes` gives `input_ids`,
+  /// [1, T]) and a past of `decoderRows - T` rows, so that such graphs
+  /// import without --input-shape. 0: no defaults.
   int64_t decoderRows = 0;
 };
 
