@@ -21,8 +21,10 @@ For each context P the session is prefilled with P tokens, then timed:
   cuBLAS, RMSNorm, rotary, a static cache of `window` rows written with
   index_copy_, scaled_dot_product_attention over it with a mask), one CUDA
   graph per step, replayed back to back.
-Then the prefill of 512 tokens (onebit: `Session.prefill`; PyTorch: one
-forward of 512 tokens, causal SDPA), the bytes a step reads (weights, with
+Then the prefill of 512 tokens (onebit: `Session.prefill`, one-token
+steps, and with `prepare --prefill-tokens T` the same decoder compiled for
+steps of T tokens; PyTorch: one forward of 512 tokens, causal SDPA), the
+bytes a step reads (weights, with
 one embedding row, plus the cache rows that exist) against the
 device-to-device copy bandwidth (torch, 1 GiB), and the kernels of one
 onebit step and their time (torch.profiler, CUDA graphs off for it).
@@ -64,6 +66,9 @@ def prepare(args):
     onnx_path = export(out, args.window)
     variants = dict(v.split("=", 1) for v in args.variant)
     libraries = [("", "")] + [(f"-{name}", flags) for name, flags in variants.items()]
+    if args.prefill_tokens:
+        libraries.append((f"-t{args.prefill_tokens}",
+                          f"--input-shape input_ids=1x{args.prefill_tokens}"))
     for suffix, flags in libraries:
         library = out / (f"llama7b-decode{suffix}.so" if args.target == "cuda"
                          else "llama7b-decode-cpu.so")
@@ -75,7 +80,8 @@ def prepare(args):
         if args.target == "cuda":
             subprocess.run(["xz", "-f", "-6", "-T2", str(library)], check=True)
     (out / "config.json").write_text(json.dumps({"window": args.window, **LLAMA_7B,
-                                                 "variants": variants}))
+                                                 "variants": variants,
+                                                 "prefill_tokens": args.prefill_tokens}))
     if args.target == "cuda":
         # The bench reads the ONNX file for its weights' sizes only.
         os.remove(str(onnx_path) + ".data")
@@ -311,6 +317,20 @@ def run(args):
     session.prefill(ids, logits=False)
     onebit_prefill_us = (time.perf_counter() - start) * 1e6
     print(f"prefill 512: onebit {onebit_prefill_us / 1e3:.1f} ms", flush=True)
+    chunk = config.get("prefill_tokens")
+    chunked_prefill_us = None
+    if chunk:
+        # The same decoder compiled for steps of `chunk` tokens: 512 / chunk
+        # steps (docs/decoding.md), each reading the weights once.
+        chunked = Model(unpack(folder, f"-t{chunk}")).session(512 + chunk)
+        chunked.prefill(ids[:8], logits=False)
+        chunked.reset()
+        start = time.perf_counter()
+        chunked.prefill(ids, logits=False)
+        chunked_prefill_us = (time.perf_counter() - start) * 1e6
+        del chunked
+        print(f"prefill 512 in steps of {chunk}: onebit {chunked_prefill_us / 1e3:.1f} ms",
+              flush=True)
     os.environ["ONEBIT_CUDA_GRAPHS"] = "0"
     os.environ["ONEBIT_CUDA_DEPENDENT_LAUNCH"] = "0"
     profiled = Model(library).session(window)
@@ -338,11 +358,15 @@ def run(args):
     torch_prefill_us = time_torch_prefill(torch, peer, 512, window)
     print(f"prefill 512: PyTorch FP16 {torch_prefill_us / 1e3:.1f} ms, onebit "
           f"{onebit_prefill_us / 1e3:.1f} ms ({torch_prefill_us / onebit_prefill_us:.2f}x)")
+    if chunked_prefill_us:
+        print(f"prefill 512: onebit in steps of {chunk} {chunked_prefill_us / 1e3:.1f} ms "
+              f"({torch_prefill_us / chunked_prefill_us:.2f}x PyTorch FP16)")
     if args.json:
         Path(args.json).write_text(json.dumps({
             "gpu": torch.cuda.get_device_name(), "copy_bandwidth": bandwidth,
             "contexts": {str(c): r for c, r in rows.items()},
-            "prefill_512_us": {"onebit": onebit_prefill_us, "torch": torch_prefill_us},
+            "prefill_512_us": {"onebit": onebit_prefill_us, "torch": torch_prefill_us,
+                               "onebit_chunked": chunked_prefill_us, "chunk": chunk},
             "kernels_per_step": total, "layers": config["n_layers"]}, indent=1))
 
 
@@ -413,6 +437,8 @@ def main():
     p.add_argument("--window", type=int, default=4160)
     p.add_argument("--target", choices=("cuda", "cpu"), default="cuda")
     p.add_argument("--compiler", default=str(ROOT / "build/bin/onebit-compile"))
+    p.add_argument("--prefill-tokens", type=int, default=0, metavar="T",
+                   help="also compile the decoder for steps of T tokens, to time prefill")
     p.add_argument("--variant", action="append", default=[], metavar="NAME=FLAGS",
                    help="also compile with these onebit-compile flags (cuda; for `variants`)")
     r = sub.add_parser("run", help="time it and the PyTorch peer on the GPU")

@@ -160,8 +160,8 @@ cl::opt<bool> mmaDirectFragments(
     cl::desc("Tensor-core kernel (-target=cuda), 9 to 16 input rows: each "
              "lane loads its activations from global memory with its sign "
              "words instead of the block staging them in workgroup memory "
-             "(experimental: not yet run on a GPU)"),
-    cl::init(false), cl::cat(category));
+             "(false: staged)"),
+    cl::init(true), cl::cat(category));
 cl::opt<int64_t> mmaRowTiles(
     "mma-row-tiles",
     cl::desc("Tensor-core kernel (-target=cuda): tiles of 16 output rows "

@@ -1,5 +1,5 @@
-// RUN: onebit-opt %s -split-input-file -onebit-gpu-sign-mma=direct-fragments=true | FileCheck %s
-// RUN: onebit-opt %s -split-input-file -onebit-gpu-sign-mma | FileCheck %s --check-prefix=STAGED
+// RUN: onebit-opt %s -split-input-file -onebit-gpu-sign-mma | FileCheck %s
+// RUN: onebit-opt %s -split-input-file -onebit-gpu-sign-mma=direct-fragments=false | FileCheck %s --check-prefix=STAGED
 
 // M = 12 (two input-row tiles), K = 256, N = 64: each lane loads its B
 // fragments from x with its sign words, one word per row and step (W = 1):
@@ -28,8 +28,8 @@
 // CHECK: gpu.barrier
 // CHECK: memref.store %{{.*}} : memref<12x64xf32>
 
-// Staged instead (the default until direct fragments are measured on a
-// GPU): x in workgroup memory, four words per lane and step.
+// Staged instead (direct-fragments=false): x in workgroup memory, four
+// words per lane and step.
 // STAGED-LABEL: func @direct
 // STAGED: workgroup(%[[BUFFER:.*]] : memref<{{.*}}xf16, #gpu.address_space<workgroup>>
 // STAGED: gpu.barrier

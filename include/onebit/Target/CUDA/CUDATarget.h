@@ -80,9 +80,9 @@ struct CUDAPipelineOptions : PassPipelineOptions<CUDAPipelineOptions> {
       *this, "mma-direct-fragments",
       llvm::cl::desc("Tensor-core kernel with 9 to 16 input rows: each lane "
                      "loads its activations from global memory instead of "
-                     "the block staging them in workgroup memory (not yet "
-                     "run on a GPU)"),
-      llvm::cl::init(false)};
+                     "the block staging them in workgroup memory (false: "
+                     "staged)"),
+      llvm::cl::init(true)};
   Option<bool> dependentLaunch{
       *this, "dependent-launch",
       llvm::cl::desc("Each kernel launches before the one before it has "
