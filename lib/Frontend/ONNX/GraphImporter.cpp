@@ -91,6 +91,15 @@ OwningOpRef<ModuleOp> GraphImporter::import() {
   return module;
 }
 
+int64_t GraphImporter::getDecoderTokens() const {
+  // One, or what --input-shape gives the ids ([batch, T]).
+  for (const auto &[input, shape] : options.inputShapes)
+    if (classifyDecoderInput(input).kind == DecoderTensor::InputIds &&
+        shape.size() == 2)
+      return shape[1];
+  return 1;
+}
+
 FailureOr<SmallVector<int64_t>>
 GraphImporter::getDecoderInputShape(StringRef name,
                                     const onnx::TypeProto_Tensor &type) {
@@ -102,14 +111,8 @@ GraphImporter::getDecoderInputShape(StringRef name,
   DecoderTensor kind = classifyDecoderInput(name).kind;
   if (!isDecoder || kind == DecoderTensor::Other)
     return failure();
-  // The new tokens of a step: one, or what --input-shape gives the ids
-  // ([batch, T]); the past is the rest of the window.
-  int64_t tokens = 1;
-  for (const auto &[input, shape] : options.inputShapes)
-    if (classifyDecoderInput(input).kind == DecoderTensor::InputIds &&
-        shape.size() == 2)
-      tokens = shape[1];
-  if (tokens < 1 || tokens >= options.decoderRows)
+  int64_t tokens = getDecoderTokens();
+  if (tokens >= options.decoderRows)
     return failure();
   // Which dimension holds what: [batch, tokens] for ids, positions and the
   // mask (whose tokens are past + new), [batch, heads, past, head size]
@@ -148,6 +151,16 @@ LogicalResult GraphImporter::importInputs(func::FuncOp func,
     initializerNames.insert(tensor.name());
   SmallVector<Type> types;
   SmallVector<Attribute> names, dtypes;
+  bool isDecoder = llvm::any_of(model.graph().input(), [](const auto &input) {
+    return classifyDecoderInput(input.name()).kind == DecoderTensor::PastKey;
+  });
+  if (isDecoder && options.decoderRows >= 2 &&
+      getDecoderTokens() >= options.decoderRows)
+    return emitError(fileLoc)
+           << "--input-shape gives 'input_ids' " << getDecoderTokens()
+           << " new tokens per step; a step of this decoder takes fewer than "
+              "its window of "
+           << options.decoderRows << " positions (--max-seq-len)";
   for (const onnx::ValueInfoProto &input : model.graph().input()) {
     if (initializerNames.contains(input.name()))
       continue;

@@ -29,8 +29,12 @@ public:
 
 private:
   LogicalResult importInputs(func::FuncOp func, OpBuilder &builder);
+  /// The new tokens of a decoder's step: 1, or the T of --input-shape
+  /// input_ids=1xT.
+  int64_t getDecoderTokens() const;
   /// The shape ImportOptions::decoderRows gives the decoder input `name`
-  /// (batch 1, one new token, past rows), or failure where it gives none.
+  /// (batch 1, the step's new tokens, past rows), or failure where it gives
+  /// none.
   FailureOr<SmallVector<int64_t>>
   getDecoderInputShape(StringRef name, const onnx::TypeProto_Tensor &type);
   LogicalResult importInitializers(OpBuilder &builder);
