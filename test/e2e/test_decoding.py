@@ -27,6 +27,22 @@ def _build(tmp, form, dtype="float32", kv_heads=2, attention="eager"):
                               seed=3, attention=attention)
     return path
 
+def _check_against_onnxruntime(session, path, dtype, ids):
+    """`ids` through `session`: the prompt (PROMPT, their start) in one
+    prefill, then one token per step; the logits after each against
+    onnxruntime stepping the ONNX decoder at `path` one token at a time."""
+    ref = generate.Backend.onnxruntime(str(path), MAX_LEN)
+    caches = ref._state()
+    tolerance = 1e-4 if dtype == "float32" else 1e-2
+    for pos, token in enumerate(ids):
+        expected = ref._step(caches, token, pos)
+        if pos < len(PROMPT) - 1:
+            continue
+        got = session.prefill(PROMPT) if pos == len(PROMPT) - 1 else session.decode(token)
+        assert session.position == pos + 1
+        scale = max(1.0, float(np.abs(expected).max()))
+        assert np.abs(got - expected).max() <= tolerance * scale, pos
+
 
 @pytest.fixture(scope="module")
 def compiled(tmp_path_factory, onebit_compile):
@@ -59,20 +75,8 @@ def test_session_logits_match_onnxruntime_step_by_step(compiled, form, dtype, kv
     model = Model(library)
     assert model.is_decoder and model.window == MAX_LEN
     assert [i.name for i in model.inputs] == ["input_ids", "position"]
-    session = model.session()
-    ref = generate.Backend.onnxruntime(str(path), MAX_LEN)
-    caches = ref._state()
-    tolerance = 1e-4 if dtype == "float32" else 1e-2
     ids = PROMPT + [int(i) for i in np.random.default_rng(1).integers(0, 256, 12)]
-    # The prompt in one prefill, then one token per step.
-    for pos, token in enumerate(ids):
-        expected = ref._step(caches, token, pos)
-        if pos < len(PROMPT) - 1:
-            continue
-        got = session.prefill(PROMPT) if pos == len(PROMPT) - 1 else session.decode(token)
-        assert session.position == pos + 1
-        scale = max(1.0, float(np.abs(expected).max()))
-        assert np.abs(got - expected).max() <= tolerance * scale, pos
+    _check_against_onnxruntime(model.session(), path, dtype, ids)
 
 
 @pytest.mark.parametrize("form", decode.FORMS)
@@ -258,18 +262,8 @@ def test_steps_of_several_tokens_match_onnxruntime(tmp_path, onebit_compile, for
         model.session(MAX_LEN)
     session = model.session()
     assert session.max_len == MAX_LEN - 3
-    ref = generate.Backend.onnxruntime(str(path), MAX_LEN)
-    caches = ref._state()
-    tolerance = 1e-4 if dtype == "float32" else 1e-2
     ids = PROMPT + [int(i) for i in np.random.default_rng(2).integers(0, 256, 14)]
     assert len(ids) == session.max_len
-    for pos, token in enumerate(ids):
-        expected = ref._step(caches, token, pos)
-        if pos < len(PROMPT) - 1:
-            continue
-        got = session.prefill(PROMPT) if pos == len(PROMPT) - 1 else session.decode(token)
-        assert session.position == pos + 1
-        scale = max(1.0, float(np.abs(expected).max()))
-        assert np.abs(got - expected).max() <= tolerance * scale, pos
+    _check_against_onnxruntime(session, path, dtype, ids)
     with pytest.raises(RuntimeError_, match="do not fit"):
         session.decode(1)
