@@ -117,18 +117,15 @@ def prepare(args):
     for form, dtype, kv_heads, attention in decoder_cases if "decoders" in parts else []:
         name = f"decoder-{form}-{dtype}-kv{kv_heads or 4}-{attention}"
         window, prompt, flags, session = DECODER_WINDOW, DECODER_PROMPT, [], None
+        config = models.LlamaConfig(vocab_size=256, d_model=256, n_layers=2,
+                                    n_heads=4, ffn=512, n_kv_heads=kv_heads)
         if attention == "t4":
             # Steps of 4 new tokens (prompts in chunks, decode padded).
-            config = models.LlamaConfig(vocab_size=256, d_model=256, n_layers=2,
-                                        n_heads=4, ffn=512, n_kv_heads=kv_heads)
             attention, flags, session = "eager", ["--input-shape", "input_ids=1x4"], window - 3
         elif attention == "long":
             config = models.LlamaConfig(vocab_size=256, d_model=2048, n_layers=1,
                                         n_heads=16, ffn=512)
             window, prompt, attention = LONG_WINDOW, LONG_PROMPT, "eager"
-        else:
-            config = models.LlamaConfig(vocab_size=256, d_model=256, n_layers=2,
-                                        n_heads=4, ffn=512, n_kv_heads=kv_heads)
         onnx_path = out / "decoders" / f"{name}.onnx"
         decode.build_llama_decode(config, max_len=window, dtype=dtype,
                                   path=str(onnx_path), form=form, seed=2,

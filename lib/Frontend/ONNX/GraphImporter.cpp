@@ -111,9 +111,8 @@ GraphImporter::getDecoderInputShape(StringRef name,
   DecoderTensor kind = classifyDecoderInput(name).kind;
   if (!isDecoder || kind == DecoderTensor::Other)
     return failure();
+  // importInputs refused a step of the window's tokens or more.
   int64_t tokens = getDecoderTokens();
-  if (tokens >= options.decoderRows)
-    return failure();
   // Which dimension holds what: [batch, tokens] for ids, positions and the
   // mask (whose tokens are past + new), [batch, heads, past, head size]
   // for the cache.
