@@ -322,7 +322,7 @@ def run(args):
     onebit_prefill_us = (time.perf_counter() - start) * 1e6
     print(f"prefill 512: onebit {onebit_prefill_us / 1e3:.1f} ms", flush=True)
     chunk = config.get("prefill_tokens")
-    chunked_prefill_us = None
+    chunked_prefill_us = chunked_step_us = None
     if chunk:
         # The same decoder compiled for steps of `chunk` tokens: 512 / chunk
         # steps (docs/decoding.md), each reading the weights once.
@@ -332,9 +332,11 @@ def run(args):
         start = time.perf_counter()
         chunked.prefill(ids, logits=False)
         chunked_prefill_us = (time.perf_counter() - start) * 1e6
+        # What the library's decode steps then cost: one token padded to T.
+        chunked_step_us = chunked.time(token, iterations=args.iterations)
         del chunked
-        print(f"prefill 512 in steps of {chunk}: onebit {chunked_prefill_us / 1e3:.1f} ms",
-              flush=True)
+        print(f"prefill 512 in steps of {chunk}: onebit {chunked_prefill_us / 1e3:.1f} ms; "
+              f"its decode step at 512: {chunked_step_us:.1f} us", flush=True)
     os.environ["ONEBIT_CUDA_GRAPHS"] = "0"
     os.environ["ONEBIT_CUDA_DEPENDENT_LAUNCH"] = "0"
     profiled = Model(library).session(window)
@@ -370,7 +372,8 @@ def run(args):
             "gpu": torch.cuda.get_device_name(), "copy_bandwidth": bandwidth,
             "contexts": {str(c): r for c, r in rows.items()},
             "prefill_512_us": {"onebit": onebit_prefill_us, "torch": torch_prefill_us,
-                               "onebit_chunked": chunked_prefill_us, "chunk": chunk},
+                               "onebit_chunked": chunked_prefill_us, "chunk": chunk,
+                               "chunked_step_us": chunked_step_us},
             "kernels_per_step": total, "layers": config["n_layers"]}, indent=1))
 
 

@@ -170,7 +170,8 @@ cl::opt<int64_t> mmaRowTiles(
 cl::list<std::string> inputShapes(
     "input-shape",
     cl::desc("Static shape for a graph input with symbolic dimensions, "
-             "e.g. --input-shape input_ids=1x16 (repeatable)"),
+             "e.g. --input-shape input_ids=1x16 (repeatable; for a decoder, "
+             "input_ids=1xT makes a step of T tokens, docs/decoding.md)"),
     cl::value_desc("name=DIMxDIM..."), cl::cat(category));
 cl::opt<int64_t> maxSeqLen(
     "max-seq-len",
