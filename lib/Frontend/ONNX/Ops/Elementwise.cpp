@@ -126,12 +126,9 @@ OpConverter comparisonConverter(bool swap) {
 template <typename OpTy>
 OpConverter floatUnaryConverter() {
   return [](NodeImporter &node) -> LogicalResult {
-    FailureOr<ImportedValue> input = node.getInput(0);
+    FailureOr<ImportedValue> input = getFloatInput(node);
     if (failed(input))
       return failure();
-    if (!isFloat(input->value))
-      return node.emitError() << "needs a float input, got "
-                              << input->getType();
     node.setOutput(0, node.getTosa().unary<OpTy>(input->value));
     return success();
   };
@@ -300,11 +297,9 @@ LogicalResult convertPow(NodeImporter &node) {
 }
 
 LogicalResult convertSqrt(NodeImporter &node) {
-  FailureOr<ImportedValue> input = node.getInput(0);
+  FailureOr<ImportedValue> input = getFloatInput(node);
   if (failed(input))
     return failure();
-  if (!isFloat(input->value))
-    return node.emitError() << "needs a float input";
   TosaBuilder &tosa = node.getTosa();
   // pow(x, 0.5): the decomposed-LayerNorm fusion matches this form.
   Value half = tosa.scalar(input->getType().getElementType(), 0.5,
@@ -361,12 +356,10 @@ LogicalResult convertRelu(NodeImporter &node) {
 LogicalResult convertGelu(NodeImporter &node) {
   if (failed(requireOpset(node, 20)))
     return failure();
-  FailureOr<ImportedValue> input = node.getInput(0);
+  FailureOr<ImportedValue> input = getFloatInput(node);
   if (failed(input))
     return failure();
   RankedTensorType type = input->getType();
-  if (!isFloat(type.getElementType()))
-    return node.emitError() << "needs a float input, got " << type;
   std::string approximate = node.getString("approximate", "none");
   if (approximate != "none" && approximate != "tanh")
     return node.emitError() << "approximate must be \"none\" or \"tanh\", "
@@ -541,12 +534,9 @@ LogicalResult convertWhere(NodeImporter &node) {
 
 /// IsNaN: NaN is the one value not equal to itself.
 LogicalResult convertIsNaN(NodeImporter &node) {
-  FailureOr<ImportedValue> input = node.getInput(0);
+  FailureOr<ImportedValue> input = getFloatInput(node);
   if (failed(input))
     return failure();
-  if (!isFloat(input->value))
-    return node.emitError() << "needs a float input, got "
-                            << input->getType();
   TosaBuilder &tosa = node.getTosa();
   Value same = tosa.binary<tosa::EqualOp>(input->value, input->value,
                                           tosa.getBuilder().getI1Type());

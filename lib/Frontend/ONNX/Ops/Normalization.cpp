@@ -13,12 +13,10 @@ namespace {
 
 /// Moves `axis` last (LayerNorm and Softmax normalise the trailing dims).
 LogicalResult convertLayerNormalization(NodeImporter &node) {
-  FailureOr<ImportedValue> input = node.getInput(0);
+  FailureOr<ImportedValue> input = getFloatInput(node);
   if (failed(input))
     return failure();
   RankedTensorType type = input->getType();
-  if (!isa<FloatType>(type.getElementType()))
-    return node.emitError() << "needs a float input";
   FailureOr<int64_t> axis =
       normalizeAxis(node, node.getInt("axis", -1), type.getRank());
   if (failed(axis))
@@ -72,12 +70,10 @@ LogicalResult convertLayerNormalization(NodeImporter &node) {
 }
 
 LogicalResult convertSoftmax(NodeImporter &node, bool logarithm) {
-  FailureOr<ImportedValue> input = node.getInput(0);
+  FailureOr<ImportedValue> input = getFloatInput(node);
   if (failed(input))
     return failure();
   RankedTensorType type = input->getType();
-  if (!isa<FloatType>(type.getElementType()))
-    return node.emitError() << "needs a float input";
   FailureOr<int64_t> axis =
       normalizeAxis(node, node.getInt("axis", -1), type.getRank());
   if (failed(axis))

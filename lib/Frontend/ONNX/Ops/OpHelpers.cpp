@@ -16,6 +16,16 @@ bool mlir::onebit::onnx_import::isFloat(Value value) {
   return isFloat(getElementTypeOrSelf(value.getType()));
 }
 
+FailureOr<ImportedValue>
+mlir::onebit::onnx_import::getFloatInput(NodeImporter &node, unsigned index) {
+  FailureOr<ImportedValue> input = node.getInput(index);
+  if (failed(input))
+    return failure();
+  if (!isFloat(input->value))
+    return node.emitError() << "needs a float input, got " << input->getType();
+  return input;
+}
+
 FailureOr<SmallVector<int64_t>> mlir::onebit::onnx_import::broadcastShapes(
     NodeImporter &node, ArrayRef<RankedTensorType> types) {
   size_t rank = 0;

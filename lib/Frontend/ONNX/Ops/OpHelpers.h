@@ -17,6 +17,10 @@ namespace mlir::onebit::onnx_import {
 bool isFloat(Value value);
 bool isFloat(Type elementType);
 
+/// Input `index` of `node`, which must be a float tensor (else an error
+/// naming its type).
+FailureOr<ImportedValue> getFloatInput(NodeImporter &node, unsigned index = 0);
+
 /// The numpy broadcast of `shapes`, or an error naming them.
 FailureOr<SmallVector<int64_t>> broadcastShapes(NodeImporter &node,
                                                 ArrayRef<RankedTensorType> types);
