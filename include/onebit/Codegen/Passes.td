@@ -675,9 +675,8 @@ def OneBitGPUSignMma : Pass<"onebit-gpu-sign-mma", "::mlir::func::FuncOp"> {
       ahead, the 32 inputs of its word (one per row and step) of input rows
       g and 8 + g with 16-byte loads, and pairs inputs (p, p + 16) in
       registers. Every block reads all of x, from L2 and L1, but without
-      barriers or chunks (the default: at M = 16 on an H100, 4096→11008
-      took 14.3 µs against 28.9 staged, 11008→4096 25.5 against 34.5;
-      docs/benchmarks.md).
+      barriers or chunks (the default: faster than staging at M = 16 on
+      the 7B shapes, docs/benchmarks.md).
     - The grid's y dimension walks passes of up to 32 input rows, its x
       dimension groups of output tiles. Where that gives fewer than
       `min-grid-size` blocks, the block's 4 warps split K instead of rows
@@ -793,6 +792,20 @@ def OneBitGPURowReductions
     LayerNorm then loads its row once and reads nothing else back. Stores
     still happen (later kernels may read the buffers).
 
+    **Split rows.** Where the blocks (rows times chains) are few, resident
+    rows share a row among up to `max-blocks-per-row` blocks, no more than
+    the slots of its tail: the steps whose results no later step of the
+    chain touches (a norm's scaling by its weights, the ops after it).
+    Block i of a row owns slot s (elements s * B + t) where s % blocks ==
+    i. Each block runs the reductions, and the steps they read, over the
+    whole row from registers but stores only the slots it owns (block 0
+    the reductions' results); it runs the tail for its own slots alone,
+    their inputs from outside the chain loaded before the first step. A
+    chain where a step would read back what another block stores (a sum
+    without a fill before it, read later) keeps one block per row. At
+    batch 1 the tail is most of a row's loads, which one block otherwise
+    issues from one SM after its last barrier.
+
     Sums are reassociated (added in a tree instead of in order), which
     changes their rounding within the usual floating-point tolerance.
     Reductions over fewer than `min-row-size` elements, or with more rows
@@ -817,6 +830,9 @@ def OneBitGPURowReductions
            "Shortest row worth a block">,
     Option<"maxRows", "max-rows", "int64_t", /*default=*/"65536",
            "Most rows (blocks) per reduction">,
+    Option<"maxBlocksPerRow", "max-blocks-per-row", "int64_t",
+           /*default=*/"16",
+           "Most blocks that share a row's tail (1: a block per row)">,
   ];
   let dependentDialects = [
     "::mlir::gpu::GPUDialect",

@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "KernelBuilding.h"
 #include "onebit/Codegen/Passes.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -37,13 +38,6 @@ constexpr StringLiteral kDependentLaunch = "onebit_cuda_dependent_launch";
 /// leaves most SMs to the next kernel's blocks.
 constexpr int64_t kFewBlocks = 32;
 
-/// `value` through the views that `value` is of.
-Value getViewRoot(Value value) {
-  while (auto view = value.getDefiningOp<ViewLikeOpInterface>())
-    value = view.getViewSource();
-  return value;
-}
-
 /// What the pass knows of a kernel from its launches.
 struct KernelLaunches {
   /// Arguments every launch binds to (a view of) a constant global: no
@@ -63,11 +57,10 @@ DenseMap<Operation *, KernelLaunches> collectLaunches(ModuleOp module) {
     unsigned count = launch.getNumKernelOperands();
     KernelLaunches &info =
         kernels
-            .try_emplace(kernel,
-                         KernelLaunches{llvm::BitVector(count, true)})
+            .try_emplace(kernel, KernelLaunches{llvm::BitVector(count, true)})
             .first->second;
     for (unsigned i = 0; i < count; ++i) {
-      auto global = getViewRoot(launch.getKernelOperand(i))
+      auto global = getAliasRoot(launch.getKernelOperand(i))
                         .getDefiningOp<memref::GetGlobalOp>();
       auto symbol =
           global ? SymbolTable::lookupNearestSymbolFrom<memref::GlobalOp>(
@@ -94,14 +87,14 @@ bool readsOnlyConstants(Operation *op, const DenseSet<Value> &constants) {
     source = load.getMemRef();
   else if (auto load = dyn_cast<vector::LoadOp>(op))
     source = load.getBase();
-  return source && constants.contains(getViewRoot(source));
+  return source && constants.contains(getAliasRoot(source));
 }
 
 /// The first op of `block` that may read or write memory other than
 /// `constants` (the terminator if none), and whether loads of constants
 /// come before it.
-std::pair<Operation *, bool>
-findFirstAccess(Block &block, const DenseSet<Value> &constants) {
+std::pair<Operation *, bool> findFirstAccess(Block &block,
+                                             const DenseSet<Value> &constants) {
   bool readsConstants = false;
   for (Operation &op : block.without_terminator()) {
     if (readsOnlyConstants(&op, constants))

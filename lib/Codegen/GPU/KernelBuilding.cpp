@@ -118,8 +118,7 @@ bool onebit::isPointwiseGeneric(linalg::GenericOp op) {
   });
 }
 
-SmallVector<Value> onebit::getMapIndices(ImplicitLocOpBuilder &b,
-                                         AffineMap map,
+SmallVector<Value> onebit::getMapIndices(ImplicitLocOpBuilder &b, AffineMap map,
                                          ArrayRef<Value> point) {
   SmallVector<Value> indices;
   for (AffineExpr expr : map.getResults()) {
@@ -145,11 +144,11 @@ Value onebit::evaluatePointwiseGeneric(
     else if (!isa<MemRefType>(input->get().getType()))
       mapping.map(argument, input->get());
     else
-      mapping.map(argument,
-                  memref::LoadOp::create(
-                      b, input->get(),
-                      getMapIndices(b, op.getMatchingIndexingMap(input),
-                                    point)));
+      mapping.map(
+          argument,
+          memref::LoadOp::create(
+              b, input->get(),
+              getMapIndices(b, op.getMatchingIndexingMap(input), point)));
   }
   for (Operation &inner : op.getBody()->without_terminator()) {
     if (auto index = dyn_cast<linalg::IndexOp>(inner))
@@ -157,16 +156,14 @@ Value onebit::evaluatePointwiseGeneric(
     else
       b.clone(inner, mapping);
   }
-  return mapping.lookupOrDefault(
-      op.getBody()->getTerminator()->getOperand(0));
+  return mapping.lookupOrDefault(op.getBody()->getTerminator()->getOperand(0));
 }
 
 void onebit::createIndexSwitch(ImplicitLocOpBuilder &b, Value which,
                                int64_t count,
                                llvm::function_ref<void(int64_t)> buildCase) {
   auto cases = llvm::to_vector(llvm::seq<int64_t>(0, count));
-  auto select =
-      scf::IndexSwitchOp::create(b, TypeRange{}, which, cases, count);
+  auto select = scf::IndexSwitchOp::create(b, TypeRange{}, which, cases, count);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(&select.getDefaultRegion().emplaceBlock());
   scf::YieldOp::create(b);
@@ -194,14 +191,13 @@ bool onebit::touchesNoData(Operation *op) {
   return isa<gpu::AllocOp, memref::AllocOp>(op) || isMemoryEffectFree(op);
 }
 
-namespace {
-
-/// The allocation (or argument, or global) that `buffer` views.
-Value getAliasRoot(Value buffer) {
+Value onebit::getAliasRoot(Value buffer) {
   while (auto view = buffer.getDefiningOp<ViewLikeOpInterface>())
     buffer = view.getViewSource();
   return buffer;
 }
+
+namespace {
 
 /// The roots of the buffers `op` reads and writes, from its memory
 /// effects and those of the ops inside it; false where some effect is on
@@ -221,9 +217,9 @@ bool getRoots(Operation *op, DenseSet<Value> &read, DenseSet<Value> &written) {
       // Unknown: every buffer it uses is read and written.
       for (Value operand : inner->getOperands())
         if (isa<MemRefType>(operand.getType()) &&
-            isOutside(getAliasRoot(operand))) {
-          read.insert(getAliasRoot(operand));
-          written.insert(getAliasRoot(operand));
+            isOutside(onebit::getAliasRoot(operand))) {
+          read.insert(onebit::getAliasRoot(operand));
+          written.insert(onebit::getAliasRoot(operand));
         }
       return;
     }
@@ -240,7 +236,7 @@ bool getRoots(Operation *op, DenseSet<Value> &read, DenseSet<Value> &written) {
         known &= isa<gpu::BarrierOp>(inner);
         continue;
       }
-      Value root = getAliasRoot(value);
+      Value root = onebit::getAliasRoot(value);
       if (!isOutside(root))
         continue;
       if (reads)

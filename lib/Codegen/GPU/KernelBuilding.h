@@ -11,8 +11,8 @@
 
 #include "onebit/Dialect/OneBit/IR/OneBitDialect.h"
 
-#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "llvm/ADT/STLFunctionalExtras.h"
 
@@ -54,6 +54,11 @@ gpu::LaunchOp createNamedLaunch(ImplicitLocOpBuilder &b, StringRef kernelName,
 /// `value` without the reshapes (memref.expand_shape, collapse_shape) in
 /// front of it: the buffer it views.
 Value getBufferRoot(Value value);
+
+/// The allocation, argument or global that `buffer` views through any view
+/// op (getBufferRoot's reshapes, subviews, views, casts): buffers of
+/// different alias roots never overlap.
+Value getAliasRoot(Value buffer);
 
 /// Whether `op` neither reads nor writes buffer contents (allocations,
 /// views, constants).

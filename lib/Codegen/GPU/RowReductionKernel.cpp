@@ -16,6 +16,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "KernelBuilding.h"
+#include "RowSplit.h"
 #include "RowSteps.h"
 #include "onebit/Codegen/Passes.h"
 
@@ -104,139 +105,21 @@ Value toF32(ImplicitLocOpBuilder &b, Value v) {
   return v.getType().isF32() ? v : arith::ExtFOp::create(b, b.getF32Type(), v);
 }
 
-/// Most elements of a row each thread holds in registers across the steps
-/// of a chain (resident rows, below).
-constexpr int64_t kMaxResidentElements = 16;
-
-/// Per thread, the values that earlier steps of a chain loaded or stored
-/// for the elements the thread owns, by buffer root: later steps take them
-/// from registers instead of loading them again. A thread owns elements
-/// slot * blockSize + thread of every row (clamped to the last, as the
-/// steps evaluate them), whatever the step; a row of one element is slot 0
-/// in every thread.
-class ResidentValues {
-public:
-  /// What slot `slot` of `step` reads from `buffer` through `map` at
-  /// `point`: a resident value, or a load that later steps may take
-  /// (commitLoads). Null where the access is not one of a row's elements.
-  Value read(ImplicitLocOpBuilder &b, const RowStep &step, Value buffer,
-             AffineMap map, ArrayRef<Value> point, int64_t slot) {
-    RowAccess access = classify(step, buffer, map);
-    if (access == RowAccess::Other)
-      return Value();
-    int64_t elements =
-        access == RowAccess::RowScalar ? 1 : getRowElements(step);
-    Value root = getBufferRoot(buffer);
-    if (Value value = lookup(rows, root, elements, slot))
-      return value;
-    if (Value value = lookup(loaded, root, elements, slot))
-      return value;
-    Value value =
-        memref::LoadOp::create(b, buffer, getMapIndices(b, map, point));
-    auto [it, inserted] = loaded.try_emplace(root, Row{elements, {}});
-    if (it->second.elements == elements &&
-        static_cast<int64_t>(it->second.slots.size()) == slot)
-      it->second.slots.push_back(value);
-    return value;
-  }
-
-  /// Makes the rows that the last step loaded whole resident.
-  void commitLoads(const RowStep &step) {
-    int64_t slots =
-        llvm::divideCeil(getRowElements(step), rowBlockSize);
-    for (auto &[root, row] : loaded)
-      if (row.elements == 1 ||
-          static_cast<int64_t>(row.slots.size()) == slots)
-        rows[root] = row;
-    loaded.clear();
-  }
-
-  /// Records what `step` stored into `buffer` (written through `map`):
-  /// `slots`, or nothing known where it is not one value per owned
-  /// element.
-  void record(const RowStep &step, Value buffer, AffineMap map,
-              ArrayRef<Value> slots) {
-    Value root = getBufferRoot(buffer);
-    rows.erase(root);
-    RowAccess access = classify(step, buffer, map);
-    int64_t elements = getRowElements(step);
-    // An elementwise step over several elements into one per row races.
-    if (slots.empty() || access == RowAccess::Other ||
-        (access == RowAccess::RowScalar && elements != 1 && !step.reduction))
-      return;
-    rows[root] = {access == RowAccess::RowScalar ? 1 : elements,
-                  SmallVector<Value>(slots)};
-  }
-
-  /// Forgets `buffer`'s values.
-  void invalidate(Value buffer) { rows.erase(getBufferRoot(buffer)); }
-
-  explicit ResidentValues(int64_t blockSize) : rowBlockSize(blockSize) {}
-
-private:
-  struct Row {
-    int64_t elements;
-    SmallVector<Value> slots;
-  };
-
-  /// The value of slot `slot` of a row of `elements` of `root`, if held.
-  static Value lookup(const DenseMap<Value, Row> &held, Value root,
-                      int64_t elements, int64_t slot) {
-    auto it = held.find(root);
-    if (it == held.end() || it->second.elements != elements)
-      return Value();
-    int64_t index = elements == 1 ? 0 : slot;
-    return index < static_cast<int64_t>(it->second.slots.size())
-               ? it->second.slots[index]
-               : Value();
-  }
-
-  int64_t rowBlockSize;
-  DenseMap<Value, Row> rows;
-  DenseMap<Value, Row> loaded; // by the step being emitted
-};
-
 /// `getInput` for a step's inputs at slot `slot` (loop point `point`):
 /// through `resident`, where given.
 auto residentInputs(ImplicitLocOpBuilder &b, ResidentValues *resident,
-                    const RowStep &step, ArrayRef<Value> point,
-                    int64_t slot) {
+                    const RowStep &step, ArrayRef<Value> point, int64_t slot) {
   return [=, &b, &step](OpOperand *input) -> Value {
     if (!resident)
       return Value();
     auto generic = cast<linalg::GenericOp>(input->getOwner());
-    return resident->read(b, step, input->get(),
-                          generic.getMatchingIndexingMap(input), point, slot);
+    Value value =
+        resident->read(b, step, input->get(),
+                       generic.getMatchingIndexingMap(input), point, slot);
+    if (!value)
+      resident->noteMemoryRead(input->get());
+    return value;
   };
-}
-
-/// What the elementwise step computes at loop point `point`.
-Value computeElementwise(ImplicitLocOpBuilder &b, const RowStep &step,
-                         ArrayRef<Value> point,
-                         llvm::function_ref<Value(OpOperand *)> getInput) {
-  if (auto fill = dyn_cast<linalg::FillOp>(step.op))
-    return fill.getInputs()[0];
-  return evaluatePointwiseGeneric(b, cast<linalg::GenericOp>(step.op), point,
-                                  getInput);
-}
-
-/// The `count` elements a thread takes at `base` (of `elements`): indices
-/// base + u * blockSize + thread, clamped to the last element so that
-/// every load is in bounds, and whether each is real.
-SmallVector<std::pair<Value, Value>>
-getUnrolledElements(ImplicitLocOpBuilder &b, Value base, Value thread,
-                    int64_t blockSize, int64_t elements, int64_t count) {
-  SmallVector<std::pair<Value, Value>> result;
-  for (int64_t u = 0; u < count; ++u) {
-    Value index = arith::AddIOp::create(
-        b, base,
-        arith::AddIOp::create(b, thread, constIndex(b, u * blockSize)));
-    Value real = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, index,
-                                       constIndex(b, elements));
-    result.push_back(
-        {arith::MinUIOp::create(b, index, constIndex(b, elements - 1)), real});
-  }
-  return result;
 }
 
 /// The block's threads walk the row's elements with a stride of the block:
@@ -245,7 +128,7 @@ getUnrolledElements(ImplicitLocOpBuilder &b, Value base, Value thread,
 /// earlier steps stored from registers and recording what this one stores.
 void emitElementwise(ImplicitLocOpBuilder &b, const RowStep &step,
                      ArrayRef<Value> row, Value thread, int64_t blockSize,
-                     ResidentValues *resident) {
+                     ResidentValues *resident, const RowSplit &split) {
   ArrayRef<int64_t> elementShape =
       ArrayRef<int64_t>(step.ranges).drop_front(step.rowLoops);
   int64_t elements = product(elementShape);
@@ -269,7 +152,10 @@ void emitElementwise(ImplicitLocOpBuilder &b, const RowStep &step,
     values.push_back(computeElementwise(
         b, step, point, residentInputs(b, resident, step, point, slot)));
     results.push_back({point, values.back()});
-    results.back().first.push_back(real);
+    results.back().first.push_back(
+        split.blocks > 1
+            ? arith::AndIOp::create(b, real, ownsSlot(b, split, slot))
+            : real);
   }
   for (auto &[point, value] : results) {
     Value real = point.pop_back_val();
@@ -296,7 +182,8 @@ void emitElementwise(ImplicitLocOpBuilder &b, const RowStep &step,
 /// combines the result with the output's value and stores it.
 void emitReduction(ImplicitLocOpBuilder &b, const RowStep &step,
                    ArrayRef<Value> rowIndex, Value thread, Value partials,
-                   int64_t blockSize, ResidentValues *resident) {
+                   int64_t blockSize, ResidentValues *resident,
+                   const RowSplit &split) {
   const RowReduction &r = *step.reduction;
   int64_t numWarps = blockSize / kWarpSize;
   auto addSlots = [&](Value base, int64_t count, Value partial) {
@@ -321,10 +208,10 @@ void emitReduction(ImplicitLocOpBuilder &b, const RowStep &step,
     partial = addSlots(constIndex(b, 0), llvm::divideCeil(r.rowSize, blockSize),
                        identity(b, r.combiner));
   } else {
-    auto loop = scf::ForOp::create(
-        b, constIndex(b, 0), constIndex(b, r.rowSize),
-        constIndex(b, blockSize * kUnroll),
-        ValueRange{identity(b, r.combiner)});
+    auto loop =
+        scf::ForOp::create(b, constIndex(b, 0), constIndex(b, r.rowSize),
+                           constIndex(b, blockSize * kUnroll),
+                           ValueRange{identity(b, r.combiner)});
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
     scf::YieldOp::create(b, addSlots(loop.getInductionVar(), kUnroll,
@@ -362,8 +249,8 @@ void emitReduction(ImplicitLocOpBuilder &b, const RowStep &step,
                      : arith::TruncFOp::create(b, elementType, total);
   // Where a fill gave the output's value before, every thread knows the
   // stored value.
-  Value stored = step.initial ? combine(b, r.combiner, step.initial, result)
-                              : Value();
+  Value stored =
+      step.initial ? combine(b, r.combiner, step.initial, result) : Value();
   if (resident) {
     resident->commitLoads(step);
     if (stored)
@@ -374,6 +261,8 @@ void emitReduction(ImplicitLocOpBuilder &b, const RowStep &step,
   }
   Value isFirst =
       arith::CmpIOp::create(b, arith::CmpIPredicate::eq, thread, zero);
+  if (split.blocks > 1)
+    isFirst = arith::AndIOp::create(b, isFirst, ownsSlot(b, split, 0));
   auto store = scf::IfOp::create(b, isFirst, /*withElse=*/false);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(store.thenBlock());
@@ -382,10 +271,97 @@ void emitReduction(ImplicitLocOpBuilder &b, const RowStep &step,
                      memref::LoadOp::create(b, out->get(), rowIndex), result);
   memref::StoreOp::create(b, stored, out->get(), rowIndex);
 }
-/// One gpu.launch in place of the last step that runs `steps`: a block per
-/// row and independent chain of steps (splitIntoChains), which runs its
-/// chain's steps in order, a barrier between them. The steps' ops go.
-void buildKernel(ArrayRef<RowStep> steps, int64_t rows) {
+
+/// The gpu.launch that runs `chains` (of `rows` rows each) before the
+/// last step: a block per row and chain (`blocksPerRow` per row, RowSplit),
+/// which runs its chain's steps in order, a barrier between them. Null,
+/// with nothing built, where a split row's block would read back what
+/// another block stores.
+gpu::LaunchOp buildLaunch(ArrayRef<RowStep> steps,
+                          ArrayRef<SmallVector<RowStep>> chains, int64_t rows,
+                          int64_t blockSize, int64_t blocksPerRow) {
+  ImplicitLocOpBuilder b(steps.back().op->getLoc(), steps.back().op);
+  auto workgroup =
+      gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
+  auto partialsType = MemRefType::get({blockSize / kWarpSize}, b.getF32Type(),
+                                      MemRefLayoutAttrInterface(), workgroup);
+  int64_t blocks = rows * static_cast<int64_t>(chains.size()) * blocksPerRow;
+  auto launch = createNamedLaunch(
+      b, "onebit_row_reduction", constIndex(b, blocks), constIndex(b, 1),
+      constIndex(b, blockSize), TypeRange{partialsType});
+  Value partials = launch.getWorkgroupAttributions()[0];
+  Value thread = launch.getThreadIds().x;
+  RowSplit split{blocksPerRow, Value()};
+  Value rowAndChain = launch.getBlockIds().x;
+  if (blocksPerRow > 1) {
+    split.index =
+        arith::RemUIOp::create(b, rowAndChain, constIndex(b, blocksPerRow));
+    rowAndChain =
+        arith::DivUIOp::create(b, rowAndChain, constIndex(b, blocksPerRow));
+  }
+  Value rowIndex = arith::RemUIOp::create(b, rowAndChain, constIndex(b, rows));
+  bool readBack = false;
+  auto emitChain = [&](ArrayRef<RowStep> chain) {
+    ResidentValues values(blockSize);
+    ResidentValues *resident =
+        fitsRegisters(chain, blockSize) ? &values : nullptr;
+    auto getRow = [&](const RowStep &step) {
+      return delinearize(
+          b, rowIndex,
+          ArrayRef<int64_t>(step.ranges).take_front(step.rowLoops));
+    };
+    DenseMap<size_t, SmallVector<TailSlot>> tails;
+    if (blocksPerRow > 1) {
+      DenseSet<Value> written;
+      for (const RowStep &step : chain)
+        written.insert(getAliasRoot(getOutput(step)));
+      for (size_t i = 0; i < chain.size(); ++i) {
+        if (isTail(chain, i))
+          tails[i] = loadTailInputs(b, chain[i], getRow(chain[i]), thread,
+                                    blockSize, split, written);
+        else
+          preloadInputs(b, chain[i], getRow(chain[i]), thread, blockSize,
+                        written, values);
+      }
+      values.setHeldOnly(std::move(written));
+    }
+    for (auto [index, step] : llvm::enumerate(chain)) {
+      if (index > 0)
+        gpu::BarrierOp::create(b);
+      SmallVector<Value> row = getRow(step);
+      if (auto tail = tails.find(index); tail != tails.end())
+        emitTail(b, step, tail->second, values);
+      else if (step.reduction)
+        emitReduction(b, step, row, thread, partials, blockSize, resident,
+                      split);
+      else
+        emitElementwise(b, step, row, thread, blockSize, resident, split);
+    }
+    readBack |= values.readHeldOnlyFromMemory();
+  };
+  if (chains.size() == 1) {
+    emitChain(chains.front());
+  } else {
+    // The chain is uniform across a block: its barriers are safe.
+    Value chain = arith::DivUIOp::create(b, rowAndChain, constIndex(b, rows));
+    createIndexSwitch(b, chain, chains.size(),
+                      [&](int64_t i) { emitChain(chains[i]); });
+  }
+  if (!readBack)
+    return launch;
+  SmallVector<Value> sizes(launch.getOperands());
+  launch.erase();
+  for (Value size : sizes)
+    if (Operation *def = size.getDefiningOp(); def && def->use_empty())
+      def->erase();
+  return nullptr;
+}
+
+/// One gpu.launch in place of the last step that runs `steps` (buildLaunch),
+/// its rows split over blocks where that takes no read back. The steps'
+/// ops go.
+void buildKernel(ArrayRef<RowStep> steps, int64_t rows,
+                 int64_t maxBlocksPerRow) {
   // Threads enough for the longest row in one unrolled round.
   int64_t longestRow = 1;
   for (const RowStep &step : steps)
@@ -399,51 +375,11 @@ void buildKernel(ArrayRef<RowStep> steps, int64_t rows) {
   int64_t blockSize = std::min<int64_t>(
       blocks >= kManyRows ? kMaxManyRowsBlockSize : kMaxBlockSize,
       llvm::alignTo(llvm::divideCeil(longestRow, kUnroll), kWarpSize));
-  ImplicitLocOpBuilder b(steps.back().op->getLoc(), steps.back().op);
-  auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
-                                              gpu::AddressSpace::Workgroup);
-  auto partialsType =
-      MemRefType::get({blockSize / kWarpSize}, b.getF32Type(),
-                      MemRefLayoutAttrInterface(), workgroup);
-  auto launch = createNamedLaunch(b, "onebit_row_reduction",
-                                  constIndex(b, blocks), constIndex(b, 1),
-                                  constIndex(b, blockSize),
-                                  TypeRange{partialsType});
-  Value partials = launch.getWorkgroupAttributions()[0];
-  Value thread = launch.getThreadIds().x;
-  Value rowIndex =
-      arith::RemUIOp::create(b, launch.getBlockIds().x, constIndex(b, rows));
-  auto emitChain = [&](ArrayRef<RowStep> chain) {
-    // Where each thread's elements of every step fit in registers, the
-    // steps run without loops and pass values on in registers: a row goes
-    // through memory once on its way in and once out, not at every step.
-    bool fitsRegisters = llvm::all_of(chain, [&](const RowStep &step) {
-      return llvm::divideCeil(getRowElements(step), blockSize) <=
-             kMaxResidentElements;
-    });
-    ResidentValues values(blockSize);
-    ResidentValues *resident = fitsRegisters ? &values : nullptr;
-    for (auto [index, step] : llvm::enumerate(chain)) {
-      if (index > 0)
-        gpu::BarrierOp::create(b);
-      SmallVector<Value> row = delinearize(
-          b, rowIndex,
-          ArrayRef<int64_t>(step.ranges).take_front(step.rowLoops));
-      if (step.reduction)
-        emitReduction(b, step, row, thread, partials, blockSize, resident);
-      else
-        emitElementwise(b, step, row, thread, blockSize, resident);
-    }
-  };
-  if (chains.size() == 1) {
-    emitChain(chains.front());
-  } else {
-    // The chain is uniform across a block: its barriers are safe.
-    Value chain =
-        arith::DivUIOp::create(b, launch.getBlockIds().x, constIndex(b, rows));
-    createIndexSwitch(b, chain, chains.size(),
-                      [&](int64_t i) { emitChain(chains[i]); });
-  }
+  int64_t blocksPerRow =
+      getBlocksPerRow(chains, rows, blockSize, maxBlocksPerRow, kManyRows);
+  if (blocksPerRow == 1 ||
+      !buildLaunch(steps, chains, rows, blockSize, blocksPerRow))
+    buildLaunch(steps, chains, rows, blockSize, 1);
   for (const RowStep &step : steps)
     step.op->erase();
 }
@@ -456,9 +392,8 @@ struct OneBitGPURowReductionsPass
   void runOnOperation() override {
     for (Block &block : getOperation().getBody()) {
       sinkRowStepsPastKernels(block, minRowSize, maxRows);
-      for (const RowGroup &group :
-           collectRowGroups(block, minRowSize, maxRows))
-        buildKernel(group.steps, group.rows);
+      for (const RowGroup &group : collectRowGroups(block, minRowSize, maxRows))
+        buildKernel(group.steps, group.rows, maxBlocksPerRow);
     }
   }
 };

@@ -161,7 +161,7 @@ int64_t row_steps::getRowElements(const RowStep &step) {
 }
 
 RowAccess row_steps::classify(const RowStep &step, Value buffer,
-                               AffineMap map) {
+                              AffineMap map) {
   auto type = dyn_cast<MemRefType>(buffer.getType());
   if (!type || !type.getLayout().isIdentity() ||
       map.getNumResults() != type.getRank() ||
@@ -169,8 +169,7 @@ RowAccess row_steps::classify(const RowStep &step, Value buffer,
     return RowAccess::Other;
   for (unsigned i = 0; i < step.rowLoops; ++i) {
     auto dim = dyn_cast<AffineDimExpr>(map.getResult(i));
-    if (!dim || dim.getPosition() != i ||
-        type.getDimSize(i) != step.ranges[i])
+    if (!dim || dim.getPosition() != i || type.getDimSize(i) != step.ranges[i])
       return RowAccess::Other;
   }
   if (map.isIdentity() && type.getShape() == ArrayRef(step.ranges))
@@ -198,8 +197,7 @@ bool isRowLocal(ArrayRef<RowStep> steps) {
       if (!written.contains(getBufferRoot(buffer)))
         continue;
       auto type = cast<MemRefType>(buffer.getType());
-      if (!type.getLayout().isIdentity() ||
-          map.getNumResults() < step.rowLoops)
+      if (!type.getLayout().isIdentity() || map.getNumResults() < step.rowLoops)
         return false;
       for (auto [index, expr] : llvm::enumerate(map.getResults())) {
         auto dim = dyn_cast<AffineDimExpr>(expr);
@@ -271,11 +269,9 @@ void row_steps::foldFillsIntoReductions(SmallVectorImpl<RowStep> &chain) {
           getBufferRoot(out) == root &&
           cast<MemRefType>(out.getType()).getNumElements() ==
               cast<MemRefType>(filled.getType()).getNumElements() &&
-          llvm::none_of(linalg::GenericOp(chain[j].reduction->op)
-                            .getDpsInputs(),
-                        [&](Value input) {
-                          return getBufferRoot(input) == root;
-                        })) {
+          llvm::none_of(
+              linalg::GenericOp(chain[j].reduction->op).getDpsInputs(),
+              [&](Value input) { return getBufferRoot(input) == root; })) {
         chain[j].initial = fill.getInputs()[0];
         chain.erase(chain.begin() + i--);
       }
@@ -316,9 +312,8 @@ void row_steps::sinkRowStepsPastKernels(Block &block, int64_t minRowSize,
 /// reduction. Elementwise steps before a run's first reduction join it
 /// from the first one that fits its rows on. A run that is not row-local
 /// falls back to its reductions alone.
-SmallVector<RowGroup> row_steps::collectRowGroups(Block &block,
-                                                  int64_t minRowSize,
-                                                  int64_t maxRows) {
+SmallVector<RowGroup>
+row_steps::collectRowGroups(Block &block, int64_t minRowSize, int64_t maxRows) {
   SmallVector<RowGroup> groups;
   SmallVector<RowStep> current;
   std::optional<int64_t> rows;
@@ -373,4 +368,13 @@ SmallVector<RowGroup> row_steps::collectRowGroups(Block &block,
   }
   close();
   return groups;
+}
+
+Value row_steps::computeElementwise(
+    ImplicitLocOpBuilder &b, const RowStep &step, ArrayRef<Value> point,
+    llvm::function_ref<Value(OpOperand *)> getInput) {
+  if (auto fill = dyn_cast<linalg::FillOp>(step.op))
+    return fill.getInputs()[0];
+  return evaluatePointwiseGeneric(b, cast<linalg::GenericOp>(step.op), point,
+                                  getInput);
 }

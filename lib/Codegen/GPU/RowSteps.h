@@ -20,8 +20,8 @@ namespace mlir::onebit::row_steps {
 /// A row reduction the kernel can take.
 struct RowReduction {
   linalg::GenericOp op;
-  Operation *combiner;  // the op that folds a value into the output's
-  Value value;          // what the combiner folds in
+  Operation *combiner;           // the op that folds a value into the output's
+  Value value;                   // what the combiner folds in
   SmallVector<int64_t> rowShape; // the parallel loops' sizes
   int64_t rowSize;
 };
@@ -60,9 +60,8 @@ inline int64_t product(ArrayRef<int64_t> sizes) {
 
 /// The row reduction `op` is, where a block per row can run it: rows of at
 /// least `minRowSize` elements, at most `maxRows` rows.
-std::optional<RowReduction> matchRowReduction(linalg::GenericOp op,
-                                              int64_t minRowSize,
-                                              int64_t maxRows);
+std::optional<RowReduction>
+matchRowReduction(linalg::GenericOp op, int64_t minRowSize, int64_t maxRows);
 
 /// The buffer a step writes.
 Value getOutput(const RowStep &step);
@@ -71,6 +70,11 @@ Value getOutput(const RowStep &step);
 int64_t getRowElements(const RowStep &step);
 
 RowAccess classify(const RowStep &step, Value buffer, AffineMap map);
+
+/// What the elementwise step computes at loop point `point`.
+Value computeElementwise(ImplicitLocOpBuilder &b, const RowStep &step,
+                         ArrayRef<Value> point,
+                         llvm::function_ref<Value(OpOperand *)> getInput);
 
 /// Splits `steps` into chains that touch disjoint written buffers: steps
 /// of one chain run in order, chains at once.
@@ -82,8 +86,7 @@ void foldFillsIntoReductions(SmallVectorImpl<RowStep> &chain);
 
 /// Moves each row step of `block` down past the kernels after it that it
 /// does not depend on (nor they on it).
-void sinkRowStepsPastKernels(Block &block, int64_t minRowSize,
-                             int64_t maxRows);
+void sinkRowStepsPastKernels(Block &block, int64_t minRowSize, int64_t maxRows);
 
 /// The row groups among the top-level ops of `block`.
 SmallVector<RowGroup> collectRowGroups(Block &block, int64_t minRowSize,
