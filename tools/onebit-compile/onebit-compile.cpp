@@ -32,6 +32,9 @@
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
 
+#include <deque>
+#include <memory>
+
 using namespace mlir;
 namespace cl = llvm::cl;
 
@@ -108,65 +111,6 @@ cl::opt<std::string> ptxasPath(
              "cubin if fatbinary is not beside ptxas); without ptxas, PTX "
              "that the driver compiles when the model loads"),
     cl::value_desc("path"), cl::init(""), cl::cat(category));
-cl::opt<int64_t> gemvRowsPerStep(
-    "gemv-rows-per-step",
-    cl::desc("Decode kernel (-target=cuda): output rows each row group "
-             "loads per step"),
-    cl::init(4), cl::cat(category));
-cl::opt<int64_t> gemvMaxGridSize(
-    "gemv-max-grid-size",
-    cl::desc("Decode kernel (-target=cuda): most blocks per kernel"),
-    cl::init(264), cl::cat(category));
-cl::opt<int64_t> mmaMinRows(
-    "mma-min-rows",
-    cl::desc("Tensor-core kernel (-target=cuda): fewest input rows of an "
-             "f16 1-bit layer that use it (fewer: the decode kernel)"),
-    cl::init(1), cl::cat(category));
-cl::opt<int64_t> mmaMinGridSize(
-    "mma-min-grid-size",
-    cl::desc("Tensor-core kernel (-target=cuda): fewest blocks before the "
-             "warps of a block split K"),
-    cl::init(264), cl::cat(category));
-cl::opt<int64_t> mmaBitClasses(
-    "mma-bit-classes",
-    cl::desc("Tensor-core kernel (-target=cuda): accumulators of the "
-             "one-tile schedule (16, 8, 4 or 2)"),
-    cl::init(16), cl::cat(category));
-cl::opt<int64_t> mmaLoadsAhead(
-    "mma-loads-ahead",
-    cl::desc("Tensor-core kernel (-target=cuda): steps of sign words each "
-             "lane has in flight (1..8)"),
-    cl::init(2), cl::cat(category));
-cl::opt<bool> mergeLaunches(
-    "merge-launches",
-    cl::desc("-target=cuda: adjacent independent kernels of one name (q, k "
-             "and v; gate and up) in one launch (false: one launch each, as "
-             "the single-layer benchmarks time them)"),
-    cl::init(true), cl::cat(category));
-cl::opt<bool> dependentLaunch(
-    "dependent-launch",
-    cl::desc("-target=cuda, sm_90: each kernel launches before the one "
-             "before it has ended and waits for it on the GPU "
-             "(programmatic dependent launch)"),
-    cl::init(true), cl::cat(category));
-cl::opt<bool> mmaInt8Activations(
-    "mma-int8-activations",
-    cl::desc("Tensor-core kernel (-target=cuda), up to 2 input rows and "
-             "no K split: activations as int8 digits on the s8 tensor cores "
-             "(false: f16 bit classes)"),
-    cl::init(true), cl::cat(category));
-cl::opt<bool> mmaDirectFragments(
-    "mma-direct-fragments",
-    cl::desc("Tensor-core kernel (-target=cuda), 9 to 16 input rows: each "
-             "lane loads its activations from global memory with its sign "
-             "words instead of the block staging them in workgroup memory "
-             "(false: staged)"),
-    cl::init(true), cl::cat(category));
-cl::opt<int64_t> mmaRowTiles(
-    "mma-row-tiles",
-    cl::desc("Tensor-core kernel (-target=cuda): tiles of 16 output rows "
-             "per warp, 1..4 (0: 1 for up to 8 input rows, else 2)"),
-    cl::init(0), cl::cat(category));
 cl::list<std::string> inputShapes(
     "input-shape",
     cl::desc("Static shape for a graph input with symbolic dimensions, "
@@ -197,6 +141,43 @@ cl::opt<bool> memoryReport(
              "would take without reuse"),
     cl::init(false), cl::cat(category));
 
+/// The CUDA pipeline's kernel options as flags of onebit-compile
+/// (CUDAPipelineOptions::forEachFlag): declared there once, with their
+/// names, descriptions and defaults.
+class CUDAFlags {
+public:
+  explicit CUDAFlags(onebit::CUDAPipelineOptions &defaults) {
+    defaults.forEachFlag([&](auto &option) { declare(option); });
+  }
+
+  /// Copies the flags given into `options`; `given` gets their names.
+  void apply(onebit::CUDAPipelineOptions &options,
+             SmallVectorImpl<StringRef> &given) {
+    size_t index = 0;
+    options.forEachFlag([&](auto &option) {
+      using T = std::decay_t<decltype(option.getValue())>;
+      auto *flag = static_cast<cl::opt<T> *>(flags[index++].get());
+      if (!flag->getNumOccurrences())
+        return;
+      option = flag->getValue();
+      given.push_back(flag->ArgStr);
+    });
+  }
+
+private:
+  template <typename OptionT>
+  void declare(OptionT &option) {
+    using T = std::decay_t<decltype(option.getValue())>;
+    descriptions.push_back(("-target=cuda: " + option.HelpStr).str());
+    flags.push_back(std::make_unique<cl::opt<T>>(
+        option.ArgStr, cl::desc(descriptions.back()),
+        cl::init(option.getValue()), cl::cat(category)));
+  }
+
+  std::deque<std::string> descriptions;
+  std::vector<std::unique_ptr<cl::Option>> flags;
+};
+
 /// Prints the plan that onebit-plan-arena attached to the entry point (the
 /// LLVM lowering keeps a function's discardable attributes).
 void printMemoryReport(ModuleOp module) {
@@ -217,6 +198,8 @@ void printMemoryReport(ModuleOp module) {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  onebit::CUDAPipelineOptions cudaOptions;
+  CUDAFlags cudaFlags(cudaOptions);
   cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(
       argc, argv,
@@ -271,7 +254,13 @@ int main(int argc, char **argv) {
     llvm::errs() << "onebit-compile: --emit=ptx needs -target=cuda\n";
     return 1;
   }
-  onebit::CUDAPipelineOptions cudaOptions;
+  SmallVector<StringRef> cudaFlagsGiven;
+  cudaFlags.apply(cudaOptions, cudaFlagsGiven);
+  if (target != Target::CUDA && !cudaFlagsGiven.empty()) {
+    llvm::errs() << "onebit-compile: --" << cudaFlagsGiven.front()
+                 << " is for -target=cuda\n";
+    return 1;
+  }
   if (target == Target::CUDA) {
     if (!onebit::isSupportedCUDAChip(gpuArch)) {
       llvm::errs() << "onebit-compile: -arch=" << gpuArch
@@ -279,38 +268,10 @@ int main(int argc, char **argv) {
       return 1;
     }
     cudaOptions.chip = gpuArch;
-    if (gemvRowsPerStep < 1 || gemvRowsPerStep > 8 || gemvMaxGridSize < 1) {
-      llvm::errs() << "onebit-compile: --gemv-rows-per-step must be 1..8 "
-                      "and --gemv-max-grid-size at least 1\n";
+    if (std::string error = cudaOptions.verify(); !error.empty()) {
+      llvm::errs() << "onebit-compile: " << error << "\n";
       return 1;
     }
-    if (mmaMinRows < 1 || mmaMinGridSize < 1) {
-      llvm::errs() << "onebit-compile: --mma-min-rows and "
-                      "--mma-min-grid-size must be at least 1\n";
-      return 1;
-    }
-    if (mmaRowTiles < 0 || mmaRowTiles > 4) {
-      llvm::errs() << "onebit-compile: --mma-row-tiles must be 0..4\n";
-      return 1;
-    }
-    if (mmaBitClasses < 2 || mmaBitClasses > 16 ||
-        !llvm::isPowerOf2_64(mmaBitClasses) || mmaLoadsAhead < 1 ||
-        mmaLoadsAhead > 8) {
-      llvm::errs() << "onebit-compile: --mma-bit-classes must be 2, 4, 8 or "
-                      "16 and --mma-loads-ahead 1..8\n";
-      return 1;
-    }
-    cudaOptions.mmaMinRows = mmaMinRows;
-    cudaOptions.mmaMinGridSize = mmaMinGridSize;
-    cudaOptions.mmaBitClasses = mmaBitClasses;
-    cudaOptions.mmaLoadsAhead = mmaLoadsAhead;
-    cudaOptions.mmaInt8Activations = mmaInt8Activations;
-    cudaOptions.mmaDirectFragments = mmaDirectFragments;
-    cudaOptions.mmaRowTiles = mmaRowTiles;
-    cudaOptions.mergeLaunches = mergeLaunches;
-    cudaOptions.dependentLaunch = dependentLaunch;
-    cudaOptions.gemvRowsPerStep = gemvRowsPerStep;
-    cudaOptions.gemvMaxGridSize = gemvMaxGridSize;
     std::string ptxas = ptxasPath;
     if (!ptxas.empty() && !llvm::sys::fs::can_execute(ptxas)) {
       llvm::errs() << "onebit-compile: --ptxas=" << ptxas

@@ -28,6 +28,24 @@
 
 using namespace mlir;
 
+std::string mlir::onebit::CUDAPipelineOptions::verify() const {
+  if (blockSize < 1 || blockSize > 1024)
+    return "--block-size must be 1..1024";
+  if (gemvRowsPerStep < 1 || gemvRowsPerStep > 8 || gemvMaxGridSize < 1)
+    return "--gemv-rows-per-step must be 1..8 and --gemv-max-grid-size at "
+           "least 1";
+  if (mmaMinRows < 1 || mmaMinGridSize < 1)
+    return "--mma-min-rows and --mma-min-grid-size must be at least 1";
+  if (mmaRowTiles < 0 || mmaRowTiles > 4)
+    return "--mma-row-tiles must be 0..4";
+  if (mmaBitClasses < 2 || mmaBitClasses > 16 ||
+      !llvm::isPowerOf2_64(mmaBitClasses) || mmaLoadsAhead < 1 ||
+      mmaLoadsAhead > 8)
+    return "--mma-bit-classes must be 2, 4, 8 or 16 and --mma-loads-ahead "
+           "1..8";
+  return "";
+}
+
 bool mlir::onebit::isSupportedCUDAChip(StringRef chip) {
   return chip == "sm_90" || chip == "sm_89" || chip == "sm_80";
 }

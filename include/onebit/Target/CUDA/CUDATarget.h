@@ -89,6 +89,29 @@ struct CUDAPipelineOptions : PassPipelineOptions<CUDAPipelineOptions> {
                      "ended and waits for it (onebit-cuda-dependent-launch; "
                      "sm_90 only, ignored for other chips)"),
       llvm::cl::init(true)};
+
+  /// Calls `visit` with each option that onebit-compile declares as a flag
+  /// of its own, under the same name, description and default: all but
+  /// chip, format and toolkit, which it derives from -arch and --ptxas.
+  template <typename Visitor>
+  void forEachFlag(Visitor &&visit) {
+    visit(blockSize);
+    visit(gemvRowsPerStep);
+    visit(gemvMaxGridSize);
+    visit(mmaMinRows);
+    visit(mmaRowTiles);
+    visit(mmaMinGridSize);
+    visit(mmaBitClasses);
+    visit(mmaLoadsAhead);
+    visit(mergeLaunches);
+    visit(mmaInt8Activations);
+    visit(mmaDirectFragments);
+    visit(dependentLaunch);
+  }
+
+  /// What is wrong with the kernels' options (the first out of the range
+  /// their passes take, named as a flag); empty if nothing.
+  std::string verify() const;
 };
 
 /// The GPU architectures -target=cuda accepts.
