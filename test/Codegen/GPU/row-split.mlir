@@ -148,3 +148,99 @@ func.func @many_rows(%x: memref<128x4096xf32>, %y: memref<128x4096xf32>) {
   }
   return
 }
+
+// -----
+
+// Two rows and two independent chains (each an RMSNorm whose input is a
+// residual sum, x + r): 512 threads hold 4 elements of a 2048 row, so 4
+// blocks per row; block id = (chain * rows + row) * 4 + owner. The
+// residual sum is no tail (the sum of squares reads it) and is stored by
+// its owner slot; its inputs, x and r, are loaded before the first step
+// with the tail's weight.
+// CHECK-LABEL: func.func @chains_and_rows
+// CHECK-DAG: %[[C16:.*]] = arith.constant 16 : index
+// CHECK-DAG: %[[C512:.*]] = arith.constant 512 : index
+// CHECK: gpu.launch blocks(%[[BLOCK:.*]], %{{.*}}, %{{.*}}) in (%{{.*}} = %[[C16]], {{.*}} threads({{.*}}) in (%{{.*}} = %[[C512]],
+// CHECK: %[[OWNER:.*]] = arith.remui %[[BLOCK]], %c4{{.*}} : index
+// CHECK: %[[ROW_AND_CHAIN:.*]] = arith.divui %[[BLOCK]], %c4{{.*}} : index
+// CHECK: arith.remui %[[ROW_AND_CHAIN]], %c2{{.*}} : index
+// CHECK: %[[CHAIN:.*]] = arith.divui %[[ROW_AND_CHAIN]], %c2{{.*}} : index
+// CHECK: scf.index_switch %[[CHAIN]]
+// CHECK: case 0 {
+// CHECK-COUNT-8: memref.load %arg{{[01]}}[
+// CHECK: memref.load %arg4
+// CHECK-NOT: memref.load %arg
+// CHECK: arith.addf
+// CHECK: arith.cmpi eq, %[[OWNER]]
+// CHECK: memref.store %{{.*}}, %arg6
+// CHECK: gpu.shuffle xor
+// CHECK: math.rsqrt
+// CHECK: memref.store %{{.*}}, %arg8
+// CHECK: case 1 {
+// CHECK-COUNT-8: memref.load %arg{{[23]}}[
+// CHECK: memref.load %arg5
+// CHECK: memref.store %{{.*}}, %arg7
+// CHECK: memref.store %{{.*}}, %arg9
+// CHECK: default {
+// CHECK-NOT: linalg.
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+#row2 = affine_map<(d0, d1) -> (d0, 0)>
+#w2 = affine_map<(d0, d1) -> (d1)>
+#id3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#out3 = affine_map<(d0, d1, d2) -> (d0, d1)>
+func.func @chains_and_rows(%x0: memref<2x2048xf32>, %r0: memref<2x2048xf32>,
+                           %x1: memref<2x2048xf32>, %r1: memref<2x2048xf32>,
+                           %w0: memref<2048xf32>, %w1: memref<2048xf32>,
+                           %h0: memref<2x2048xf32>, %h1: memref<2x2048xf32>,
+                           %y0: memref<2x2048xf32>, %y1: memref<2x2048xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %inv = arith.constant 4.8828125E-4 : f32
+  %eps = arith.constant 1.0E-5 : f32
+  linalg.generic {indexing_maps = [#id2, #id2, #id2], iterator_types = ["parallel", "parallel"]} ins(%x0, %r0 : memref<2x2048xf32>, memref<2x2048xf32>) outs(%h0 : memref<2x2048xf32>) {
+  ^bb0(%a: f32, %b: f32, %out: f32):
+    %s = arith.addf %a, %b : f32
+    linalg.yield %s : f32
+  }
+  %ss0 = gpu.alloc () : memref<2x1xf32>
+  linalg.fill ins(%zero : f32) outs(%ss0 : memref<2x1xf32>)
+  %h03 = memref.expand_shape %h0 [[0, 1], [2]] output_shape [2, 1, 2048] : memref<2x2048xf32> into memref<2x1x2048xf32>
+  linalg.generic {indexing_maps = [#id3, #out3], iterator_types = ["parallel", "parallel", "reduction"]} ins(%h03 : memref<2x1x2048xf32>) outs(%ss0 : memref<2x1xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %sq = arith.mulf %in, %in : f32
+    %s = arith.addf %sq, %out : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#id2, #row2, #w2, #id2], iterator_types = ["parallel", "parallel"]} ins(%h0, %ss0, %w0 : memref<2x2048xf32>, memref<2x1xf32>, memref<2048xf32>) outs(%y0 : memref<2x2048xf32>) {
+  ^bb0(%in: f32, %v: f32, %w: f32, %out: f32):
+    %a = arith.mulf %v, %inv : f32
+    %b = arith.addf %a, %eps : f32
+    %r = math.rsqrt %b : f32
+    %n = arith.mulf %in, %r : f32
+    %p = arith.mulf %n, %w : f32
+    linalg.yield %p : f32
+  }
+  linalg.generic {indexing_maps = [#id2, #id2, #id2], iterator_types = ["parallel", "parallel"]} ins(%x1, %r1 : memref<2x2048xf32>, memref<2x2048xf32>) outs(%h1 : memref<2x2048xf32>) {
+  ^bb0(%a: f32, %b: f32, %out: f32):
+    %s = arith.addf %a, %b : f32
+    linalg.yield %s : f32
+  }
+  %ss1 = gpu.alloc () : memref<2x1xf32>
+  linalg.fill ins(%zero : f32) outs(%ss1 : memref<2x1xf32>)
+  %h13 = memref.expand_shape %h1 [[0, 1], [2]] output_shape [2, 1, 2048] : memref<2x2048xf32> into memref<2x1x2048xf32>
+  linalg.generic {indexing_maps = [#id3, #out3], iterator_types = ["parallel", "parallel", "reduction"]} ins(%h13 : memref<2x1x2048xf32>) outs(%ss1 : memref<2x1xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %sq = arith.mulf %in, %in : f32
+    %s = arith.addf %sq, %out : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#id2, #row2, #w2, #id2], iterator_types = ["parallel", "parallel"]} ins(%h1, %ss1, %w1 : memref<2x2048xf32>, memref<2x1xf32>, memref<2048xf32>) outs(%y1 : memref<2x2048xf32>) {
+  ^bb0(%in: f32, %v: f32, %w: f32, %out: f32):
+    %a = arith.mulf %v, %inv : f32
+    %b = arith.addf %a, %eps : f32
+    %r = math.rsqrt %b : f32
+    %n = arith.mulf %in, %r : f32
+    %p = arith.mulf %n, %w : f32
+    linalg.yield %p : f32
+  }
+  return
+}
