@@ -10,8 +10,10 @@
 // 1 each of them was a launch of its own, mostly latency. Independent
 // chains of such steps (the norms after q, k and v, moved together past
 // the product kernels between them) share one launch, a block per row and
-// chain. Which ops those are is RowSteps.cpp's analysis; this file emits
-// the kernels.
+// chain; where the blocks are few, several blocks share a row
+// (RowSplit.cpp). Which ops those are is RowSteps.cpp's analysis, how a
+// row's values stay in registers RowResidentValues.h; this file emits the
+// kernels.
 //
 //===----------------------------------------------------------------------===//
 

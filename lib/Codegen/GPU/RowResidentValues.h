@@ -27,7 +27,7 @@ getUnrolledElements(ImplicitLocOpBuilder &b, Value base, Value thread,
                     int64_t blockSize, int64_t elements, int64_t count);
 
 /// Most elements of a row each thread holds in registers across the steps
-/// of a chain (resident rows, below).
+/// of a chain (resident rows, in the pass's description).
 constexpr int64_t kMaxResidentElements = 16;
 
 /// Per thread, the values that earlier steps of a chain loaded or stored
