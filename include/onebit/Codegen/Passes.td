@@ -800,8 +800,10 @@ def OneBitGPURowReductions
     i. Each block runs the reductions, and the steps they read, over the
     whole row from registers but stores only the slots it owns (block 0
     the reductions' results); it runs the tail for its own slots alone,
-    their inputs from outside the chain loaded before the first step. A
-    chain where a step would read back what another block stores (a sum
+    their inputs from outside the chain loaded before the first step.
+    Since no step reads back what a step stored, the steps need no barrier
+    between them; the reductions take turns with two buffers of partials.
+    A chain where a step would read back what another block stores (a sum
     without a fill before it, read later) keeps one block per row. At
     batch 1 the tail is most of a row's loads, which one block otherwise
     issues from one SM after its last barrier.

@@ -255,11 +255,14 @@ void emitReduction(ImplicitLocOpBuilder &b, const RowStep &step,
       step.initial ? combine(b, r.combiner, step.initial, result) : Value();
   if (resident) {
     resident->commitLoads(step);
-    if (stored)
+    if (stored) {
       resident->record(step, out->get(), op.getMatchingIndexingMap(out),
                        stored);
-    else
+    } else {
       resident->invalidate(out->get());
+      // Thread 0 loads the output's value before it (below).
+      resident->noteMemoryRead(out->get());
+    }
   }
   Value isFirst =
       arith::CmpIOp::create(b, arith::CmpIPredicate::eq, thread, zero);
@@ -278,7 +281,11 @@ void emitReduction(ImplicitLocOpBuilder &b, const RowStep &step,
 /// last step: a block per row and chain (`blocksPerRow` per row, RowSplit),
 /// which runs its chain's steps in order, a barrier between them. Null,
 /// with nothing built, where a split row's block would read back what
-/// another block stores.
+/// another block stores. A split row's steps read nothing back from
+/// memory: they need no barrier between them, and its reductions take
+/// turns with two buffers of partials, so that one reduction's writes
+/// never meet the reads of the one before (the barrier inside the
+/// reduction between them orders them).
 gpu::LaunchOp buildLaunch(ArrayRef<RowStep> steps,
                           ArrayRef<SmallVector<RowStep>> chains, int64_t rows,
                           int64_t blockSize, int64_t blocksPerRow) {
@@ -288,15 +295,17 @@ gpu::LaunchOp buildLaunch(ArrayRef<RowStep> steps,
   auto partialsType = MemRefType::get({blockSize / kWarpSize}, b.getF32Type(),
                                       MemRefLayoutAttrInterface(), workgroup);
   int64_t blocks = rows * static_cast<int64_t>(chains.size()) * blocksPerRow;
+  bool split = blocksPerRow > 1;
   auto launch = createNamedLaunch(
       b, "onebit_row_reduction", constIndex(b, blocks), constIndex(b, 1),
-      constIndex(b, blockSize), TypeRange{partialsType});
-  Value partials = launch.getWorkgroupAttributions()[0];
+      constIndex(b, blockSize),
+      SmallVector<Type>(split ? 2 : 1, partialsType));
+  ArrayRef<BlockArgument> partials = launch.getWorkgroupAttributions();
   Value thread = launch.getThreadIds().x;
-  RowSplit split{blocksPerRow, Value()};
+  RowSplit rowSplit{blocksPerRow, Value()};
   Value rowAndChain = launch.getBlockIds().x;
-  if (blocksPerRow > 1) {
-    split.index =
+  if (split) {
+    rowSplit.index =
         arith::RemUIOp::create(b, rowAndChain, constIndex(b, blocksPerRow));
     rowAndChain =
         arith::DivUIOp::create(b, rowAndChain, constIndex(b, blocksPerRow));
@@ -313,31 +322,33 @@ gpu::LaunchOp buildLaunch(ArrayRef<RowStep> steps,
           ArrayRef<int64_t>(step.ranges).take_front(step.rowLoops));
     };
     DenseMap<size_t, SmallVector<TailSlot>> tails;
-    if (blocksPerRow > 1) {
+    if (split) {
       DenseSet<Value> written;
       for (const RowStep &step : chain)
         written.insert(getAliasRoot(getOutput(step)));
       for (size_t i = 0; i < chain.size(); ++i) {
         if (isTail(chain, i))
           tails[i] = loadTailInputs(b, chain[i], getRow(chain[i]), thread,
-                                    blockSize, split, written);
+                                    blockSize, rowSplit, written);
         else
           preloadInputs(b, chain[i], getRow(chain[i]), thread, blockSize,
                         written, values);
       }
       values.setHeldOnly(std::move(written));
     }
+    int64_t reductions = 0;
     for (auto [index, step] : llvm::enumerate(chain)) {
-      if (index > 0)
+      if (index > 0 && !split)
         gpu::BarrierOp::create(b);
       SmallVector<Value> row = getRow(step);
       if (auto tail = tails.find(index); tail != tails.end())
         emitTail(b, step, tail->second, values);
       else if (step.reduction)
-        emitReduction(b, step, row, thread, partials, blockSize, resident,
-                      split);
+        emitReduction(b, step, row, thread,
+                      partials[reductions++ % partials.size()], blockSize,
+                      resident, rowSplit);
       else
-        emitElementwise(b, step, row, thread, blockSize, resident, split);
+        emitElementwise(b, step, row, thread, blockSize, resident, rowSplit);
     }
     readBack |= values.readHeldOnlyFromMemory();
   };
