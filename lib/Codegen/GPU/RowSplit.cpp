@@ -109,13 +109,13 @@ void row_steps::emitTail(ImplicitLocOpBuilder &b, const RowStep &step,
 bool row_steps::isTail(ArrayRef<RowStep> chain, size_t index) {
   if (chain[index].reduction)
     return false;
-  Value root = getBufferRoot(getOutput(chain[index]));
+  Value root = getAliasRoot(getOutput(chain[index]));
   return llvm::none_of(chain.drop_front(index + 1), [&](const RowStep &later) {
-    if (getBufferRoot(getOutput(later)) == root)
+    if (getAliasRoot(getOutput(later)) == root)
       return true;
     auto generic = dyn_cast<linalg::GenericOp>(later.op);
     return generic && llvm::any_of(generic.getDpsInputs(), [&](Value input) {
-             return getBufferRoot(input) == root;
+             return getAliasRoot(input) == root;
            });
   });
 }

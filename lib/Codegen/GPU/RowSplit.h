@@ -62,7 +62,8 @@ void preloadInputs(ImplicitLocOpBuilder &b, const RowStep &step,
 void emitTail(ImplicitLocOpBuilder &b, const RowStep &step,
               ArrayRef<TailSlot> slots, ResidentValues &resident);
 
-/// Whether no step of `chain` after step `index` touches its output.
+/// Whether no step of `chain` after step `index` touches its output (or
+/// any view of the same allocation).
 bool isTail(ArrayRef<RowStep> chain, size_t index);
 
 /// Whether each thread's elements of every step of `chain` fit in
