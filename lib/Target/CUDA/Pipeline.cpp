@@ -43,6 +43,10 @@ std::string mlir::onebit::CUDAPipelineOptions::verify() const {
       mmaLoadsAhead > 8)
     return "--mma-bit-classes must be 2, 4, 8 or 16 and --mma-loads-ahead "
            "1..8";
+  if (attentionWarps < 1 || attentionWarps > 8 || attentionBlocks < 1 ||
+      attentionRowsInFlight < 1 || attentionRowsInFlight > 8)
+    return "--attention-warps and --attention-rows-in-flight must be 1..8 "
+           "and --attention-blocks at least 1";
   return "";
 }
 
@@ -54,7 +58,11 @@ void mlir::onebit::buildCUDALoweringPipeline(
     OpPassManager &pm, const CUDAPipelineOptions &options) {
   pm.addPass(createOneBitExportEntryPoint());
   OpPassManager &func = pm.nest<func::FuncOp>();
-  func.addPass(createOneBitGPUSelectSchedules());
+  OneBitGPUSelectSchedulesOptions schedules;
+  schedules.attentionWarps = options.attentionWarps;
+  schedules.attentionBlocks = options.attentionBlocks;
+  schedules.attentionRowsInFlight = options.attentionRowsInFlight;
+  func.addPass(createOneBitGPUSelectSchedules(schedules));
   ConvertOneBitToGPUOptions lowering;
   lowering.mmaMinRows = options.mmaMinRows;
   func.addPass(createConvertOneBitToGPU(lowering));

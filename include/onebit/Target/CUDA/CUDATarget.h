@@ -83,6 +83,21 @@ struct CUDAPipelineOptions : PassPipelineOptions<CUDAPipelineOptions> {
                      "the block staging them in workgroup memory (false: "
                      "staged)"),
       llvm::cl::init(true)};
+  Option<int64_t> attentionWarps{
+      *this, "attention-warps",
+      llvm::cl::desc("Warps per block of the decoding attention kernel "
+                     "(1..8; onebit-gpu-select-schedules)"),
+      llvm::cl::init(2)};
+  Option<int64_t> attentionBlocks{
+      *this, "attention-blocks",
+      llvm::cl::desc("Blocks the decoding attention kernel aims for: splits "
+                     "of the cache = blocks / heads (1024 at most per head)"),
+      llvm::cl::init(1024)};
+  Option<int64_t> attentionRowsInFlight{
+      *this, "attention-rows-in-flight",
+      llvm::cl::desc("Cache rows each lane of the decoding attention kernel "
+                     "loads at once (1..8)"),
+      llvm::cl::init(4)};
   Option<bool> dependentLaunch{
       *this, "dependent-launch",
       llvm::cl::desc("Each kernel launches before the one before it has "
@@ -106,6 +121,9 @@ struct CUDAPipelineOptions : PassPipelineOptions<CUDAPipelineOptions> {
     visit(mergeLaunches);
     visit(mmaInt8Activations);
     visit(mmaDirectFragments);
+    visit(attentionWarps);
+    visit(attentionBlocks);
+    visit(attentionRowsInFlight);
     visit(dependentLaunch);
   }
 
