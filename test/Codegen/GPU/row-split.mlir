@@ -253,3 +253,55 @@ func.func @chains_and_rows(%x0: memref<2x2048xf32>, %r0: memref<2x2048xf32>,
   }
   return
 }
+
+// -----
+
+// The last step reads the centred row through a view (memref.cast): no
+// step after the centring is a tail of it, and its read of the view comes
+// from memory, which only the block that stored it can read back. The
+// row keeps one block, its steps barriers apart.
+// CHECK-LABEL: func.func @through_a_view
+// CHECK-DAG: %[[C1:.*]] = arith.constant 1 : index
+// CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %[[C1]],
+// CHECK-NOT: arith.andi
+// CHECK: gpu.barrier
+// CHECK: memref.load %{{.*}} : memref<1x4096xf32, strided<[4096, 1]>>
+// CHECK: gpu.terminator
+// CHECK-NOT: linalg.
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+#row2 = affine_map<(d0, d1) -> (d0, 0)>
+#id3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#out3 = affine_map<(d0, d1, d2) -> (d0, d1)>
+func.func @through_a_view(%x: memref<1x4096xf32>, %y: memref<1x4096xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %sum = gpu.alloc () : memref<1x1xf32>
+  linalg.fill ins(%zero : f32) outs(%sum : memref<1x1xf32>)
+  %x3 = memref.expand_shape %x [[0, 1], [2]] output_shape [1, 1, 4096] : memref<1x4096xf32> into memref<1x1x4096xf32>
+  linalg.generic {indexing_maps = [#id3, #out3], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x3 : memref<1x1x4096xf32>) outs(%sum : memref<1x1xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %s = arith.addf %in, %out : f32
+    linalg.yield %s : f32
+  }
+  %centred = gpu.alloc () : memref<1x4096xf32>
+  linalg.generic {indexing_maps = [#id2, #row2, #id2], iterator_types = ["parallel", "parallel"]} ins(%x, %sum : memref<1x4096xf32>, memref<1x1xf32>) outs(%centred : memref<1x4096xf32>) {
+  ^bb0(%in: f32, %s: f32, %out: f32):
+    %d = arith.subf %in, %s : f32
+    linalg.yield %d : f32
+  }
+  %view = memref.cast %centred : memref<1x4096xf32> to memref<1x4096xf32, strided<[4096, 1]>>
+  %sq = gpu.alloc () : memref<1x1xf32>
+  linalg.fill ins(%zero : f32) outs(%sq : memref<1x1xf32>)
+  %v3 = memref.expand_shape %centred [[0, 1], [2]] output_shape [1, 1, 4096] : memref<1x4096xf32> into memref<1x1x4096xf32>
+  linalg.generic {indexing_maps = [#id3, #out3], iterator_types = ["parallel", "parallel", "reduction"]} ins(%v3 : memref<1x1x4096xf32>) outs(%sq : memref<1x1xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.mulf %in, %in : f32
+    %s = arith.addf %m, %out : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#id2, #row2, #id2], iterator_types = ["parallel", "parallel"]} ins(%view, %sq : memref<1x4096xf32, strided<[4096, 1]>>, memref<1x1xf32>) outs(%y : memref<1x4096xf32>) {
+  ^bb0(%in: f32, %s: f32, %out: f32):
+    %d = arith.mulf %in, %s : f32
+    linalg.yield %d : f32
+  }
+  return
+}
