@@ -35,9 +35,14 @@ constexpr llvm::StringLiteral kArenaUnsharedBytesAttrName =
     "onebit.arena_unshared_bytes";
 
 /// The discardable attribute (a SignPackingAttr) by which
-/// convert-onebit-to-gpu marks a packed-sign product for
-/// onebit-gpu-sign-gemv's decode kernel.
-constexpr llvm::StringLiteral kSignGemvAttrName = "onebit.sign_gemv";
+/// convert-onebit-to-gpu marks a packed-sign product (a linalg.generic of
+/// x [M, K], packed signs [N, K/8] and y [M, N]).
+constexpr llvm::StringLiteral kSignPackingAttrName = "onebit.sign_packing";
+/// The attribute by which onebit-gpu-select-schedules records the kernel of
+/// a marked product (GPUSignMmaScheduleAttr, GPUSignGemvScheduleAttr); a
+/// product without one runs one thread per output.
+constexpr llvm::StringLiteral kScheduleAttrName = "onebit.schedule";
+
 /// The most input rows the decode kernel takes (its activations live in
 /// registers).
 constexpr int64_t kMaxSignGemvRows = 4;
@@ -45,11 +50,6 @@ constexpr int64_t kMaxSignGemvRows = 4;
 /// input rows with signs packed as `packing` over `inFeatures` inputs.
 bool isSignGemvCandidate(int64_t rows, int64_t inFeatures,
                          SignPackingAttr packing);
-
-/// The discardable attribute (a SignPackingAttr) by which
-/// convert-onebit-to-gpu marks a packed-sign product for
-/// onebit-gpu-sign-mma's tensor-core kernel.
-constexpr llvm::StringLiteral kSignMmaAttrName = "onebit.sign_mma";
 /// Whether onebit-gpu-sign-mma's kernel computes the product of activations
 /// of `elementType` with signs packed as `packing` over `inFeatures` inputs.
 bool isSignMmaCandidate(Type elementType, int64_t inFeatures,
@@ -57,6 +57,13 @@ bool isSignMmaCandidate(Type elementType, int64_t inFeatures,
 
 #define GEN_PASS_DECL
 #include "onebit/Codegen/Passes.h.inc"
+
+/// What is wrong with onebit-gpu-select-schedules' options, naming each
+/// option with `dashes` before it ("" for the pass, "--" for a tool's
+/// flags), or "" where they are all in range.
+std::string
+verifyGPUScheduleOptions(const OneBitGPUSelectSchedulesOptions &options,
+                         StringRef dashes);
 
 #define GEN_PASS_REGISTRATION
 #include "onebit/Codegen/Passes.h.inc"

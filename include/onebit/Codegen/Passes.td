@@ -457,15 +457,15 @@ def OneBitGPUTransposeMatvecWeights
 }
 
 def OneBitFuseElementwise : Pass<"onebit-fuse-elementwise"> {
-  let summary = "Elementwise fusion of linalg ops that keeps marked products whole";
+  let summary = "Elementwise fusion of linalg ops that keeps scheduled products whole";
   let description = [{
     `linalg-fuse-elementwise-ops` with upstream's default policy (fuse a
     producer with a single use, fold reshapes by expansion, constant-fold),
-    except that a product marked `onebit.sign_gemv` or `onebit.sign_mma` by
-    `convert-onebit-to-gpu` is neither fused into nor fused away: upstream
-    would fold the producers of its activations into a new generic without
-    the mark, and `onebit-gpu-sign-gemv` or `onebit-gpu-sign-mma` would not
-    see it. Used by
+    except that a product with a kernel schedule (`onebit.schedule`, chosen
+    by `onebit-gpu-select-schedules`) is neither fused into nor fused away:
+    upstream would fold the producers of its activations into a new generic
+    without the schedule, and `onebit-gpu-sign-gemv` or
+    `onebit-gpu-sign-mma` would not see it. Used by
     `onebit-cuda-pipeline` in place of the upstream pass.
   }];
   let dependentDialects = [
@@ -495,9 +495,46 @@ def OneBitGPUSelectSchedules
       however few heads there are (the number of rows is known only on the
       GPU: each block takes `ceil(rows / splits)` of them).
 
-    An op with a GPU schedule keeps it (set in a test); one with another
-    target's schedule, or whose head dimension is not 8 times a power of two
-    up to 256, is an error.
+    Every packed-sign product (a `linalg.generic` that
+    `convert-onebit-to-gpu` marked `onebit.sign_packing`) gets its kernel
+    as the attribute `onebit.schedule`:
+
+    - `#onebit.gpu_sign_mma_schedule` (`onebit-gpu-sign-mma`, tensor cores)
+      for f16 activations with f32 sums, K a multiple of 128, bytes packed
+      lowest input first, and at least `mma-min-rows` input rows. Its
+      decoding: `byte_classes` with up to 2 input rows where
+      `mma-int8-activations` is on and the block's warps cover all of K;
+      else `bit_classes` (`mma-bit-classes` classes) with up to 8 input rows
+      and K a multiple of 256; else `shifted_pairs` (with 9 to 16 input rows
+      `direct_fragments` where `mma-direct-fragments` is on). `words` is the
+      most (4, 2, 1) that K allows; `row_tiles` is `mma-row-tiles`, or 1 up
+      to 8 input rows and 2 beyond; the warps of a block split K (2, 4)
+      while the grid has fewer than `mma-min-grid-size` blocks; the chunk is
+      as many whole rounds of the split as 48 KiB of workgroup memory hold;
+      `loads_ahead` is `mma-loads-ahead`.
+    - else `#onebit.gpu_sign_gemv_schedule` (`onebit-gpu-sign-gemv`, CUDA
+      cores) for f16 or f32 activations, up to 4 input rows, K a multiple of
+      32 up to 32768: 4, 2 or 1 words per thread for 1, 2 or more input
+      rows, `gemv-rows-per-step` rows per step, a grid of at most
+      `gemv-max-grid-size` blocks, staged where x fits in 48 KiB.
+    - else none: the generic runs one thread per output.
+
+    The kernels read x and the signs with the identity layout, so an input
+    that would bufferize to a view (a `tensor.extract_slice`, also through
+    reshapes) is copied first (`bufferization.alloc_tensor() copy(...)`).
+
+    ```mlir
+    // A LLaMA-7B q/k/v product at decode:
+    linalg.generic {..., onebit.schedule = #onebit.gpu_sign_mma_schedule<
+        decoding = bit_classes, row_tiles = 1, k_split = 4, words = 4,
+        chunk = 4096, loads_ahead = 2, bit_classes = 16>,
+        onebit.sign_packing = #onebit.sign_packing<...>}
+        ins(%x, %signs : tensor<1x4096xf16>, tensor<12288x512xi8>) ...
+    ```
+
+    An op or product with a GPU schedule keeps it (set in a test); one with
+    another target's schedule, or an attention whose head dimension is not
+    8 times a power of two up to 256, is an error.
   }];
   let options = [
     Option<"attentionWarps", "attention-warps", "int64_t", /*default=*/"2",
@@ -508,8 +545,37 @@ def OneBitGPUSelectSchedules
     Option<"attentionRowsInFlight", "attention-rows-in-flight", "int64_t",
            /*default=*/"4",
            "Cache rows each lane of the attention kernel loads at once (1..8)">,
+    Option<"mmaMinRows", "mma-min-rows", "int64_t", /*default=*/"1",
+           "Fewest input rows of an f16 product for the tensor-core kernel">,
+    Option<"mmaRowTiles", "mma-row-tiles", "int64_t", /*default=*/"0",
+           "Tiles of 16 output rows per warp of the tensor-core kernel (0: 1 "
+           "for up to 8 input rows, else 2)">,
+    Option<"mmaMinGridSize", "mma-min-grid-size", "int64_t",
+           /*default=*/"264",
+           "Fewest blocks of the tensor-core kernel before its warps split K">,
+    Option<"mmaBitClasses", "mma-bit-classes", "int64_t", /*default=*/"16",
+           "Bit classes of the tensor-core kernel's one-tile schedule (16, 8, "
+           "4 or 2)">,
+    Option<"mmaLoadsAhead", "mma-loads-ahead", "int64_t", /*default=*/"2",
+           "Steps of sign words in flight per lane of the tensor-core kernel "
+           "(1..8)">,
+    Option<"mmaInt8Activations", "mma-int8-activations", "bool",
+           /*default=*/"true",
+           "Up to 2 input rows and no K split: activations as int8 digits on "
+           "the s8 tensor cores">,
+    Option<"mmaDirectFragments", "mma-direct-fragments", "bool",
+           /*default=*/"true",
+           "9 to 16 input rows: each lane loads its activations from global "
+           "memory instead of the block staging them">,
+    Option<"gemvRowsPerStep", "gemv-rows-per-step", "int64_t",
+           /*default=*/"4",
+           "Output rows each row group of the decode kernel loads per step "
+           "(1..8)">,
+    Option<"gemvMaxGridSize", "gemv-max-grid-size", "int64_t",
+           /*default=*/"264", "Most blocks of a decode kernel">,
   ];
-  let dependentDialects = ["::mlir::onebit::OneBitDialect"];
+  let dependentDialects = ["::mlir::onebit::OneBitDialect",
+                           "::mlir::bufferization::BufferizationDialect"];
 }
 
 def OneBitGPUAttention : Pass<"onebit-gpu-attention", "::mlir::func::FuncOp"> {
@@ -556,22 +622,24 @@ def OneBitGPUAttention : Pass<"onebit-gpu-attention", "::mlir::func::FuncOp"> {
 }
 
 def OneBitGPUSignGemv : Pass<"onebit-gpu-sign-gemv", "::mlir::func::FuncOp"> {
-  let summary = "Turn marked packed-sign products into the GPU decode kernel";
+  let summary = "Turn packed-sign products scheduled for decode into the "
+                "GPU decode kernel";
   let description = [{
-    Runs in `onebit-cuda-pipeline` after bufferization. Every
-    `linalg.generic` that `convert-onebit-to-gpu` marked with
-    `onebit.sign_gemv` (a packed-sign product with at most 4 input rows,
-    K a multiple of 32, word-8 LSB-first packing) becomes one `gpu.launch`
+    Runs in `onebit-cuda-pipeline` after bufferization. Every packed-sign
+    product whose `onebit.schedule` is a `#onebit.gpu_sign_gemv_schedule`
+    (chosen by `onebit-gpu-select-schedules`: at most 4 input rows, K a
+    multiple of 32, word-8 LSB-first packing) becomes one `gpu.launch`
     shaped for memory bandwidth instead of one thread per output:
 
     - a row group of threads (whole warps, several per block up to 256
       threads) works on its own rows; each thread owns a fixed slice of
-      32-bit sign words of every row (128 weights for M = 1, fewer for
-      larger M) and keeps the matching activations in registers for the
+      32-bit sign words of every row (the schedule's `words`: 128 weights
+      for M = 1, fewer for larger M) and keeps the matching activations in registers for the
       whole kernel, read once per block from workgroup memory where the
-      block staged them with coalesced loads (when they fit in 48 KiB;
-      slices rotated against bank conflicts);
-    - blocks walk steps of `rows-per-step` rows per group grid-stride, one
+      block staged them with coalesced loads (`staged`: they fit in 48
+      KiB; slices rotated against bank conflicts);
+    - the schedule's `grid_size` blocks walk steps of `rows_per_step` rows
+      per group grid-stride, one
       aligned vector load per row and thread (a warp reads a contiguous,
       coalesced run of the row), the next step's words loaded while the
       current step computes;
@@ -587,25 +655,23 @@ def OneBitGPUSignGemv : Pass<"onebit-gpu-sign-gemv", "::mlir::func::FuncOp"> {
       points where it loads and stores, when the product is their only
       other user and no op between them touches memory.
 
-    A marked product whose operands are not plain static buffers keeps its
-    generic (one thread per output) and loses the mark.
+    A scheduled product the kernel cannot take (operands not plain static
+    buffers with identity layouts, more than 4 input rows, K not a multiple
+    of `32 * words`, staged activations over 48 KiB) is an error on the
+    product: a schedule is never dropped.
 
     ```mlir
     // Before (after bufferization):
-    linalg.generic {..., onebit.sign_gemv = #onebit.sign_packing<word = 8,
+    linalg.generic {..., onebit.schedule = #onebit.gpu_sign_gemv_schedule<
+        words = 4, rows_per_step = 4, grid_size = 264, staged = true>,
+        onebit.sign_packing = #onebit.sign_packing<word = 8,
         order = lsb_first, negative = 1>}
-        ins(%x, %signs : memref<1x4096xf16>, memref<4096x512xi8>)
+        ins(%x, %signs : memref<1x4096xf32>, memref<4096x512xi8>)
         outs(%y : memref<1x4096xf32>) {...}
     // After: gpu.launch blocks(...) threads(...) { ... vector.load ...
     //   gpu.shuffle xor ... }
     ```
   }];
-  let options = [
-    Option<"rowsPerStep", "rows-per-step", "int64_t", /*default=*/"4",
-           "Output rows each row group loads per step (loads in flight per thread)">,
-    Option<"maxGridSize", "max-grid-size", "int64_t", /*default=*/"264",
-           "Most blocks per kernel (rows are walked grid-stride)">,
-  ];
   let dependentDialects = [
     "::mlir::gpu::GPUDialect",
     "::mlir::memref::MemRefDialect",
@@ -615,36 +681,36 @@ def OneBitGPUSignGemv : Pass<"onebit-gpu-sign-gemv", "::mlir::func::FuncOp"> {
 }
 
 def OneBitGPUSignMma : Pass<"onebit-gpu-sign-mma", "::mlir::func::FuncOp"> {
-  let summary = "Turn marked packed-sign products into a tensor-core kernel";
+  let summary = "Turn packed-sign products scheduled for the tensor cores "
+                "into their kernel";
   let description = [{
-    Runs in `onebit-cuda-pipeline` after bufferization. Every
-    `linalg.generic` that `convert-onebit-to-gpu` marked with
-    `onebit.sign_mma` (a packed-sign product with f16 activations, K a
+    Runs in `onebit-cuda-pipeline` after bufferization. Every packed-sign
+    product whose `onebit.schedule` is a `#onebit.gpu_sign_mma_schedule`
+    (chosen by `onebit-gpu-select-schedules`: f16 activations, K a
     multiple of 128, word-8 LSB-first packing) becomes one `gpu.launch`
     whose warps multiply on the tensor cores (`nvgpu.mma.sync`, m16n8k16,
     f16 inputs, f32 accumulators): the signs are the A operand (16 output
     rows by 16 inputs), the activations the B operand (16 inputs by 8
     input rows).
 
-    - A warp owns `row-tiles` tiles of 16 output rows; lane (g, t) loads
-      the same W words (W = 4, 2 or 1, as K allows) of rows g and g + 8 of
-      each per step, the four lanes of a row 16·W contiguous bytes; the
-      words of the next `loads-ahead` steps are in flight while a step
-      computes.
-    - Signs become f16 A operands in registers, never in memory. With at
-      most 8 input rows and K a multiple of 256 ("bit classes"), an mma
+    - A warp owns `row_tiles` tiles of 16 output rows; lane (g, t) loads
+      the same W = `words` words of rows g and g + 8 of each per step, the
+      four lanes of a row 16·W contiguous bytes; the words of the next
+      `loads_ahead` steps are in flight while a step computes.
+    - Signs become f16 A operands in registers, never in memory. With the
+      `bit_classes` decoding (at most 8 input rows, 2 or 4 words), an mma
       takes bit q of two words masked in place (`word & (1 << q |
       1 << (q + 16))`, one instruction per two weights): the f16 with only
       bit q set is a power of two c_q, so the mma adds c_q times the
       activations whose bit is 1, into an accumulator of its own; with
       their sum S, `sum(±x) = σ(S - 2 sum_q acc_q / c_q)` (bit 15, the
-      sign bit, gives ±1 directly). With `bit-classes` = C below 16 only
+      sign bit, gives ±1 directly). With `bit_classes` = C below 16 only
       bits 16 - C to 15 have accumulators, and the words are also shifted
       left by C, 2C, ... (fewer registers, one shift per word and shift;
       measured slower on the H200, see docs/benchmarks.md). With one input
       row a lane reads the B fragments of two bits with one 16-byte load.
-    - With up to 2 input rows, no K split (below) and `int8-activations`
-      (the default), the same one-tile schedule runs on the s8 tensor cores
+    - With the `byte_classes` decoding (up to 2 input rows, no K split), the
+      same one-tile schedule runs on the s8 tensor cores
       ("byte classes", m16n8k32, i32 sums): an mma takes bit q of every
       byte of two words (`word & 0x01010101 << q`, one instruction per four
       weights, 2^q or -128 as s8) and twice the weights of an f16 one. The
@@ -656,21 +722,20 @@ def OneBitGPUSignMma : Pass<"onebit-gpu-sign-mma", "::mlir::func::FuncOp"> {
       The i32 sums are exact; the digit columns combine across lanes into
       the f32 sum. The staging costs about 10 instructions per activation
       and block, so it is taken only where a block's warps cover all of K.
-    - Otherwise ("shifted pairs"), bits p
-      and p + 16 become ±1 with one shift and one mask-xor
+    - With `shifted_pairs`, bits p and p + 16 become ±1 with one shift and one mask-xor
       (`(word << (15 - p)) & 0x80008000 ^ 0x3C003C00`), one A operand
       serving up to 4 input-row tiles.
     - Since a dot product does not depend on the order of its terms, an
       mma's 16 "k" positions are whichever inputs the lanes hold; the block
       stages the activations in workgroup memory in that order (padded
       against bank conflicts), so that each lane reads its B fragment with
-      one 8-byte load. Up to 48 KiB are staged at a time, synchronizing
-      between chunks of K. With up to 8 input rows the staging evaluates
+      one 8-byte load. `chunk` inputs are staged at a time (up to 48 KiB),
+      synchronizing between chunks of K. With up to 8 input rows the staging evaluates
       the prologue (e.g. x * g), 8 activations at a time with 16-byte loads
       where its inputs are contiguous along K (else one at a time); with
       more, the prologue stays its own kernel (every block would evaluate
       it again) and x is staged with 16-byte loads.
-    - With `direct-fragments` and 9 to 16 input rows (two tiles), nothing is
+    - With `direct_fragments` and 9 to 16 input rows (two tiles), nothing is
       staged: each lane loads, with its sign words and the same steps
       ahead, the 32 inputs of its word (one per row and step) of input rows
       g and 8 + g with 16-byte loads, and pairs inputs (p, p + 16) in
@@ -678,44 +743,31 @@ def OneBitGPUSignMma : Pass<"onebit-gpu-sign-mma", "::mlir::func::FuncOp"> {
       barriers or chunks (the default: faster than staging at M = 16 on
       the 7B shapes, docs/benchmarks.md).
     - The grid's y dimension walks passes of up to 32 input rows, its x
-      dimension groups of output tiles. Where that gives fewer than
-      `min-grid-size` blocks, the block's 4 warps split K instead of rows
-      and add their sums through workgroup memory.
+      dimension groups of output tiles. With `k_split` = 2 or 4, that many
+      warps of a block share rows, splitting K, and add their sums through
+      workgroup memory.
     - Each f32 sum is stored once (through the epilogue, e.g. * h and a
       cast), the zero fill of y dropped.
 
-    A marked product whose operands are not plain static buffers keeps its
-    generic (one thread per output) and loses the mark.
+    A scheduled product the kernel cannot take (operands not plain static
+    buffers with identity layouts, activations not f16, K not a multiple of
+    `128 * words`, too many input rows for the decoding, a chunk that is
+    not whole rounds of the K split, more than 48 KiB of workgroup memory)
+    is an error on the product: a schedule is never dropped.
 
     ```mlir
     // Before (after bufferization):
-    linalg.generic {..., onebit.sign_mma = #onebit.sign_packing<word = 8,
+    linalg.generic {..., onebit.schedule = #onebit.gpu_sign_mma_schedule<
+        decoding = shifted_pairs, row_tiles = 2, k_split = 1, words = 4,
+        chunk = 4096, loads_ahead = 2>,
+        onebit.sign_packing = #onebit.sign_packing<word = 8,
         order = lsb_first, negative = 1>}
-        ins(%x, %signs : memref<16x4096xf16>, memref<4096x512xi8>)
-        outs(%y : memref<16x4096xf32>) {...}
+        ins(%x, %signs : memref<32x4096xf16>, memref<4096x512xi8>)
+        outs(%y : memref<32x4096xf32>) {...}
     // After: gpu.launch blocks(...) threads(...) { ... vector.load ...
     //   nvgpu.mma.sync(...) {mmaShape = [16, 8, 16]} ... }
     ```
   }];
-  let options = [
-    Option<"rowTiles", "row-tiles", "int64_t", /*default=*/"0",
-           "Tiles of 16 output rows per warp (0: 1 for up to 8 input rows, "
-           "else 2)">,
-    Option<"minGridSize", "min-grid-size", "int64_t", /*default=*/"264",
-           "Fewest blocks before the warps of a block split K">,
-    Option<"bitClasses", "bit-classes", "int64_t", /*default=*/"16",
-           "Bit classes (accumulators) of the one-tile schedule: 16, or 8, "
-           "4, 2 with the words also shifted by multiples of it">,
-    Option<"loadsAhead", "loads-ahead", "int64_t", /*default=*/"2",
-           "Steps whose sign words each lane has in flight (1..8)">,
-    Option<"int8Activations", "int8-activations", "bool", /*default=*/"true",
-           "Up to 2 input rows and no K split: activations as int8 digits "
-           "on the s8 tensor cores (m16n8k32) instead of f16 bit classes">,
-    Option<"directFragments", "direct-fragments", "bool", /*default=*/"true",
-           "9 to 16 input rows: each lane loads its B fragments from global "
-           "memory with its sign words instead of the block staging the "
-           "activations in workgroup memory (false: staged)">,
-  ];
   let dependentDialects = [
     "::mlir::gpu::GPUDialect",
     "::mlir::memref::MemRefDialect",

@@ -82,20 +82,13 @@ def ConvertOneBitToGPU : Pass<"convert-onebit-to-gpu"> {
     (lib/Conversion/OneBitToGPU): the product reads the packed sign words
     in a `linalg.generic` over (m, n, k) whose parallel dimensions (m, n)
     become the threads of one kernel, each summing `±x[m, k]` in f32 with
-    the sign taken from its bit. Products with at most 4 input rows
-    (decode) and word-8 LSB-first packing with K a multiple of 32 are
-    marked `onebit.sign_gemv` for `onebit-gpu-sign-gemv`; products with f16
-    activations, at least `mma-min-rows` input rows, K a multiple of 128
-    and the same packing are marked `onebit.sign_mma` for
-    `onebit-gpu-sign-mma` (tensor cores) instead. g, h, the LayerNorm (a reduction over all
-    N outputs, its own kernel) and the bias become TOSA ops around it.
+    the sign taken from its bit, marked `onebit.sign_packing` (the signs'
+    packing) so that `onebit-gpu-select-schedules` can give it a kernel
+    (`onebit-gpu-sign-mma`, `onebit-gpu-sign-gemv`). g, h, the LayerNorm
+    (a reduction over all N outputs, its own kernel) and the bias become
+    TOSA ops around it.
     `onebit.unpack_signs` is left to `convert-onebit-to-linalg`.
   }];
-  let options = [
-    Option<"mmaMinRows", "mma-min-rows", "int64_t", /*default=*/"1",
-           "Fewest input rows of an f16 product for the tensor-core kernel "
-           "(onebit-gpu-sign-mma)">,
-  ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
     "::mlir::linalg::LinalgDialect",

@@ -1,10 +1,9 @@
 //===- FuseElementwise.cpp - elementwise fusion around decode products ----===//
 //
 // onebit-fuse-elementwise: upstream linalg-fuse-elementwise-ops, except
-// that a product marked for a hand-shaped kernel (onebit.sign_gemv,
-// onebit.sign_mma) is never fused with its neighbours: upstream would fold
-// the producers of its activations into it, making a new generic without
-// the mark.
+// that a product scheduled for a hand-shaped kernel (onebit.schedule) is
+// never fused with its neighbours: upstream would fold the producers of its
+// activations into it, making a new generic without the schedule.
 //
 //===----------------------------------------------------------------------===//
 
@@ -25,19 +24,17 @@ using namespace mlir::onebit;
 
 namespace {
 
-bool isMarked(Operation *op) {
-  return op && (op->hasAttr(kSignGemvAttrName) || op->hasAttr(kSignMmaAttrName));
-}
+bool isScheduled(Operation *op) { return op && op->hasAttr(kScheduleAttrName); }
 
 struct FuseElementwisePass
     : onebit::impl::OneBitFuseElementwiseBase<FuseElementwisePass> {
   void runOnOperation() override {
     MLIRContext *context = &getContext();
-    // Upstream's default (a producer with one use), minus marked products.
+    // Upstream's default (a producer with one use), minus scheduled products.
     linalg::ControlFusionFn control = [](OpOperand *fused) {
       Operation *producer = fused->get().getDefiningOp();
-      return producer && producer->hasOneUse() && !isMarked(producer) &&
-             !isMarked(fused->getOwner());
+      return producer && producer->hasOneUse() && !isScheduled(producer) &&
+             !isScheduled(fused->getOwner());
     };
     RewritePatternSet patterns(context);
     linalg::populateElementwiseOpsFusionPatterns(patterns, control);

@@ -1,6 +1,7 @@
 //===- KernelBuilding.cpp - pieces shared by the hand-shaped GPU kernels --===//
 
 #include "KernelBuilding.h"
+#include "onebit/Codegen/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -21,42 +22,64 @@ Value onebit::constI32(ImplicitLocOpBuilder &b, uint32_t value) {
                                       static_cast<int64_t>(value));
 }
 
-FailureOr<onebit::PackedProduct>
-onebit::getPackedProduct(linalg::GenericOp generic) {
+FailureOr<onebit::ProductSizes>
+onebit::getProductSizes(linalg::GenericOp generic) {
   if (generic.getNumDpsInputs() != 2 || generic.getNumDpsInits() != 1)
     return failure();
-  PackedProduct product;
-  product.x = dyn_cast<MemRefType>(generic.getDpsInputs()[0].getType());
-  product.signs = dyn_cast<MemRefType>(generic.getDpsInputs()[1].getType());
-  product.y = dyn_cast<MemRefType>(generic.getDpsInits()[0].getType());
-  MemRefType x = product.x, signs = product.signs, y = product.y;
+  auto x = dyn_cast<ShapedType>(generic.getDpsInputs()[0].getType());
+  auto signs = dyn_cast<ShapedType>(generic.getDpsInputs()[1].getType());
+  auto y = dyn_cast<ShapedType>(generic.getDpsInits()[0].getType());
   if (!x || !signs || !y || !x.hasStaticShape() || !signs.hasStaticShape() ||
-      !y.hasStaticShape() || !x.getLayout().isIdentity() ||
-      !signs.getLayout().isIdentity() || x.getRank() != 2 ||
-      signs.getRank() != 2 || !signs.getElementType().isInteger(8))
+      !y.hasStaticShape() || x.getRank() != 2 || signs.getRank() != 2 ||
+      y.getRank() != 2 || !signs.getElementType().isInteger(8))
     return failure();
-  product.rows = x.getDimSize(0);
-  product.inFeatures = x.getDimSize(1);
-  product.outFeatures = signs.getDimSize(0);
-  if (signs.getDimSize(1) * 8 != product.inFeatures)
+  ProductSizes sizes{x.getDimSize(0), x.getDimSize(1), signs.getDimSize(0),
+                     x.getElementType(), y.getElementType()};
+  if (signs.getDimSize(1) * 8 != sizes.inFeatures ||
+      y.getDimSize(0) != sizes.rows || y.getDimSize(1) != sizes.outFeatures)
     return failure();
-  return product;
+  return sizes;
 }
 
-void onebit::buildMarkedProducts(
-    Operation *root, StringRef attrName,
-    llvm::function_ref<LogicalResult(linalg::GenericOp, SignPackingAttr)>
-        build) {
-  SmallVector<linalg::GenericOp> marked;
-  root->walk([&](linalg::GenericOp generic) {
-    if (generic->hasAttr(attrName))
-      marked.push_back(generic);
+FailureOr<SmallVector<onebit::ScheduledProduct>>
+onebit::getScheduledProducts(Operation *root,
+                             llvm::function_ref<bool(Attribute)> isMine) {
+  SmallVector<ScheduledProduct> products;
+  WalkResult result = root->walk([&](linalg::GenericOp generic) {
+    Attribute schedule = generic->getAttr(kScheduleAttrName);
+    if (!schedule || !isMine(schedule))
+      return WalkResult::advance();
+    auto packing = generic->getAttrOfType<SignPackingAttr>(kSignPackingAttrName);
+    FailureOr<ProductSizes> sizes = getProductSizes(generic);
+    if (!packing || failed(sizes)) {
+      generic.emitOpError()
+          << "has schedule " << schedule
+          << " but is not a packed-sign product with static sizes and a "
+          << kSignPackingAttrName;
+      return WalkResult::interrupt();
+    }
+    if (packing.getWord() != 8 || packing.getOrder() != BitOrder::LSBFirst ||
+        packing.getInterleave() != 1) {
+      generic.emitOpError()
+          << "has schedule " << schedule << ", whose kernel reads signs "
+          << "packed in bytes, lowest input first, not " << packing;
+      return WalkResult::interrupt();
+    }
+    for (Value operand : generic.getDpsInputs()) {
+      auto buffer = dyn_cast<MemRefType>(operand.getType());
+      if (buffer && !buffer.getLayout().isIdentity()) {
+        generic.emitOpError()
+            << "has schedule " << schedule << ", whose kernel reads buffers "
+            << "with the identity layout only, not " << buffer;
+        return WalkResult::interrupt();
+      }
+    }
+    products.push_back({generic, *sizes, packing, schedule});
+    return WalkResult::advance();
   });
-  for (linalg::GenericOp generic : marked) {
-    auto packing = dyn_cast<SignPackingAttr>(generic->getAttr(attrName));
-    if (!packing || failed(build(generic, packing)))
-      generic->removeAttr(attrName);
-  }
+  if (result.wasInterrupted())
+    return failure();
+  return products;
 }
 
 SmallVector<Value> onebit::delinearize(ImplicitLocOpBuilder &b, Value linear,

@@ -1,6 +1,6 @@
 //===- KernelBuilding.h - pieces shared by the hand-shaped GPU kernels ----===//
 //
-// Index and bit-pattern constants, marked products and their operands,
+// Index and bit-pattern constants, scheduled products and their sizes,
 // row-major delinearization and warp reductions, used by
 // onebit-gpu-sign-gemv, onebit-gpu-sign-mma and onebit-gpu-row-reductions.
 //
@@ -25,23 +25,56 @@ Value constIndex(ImplicitLocOpBuilder &b, int64_t value);
 /// An i32 constant with the bits of `value` (sign masks, f16 pairs).
 Value constI32(ImplicitLocOpBuilder &b, uint32_t value);
 
-/// The operands of a marked packed-sign product, x [M, K] and signs
-/// [N, K/8] i8 -> y [M, N], where the hand-shaped kernels can read them:
-/// static buffers, x and the signs with identity layouts.
-struct PackedProduct {
-  MemRefType x, signs, y;
+/// The sizes of a marked packed-sign product, x [M, K] and signs [N, K/8]
+/// i8 -> y [M, N], all static: tensors (schedule selection) or buffers
+/// (the kernels).
+struct ProductSizes {
   int64_t rows, inFeatures, outFeatures;
+  Type xElement, yElement;
 };
-FailureOr<PackedProduct> getPackedProduct(linalg::GenericOp generic);
+FailureOr<ProductSizes> getProductSizes(linalg::GenericOp generic);
 
-/// Calls `build` on every linalg.generic under `root` that carries the mark
-/// `attrName` (its SignPackingAttr). Where `build` fails (the kernel cannot
-/// read the operands), the mark goes and the generic stays: still correct,
-/// one thread per output.
-void buildMarkedProducts(
-    Operation *root, StringRef attrName,
-    llvm::function_ref<LogicalResult(linalg::GenericOp, SignPackingAttr)>
+/// Calls `build` on every linalg.generic under `root` whose schedule
+/// (kScheduleAttrName) is a `ScheduleAttr`, with its sizes and packing.
+/// A scheduled product the kernels cannot read (no packing, dynamic sizes,
+/// buffers with layouts other than the identity) is an error on the
+/// product, as is a failed `build` (which reports why); fails after any.
+template <typename ScheduleAttr>
+LogicalResult buildScheduledProducts(
+    Operation *root,
+    llvm::function_ref<LogicalResult(linalg::GenericOp, const ProductSizes &,
+                                     SignPackingAttr, ScheduleAttr)>
         build);
+
+/// The scheduled products of `root` whose schedule satisfies `isMine`,
+/// each with its sizes and packing, or failure after reporting one the
+/// kernels cannot read.
+struct ScheduledProduct {
+  linalg::GenericOp generic;
+  ProductSizes sizes;
+  SignPackingAttr packing;
+  Attribute schedule;
+};
+FailureOr<SmallVector<ScheduledProduct>>
+getScheduledProducts(Operation *root,
+                     llvm::function_ref<bool(Attribute)> isMine);
+
+template <typename ScheduleAttr>
+LogicalResult buildScheduledProducts(
+    Operation *root,
+    llvm::function_ref<LogicalResult(linalg::GenericOp, const ProductSizes &,
+                                     SignPackingAttr, ScheduleAttr)>
+        build) {
+  FailureOr<SmallVector<ScheduledProduct>> products = getScheduledProducts(
+      root, [](Attribute schedule) { return isa<ScheduleAttr>(schedule); });
+  if (failed(products))
+    return failure();
+  bool failedAny = false;
+  for (ScheduledProduct &product : *products)
+    failedAny |= failed(build(product.generic, product.sizes, product.packing,
+                              cast<ScheduleAttr>(product.schedule)));
+  return failure(failedAny);
+}
 
 /// A gpu.launch of gridX x gridY blocks of blockX threads with the workgroup
 /// buffers `workgroup`, whose outlined kernel gpu-kernel-outlining names

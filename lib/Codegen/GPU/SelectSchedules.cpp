@@ -6,8 +6,12 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "SignGemv.h"
+#include "SignMma.h"
 #include "onebit/Codegen/Passes.h"
 #include "onebit/Dialect/OneBit/IR/OneBitOps.h"
+
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 
 namespace mlir::onebit {
 #define GEN_PASS_DEF_ONEBITGPUSELECTSCHEDULES
@@ -16,6 +20,31 @@ namespace mlir::onebit {
 
 using namespace mlir;
 using namespace mlir::onebit;
+
+std::string
+onebit::verifyGPUScheduleOptions(const OneBitGPUSelectSchedulesOptions &o,
+                                 StringRef dashes) {
+  auto flag = [&](StringRef name) { return (dashes + name).str(); };
+  if (o.attentionWarps < 1 || o.attentionWarps > 8 || o.attentionBlocks < 1 ||
+      o.attentionRowsInFlight < 1 || o.attentionRowsInFlight > 8)
+    return flag("attention-warps") + " and " +
+           flag("attention-rows-in-flight") + " must be 1..8 and " +
+           flag("attention-blocks") + " at least 1";
+  if (o.gemvRowsPerStep < 1 || o.gemvRowsPerStep > 8 || o.gemvMaxGridSize < 1)
+    return flag("gemv-rows-per-step") + " must be 1..8 and " +
+           flag("gemv-max-grid-size") + " at least 1";
+  if (o.mmaMinRows < 1 || o.mmaMinGridSize < 1)
+    return flag("mma-min-rows") + " and " + flag("mma-min-grid-size") +
+           " must be at least 1";
+  if (o.mmaRowTiles < 0 || o.mmaRowTiles > 4)
+    return flag("mma-row-tiles") + " must be 0..4";
+  if (o.mmaBitClasses < 2 || o.mmaBitClasses > 16 ||
+      !llvm::isPowerOf2_64(o.mmaBitClasses) || o.mmaLoadsAhead < 1 ||
+      o.mmaLoadsAhead > 8)
+    return flag("mma-bit-classes") + " must be 2, 4, 8 or 16 and " +
+           flag("mma-loads-ahead") + " 1..8";
+  return "";
+}
 
 namespace {
 
@@ -37,8 +66,6 @@ struct GPUSelectSchedulesPass
              << "has head dimension " << headDim
              << "; the GPU attention kernel reads rows of 8 x 2^k "
                 "elements, up to 256";
-    if (attentionBlocks < 1)
-      return op.emitOpError() << "attention-blocks must be at least 1";
     // Blocks per split: one per (batch, key/value head, new position).
     int64_t groups = query.getDimSize(0) *
                      cast<ShapedType>(op.getKey().getType()).getDimSize(1) *
@@ -54,10 +81,81 @@ struct GPUSelectSchedulesPass
     return success();
   }
 
+  /// The product's kernel: the tensor cores where they take it, else the
+  /// decode kernel, else none (one thread per output).
+  LogicalResult select(linalg::GenericOp product, SignPackingAttr packing) {
+    Attribute schedule = product->getAttr(kScheduleAttrName);
+    if (schedule && !isa<GPUSignMmaScheduleAttr, GPUSignGemvScheduleAttr>(
+                        schedule))
+      return product.emitOpError()
+             << "has schedule " << schedule
+             << ", which is not a GPU schedule of a packed-sign product";
+    FailureOr<ProductSizes> sizes = getProductSizes(product);
+    if (schedule || failed(sizes))
+      return success();
+    if (sizes->rows >= mmaMinRows &&
+        isSignMmaCandidate(sizes->xElement, sizes->inFeatures, packing))
+      schedule = sign_mma::selectSchedule(
+          &getContext(), *sizes,
+          {mmaRowTiles, mmaMinGridSize, mmaBitClasses, mmaLoadsAhead,
+           mmaInt8Activations, mmaDirectFragments});
+    if (!schedule)
+      schedule = sign_gemv::selectSchedule(&getContext(), *sizes, packing,
+                                           {gemvRowsPerStep, gemvMaxGridSize});
+    if (!schedule)
+      return success();
+    product->setAttr(kScheduleAttrName, schedule);
+    copyViewedInputs(product);
+    return success();
+  }
+
+  /// The kernels read their inputs with the identity layout: an input that
+  /// bufferizes to a view (a slice, also through reshapes) is copied first.
+  static void copyViewedInputs(linalg::GenericOp product) {
+    for (OpOperand &input : product->getOpOperands().take_front(2)) {
+      Value source = input.get();
+      while (isa_and_nonnull<tensor::ExpandShapeOp, tensor::CollapseShapeOp>(
+          source.getDefiningOp()))
+        source = source.getDefiningOp()->getOperand(0);
+      if (!isa_and_nonnull<tensor::ExtractSliceOp>(source.getDefiningOp()) ||
+          !isa<RankedTensorType>(input.get().getType()))
+        continue;
+      OpBuilder b(product);
+      auto copy = bufferization::AllocTensorOp::create(
+          b, product.getLoc(), cast<RankedTensorType>(input.get().getType()),
+          ValueRange{}, /*copy=*/input.get());
+      input.set(copy);
+    }
+  }
+
   void runOnOperation() override {
-    WalkResult result = getOperation()->walk([&](CachedAttentionOp op) {
-      return failed(select(op)) ? WalkResult::interrupt()
-                                : WalkResult::advance();
+    OneBitGPUSelectSchedulesOptions options;
+    options.attentionWarps = attentionWarps;
+    options.attentionBlocks = attentionBlocks;
+    options.attentionRowsInFlight = attentionRowsInFlight;
+    options.mmaMinRows = mmaMinRows;
+    options.mmaRowTiles = mmaRowTiles;
+    options.mmaMinGridSize = mmaMinGridSize;
+    options.mmaBitClasses = mmaBitClasses;
+    options.mmaLoadsAhead = mmaLoadsAhead;
+    options.gemvRowsPerStep = gemvRowsPerStep;
+    options.gemvMaxGridSize = gemvMaxGridSize;
+    if (std::string invalid = verifyGPUScheduleOptions(options, "");
+        !invalid.empty()) {
+      getOperation()->emitError() << "onebit-gpu-select-schedules: "
+                                  << invalid;
+      return signalPassFailure();
+    }
+    WalkResult result = getOperation()->walk([&](Operation *op) {
+      LogicalResult selected = success();
+      if (auto attention = dyn_cast<CachedAttentionOp>(op))
+        selected = select(attention);
+      else if (auto packing =
+                   op->getAttrOfType<SignPackingAttr>(kSignPackingAttrName))
+        if (auto product = dyn_cast<linalg::GenericOp>(op))
+          selected = select(product, packing);
+      return failed(selected) ? WalkResult::interrupt()
+                              : WalkResult::advance();
     });
     if (result.wasInterrupted())
       signalPassFailure();

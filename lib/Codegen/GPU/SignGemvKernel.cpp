@@ -1,8 +1,9 @@
 //===- SignGemvKernel.cpp - the decode kernel of onebit.linear ------------===//
 //
-// onebit-gpu-sign-gemv: the packed-sign products that convert-onebit-to-gpu
-// marked for decode (few input rows) become one hand-shaped gpu.launch each,
-// designed for memory bandwidth rather than one thread per output:
+// onebit-gpu-sign-gemv: the packed-sign products scheduled for decode (few
+// input rows, #onebit.gpu_sign_gemv_schedule) become one hand-shaped
+// gpu.launch each, designed for memory bandwidth rather than one thread per
+// output:
 //
 // - A row group (whole warps, several per 256-thread block) works on its
 //   own rows; thread t of a group owns a fixed slice of `words` consecutive
@@ -27,7 +28,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "ElementwiseFolds.h"
-#include "KernelBuilding.h"
+#include "SignGemv.h"
 #include "onebit/Codegen/Passes.h"
 #include "onebit/Dialect/OneBit/IR/OneBitDialect.h"
 
@@ -42,33 +43,9 @@ namespace mlir::onebit {
 
 using namespace mlir;
 using namespace mlir::onebit;
+using namespace mlir::onebit::sign_gemv;
 
 namespace {
-
-/// The shape of one decode kernel.
-struct GemvShape {
-  int64_t rows;        // M, input rows
-  int64_t inFeatures;  // K
-  int64_t outFeatures; // N
-  int64_t words;       // 32-bit sign words per thread and row
-  int64_t threadsPerRow;
-  int64_t groupSize; // threadsPerRow rounded up to whole warps
-  int64_t groups;    // row groups per block, each on its own rows
-  int64_t rowsPerStep; // rows per group and step
-  int64_t gridSize;
-  bool halfPairs; // f16 activations: two weights per instruction
-  bool staged;    // activations staged in workgroup memory
-
-  int64_t blockSize() const { return groups * groupSize; }
-  /// Activations per thread slice and input row.
-  int64_t sliceLength() const { return 32 * words; }
-};
-
-/// The most workgroup memory the staged activations may take (the static
-/// limit of every architecture we target).
-constexpr int64_t kMaxStagedBytes = 48 * 1024;
-/// Threads per block the row groups fill up to.
-constexpr int64_t kTargetBlockSize = 256;
 
 //===----------------------------------------------------------------------===//
 // The kernel
@@ -182,7 +159,7 @@ Value wordDot(ImplicitLocOpBuilder &b, const GemvShape &s, Value word,
   return arith::AddFOp::create(b, low, high);
 }
 
-/// Replaces the marked product `generic` (x [M, K], signs [N, K/8] i8 ->
+/// Replaces the scheduled product `generic` (x [M, K], signs [N, K/8] i8 ->
 /// y [M, N] f32, accumulated onto y) by the decode kernel.
 void buildKernel(linalg::GenericOp generic, const GemvShape &s,
                  bool negativeIsOne) {
@@ -371,69 +348,23 @@ void buildKernel(linalg::GenericOp generic, const GemvShape &s,
   eraseProductFolds(folds);
 }
 
-/// The kernel shape for a marked product, or failure where the operands
-/// are not what the decode kernel reads (identity layouts, static shapes).
-FailureOr<GemvShape> getShape(linalg::GenericOp generic, int64_t maxGridSize,
-                              int64_t rowsPerStep) {
-  FailureOr<PackedProduct> product = getPackedProduct(generic);
-  if (failed(product))
-    return failure();
-  GemvShape s;
-  s.rows = product->rows;
-  s.inFeatures = product->inFeatures;
-  s.outFeatures = product->outFeatures;
-  if (s.inFeatures % 32 != 0)
-    return failure();
-  MemRefType x = product->x;
-  s.halfPairs = x.getElementType().isF16();
-  // Registers for activations: about 128 per thread whatever M is.
-  int64_t wordsPerRow = s.inFeatures / 32;
-  s.words = s.rows == 1 ? 4 : s.rows == 2 ? 2 : 1;
-  while (wordsPerRow % s.words != 0)
-    s.words /= 2;
-  s.threadsPerRow = wordsPerRow / s.words;
-  if (s.threadsPerRow > 1024)
-    return failure();
-  s.groupSize = llvm::alignTo(s.threadsPerRow, kWarpSize);
-  s.groups = std::max<int64_t>(1, kTargetBlockSize / s.groupSize);
-  s.rowsPerStep = rowsPerStep;
-  s.gridSize = std::min<int64_t>(
-      maxGridSize,
-      llvm::divideCeil(s.outFeatures, s.rowsPerStep * s.groups));
-  unsigned elementBytes = x.getElementType().getIntOrFloatBitWidth() / 8;
-  s.staged = s.rows * s.inFeatures * elementBytes <= kMaxStagedBytes;
-  return s;
-}
-
 struct GPUSignGemvPass
     : onebit::impl::OneBitGPUSignGemvBase<GPUSignGemvPass> {
-  using Base::Base;
-
   void runOnOperation() override {
-    if (rowsPerStep < 1 || rowsPerStep > 8 || maxGridSize < 1) {
-      getOperation()->emitError()
-          << "onebit-gpu-sign-gemv: rows-per-step must be 1..8 and "
-             "max-grid-size at least 1";
-      return signalPassFailure();
-    }
-    buildMarkedProducts(
-        getOperation(), kSignGemvAttrName,
-        [&](linalg::GenericOp generic, SignPackingAttr packing) {
-          FailureOr<GemvShape> shape = getShape(generic, maxGridSize, rowsPerStep);
-          if (failed(shape))
-            return failure();
-          buildKernel(generic, *shape, packing.getNegative() == 1);
-          return success();
-        });
+    auto build = [](linalg::GenericOp generic, const ProductSizes &sizes,
+                    SignPackingAttr packing,
+                    GPUSignGemvScheduleAttr schedule) -> LogicalResult {
+      FailureOr<GemvShape> shape = sign_gemv::getShape(
+          sizes, schedule, [&] { return generic.emitOpError(); });
+      if (failed(shape))
+        return failure();
+      buildKernel(generic, *shape, packing.getNegative() == 1);
+      return success();
+    };
+    if (failed(buildScheduledProducts<GPUSignGemvScheduleAttr>(getOperation(),
+                                                               build)))
+      signalPassFailure();
   }
 };
 
 } // namespace
-
-bool mlir::onebit::isSignGemvCandidate(int64_t rows, int64_t inFeatures,
-                                       SignPackingAttr packing) {
-  return rows >= 1 && rows <= kMaxSignGemvRows && inFeatures % 32 == 0 &&
-         inFeatures / 32 <= 1024 && packing.getWord() == 8 &&
-         packing.getOrder() == BitOrder::LSBFirst &&
-         packing.getInterleave() == 1;
-}

@@ -43,34 +43,8 @@ constexpr int64_t kMaxHeldActivations = 96;
 /// per tile, word and step in flight).
 constexpr int64_t kMaxDirectColumnTiles = 2;
 
-/// How sign bits become the A operand.
-enum class SignDecoding {
-  /// Bits p and p + 16 of a word shifted to the two f16 sign bits and
-  /// xor-ed with the pair of 1.0: ±1 in two instructions per pair.
-  ShiftedPairs,
-  /// Bits q and q + 16 of a word masked in place, one instruction per
-  /// pair: the f16 whose only set bit is q, c_q = 2^e_q, or 0. Every mma
-  /// takes one q (from two words), so its sum is c_q * sum(x where the
-  /// bit is 1) and has an accumulator of its own; with the sum of x,
-  /// sum(±x) follows. Bit 15 is the sign bit: ±1 directly. With C classes
-  /// (the top C bits of each half-word), the word is also shifted left by
-  /// C, 2C, ... so that every bit passes through one of them: fewer
-  /// accumulators (registers) for one shift per word and shift. One
-  /// input-row and one output-row tile only.
-  BitClasses,
-  /// Bit q of each byte of a word masked in place (`word & 0x01010101 <<
-  /// q`), one instruction per four weights: the s8 2^q (-128 for q = 7) or
-  /// 0, multiplied on the s8 tensor cores (m16n8k32, i32 sums, twice the
-  /// weights per mma). The activations become integers: each input row
-  /// (x * g) scaled so that its largest magnitude is kDigitScale, rounded,
-  /// and split into kActivationDigits signed base-256 digits, one column
-  /// of B each. The i32 sums are exact; the result is the scaled sum of
-  /// the digit columns. One output-row tile, up to 8 / kActivationDigits
-  /// input rows, no K split.
-  ByteClasses,
-};
-
-/// The shape of one tensor-core kernel.
+/// The shape of one tensor-core kernel: a GPUSignMmaScheduleAttr with what
+/// follows from it and the product's sizes.
 struct MmaShape {
   int64_t rows;        // M, input rows
   int64_t inFeatures;  // K
@@ -218,12 +192,28 @@ void stageActivations(ImplicitLocOpBuilder &b, const MmaShape &s,
                       Value rowSums, Value thread, Value firstRow,
                       Value chunkStart);
 
-/// The kernel shape for a marked product, or failure where the operands
-/// are not what the kernel reads (identity layouts, static shapes).
-FailureOr<MmaShape> getShape(linalg::GenericOp generic, int64_t rowTiles,
-                             int64_t minGridSize, int64_t bitClasses,
-                             int64_t loadsAhead, bool int8Activations,
-                             bool directFragments);
+/// What onebit-gpu-select-schedules' options say about the tensor-core
+/// kernel's schedules.
+struct MmaOptions {
+  int64_t rowTiles;    // 0: chosen by the input rows
+  int64_t minGridSize; // fewest blocks before the warps split K
+  int64_t bitClasses;
+  int64_t loadsAhead;
+  bool int8Activations;
+  bool directFragments;
+};
+
+/// The schedule onebit-gpu-select-schedules records for a product of
+/// `sizes`, or null where the tensor-core kernel does not compute it.
+GPUSignMmaScheduleAttr selectSchedule(MLIRContext *context,
+                                      const ProductSizes &sizes,
+                                      const MmaOptions &options);
+
+/// The kernel's shape for a product of `sizes` under `schedule`, or failure
+/// (reported through `emitError`) where the product cannot take it.
+FailureOr<MmaShape>
+getShape(const ProductSizes &sizes, GPUSignMmaScheduleAttr schedule,
+         llvm::function_ref<InFlightDiagnostic()> emitError);
 
 /// ByteClasses: stages inputs [chunkStart, chunkStart + chunk) of the pass's
 /// input rows as digits (zeros past M or K), with each warp's digit sums per

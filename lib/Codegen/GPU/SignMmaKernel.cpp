@@ -1,28 +1,33 @@
 //===- SignMmaKernel.cpp - the tensor-core kernel of onebit.linear --------===//
 //
-// onebit-gpu-sign-mma: the packed-sign products with f16 activations that
-// convert-onebit-to-gpu marked become one gpu.launch whose warps multiply
-// on the tensor cores (nvgpu.mma.sync m16n8k16, f32 accumulators):
+// onebit-gpu-sign-mma: the packed-sign products whose schedule is a
+// #onebit.gpu_sign_mma_schedule (onebit-gpu-select-schedules) become one
+// gpu.launch whose warps multiply on the tensor cores (nvgpu.mma.sync
+// m16n8k16, f32 accumulators):
 //
 // - The signs are the A operand: 16 output rows by 16 inputs per mma. Lane
 //   (g, t) of a warp (g = lane / 4, t = lane % 4) loads W 32-bit words of
 //   rows g and g + 8 of its tile per step, the four lanes of a row a
 //   contiguous run of 16 W bytes. A weight is never a float in memory:
-//   see SignDecoding for the two ways sign bits become f16 operands in
-//   registers.
+//   the schedule's decoding says how sign bits become operands in
+//   registers (OneBitAttrs.td).
 // - A dot product does not depend on the order of its terms, so the 16
 //   "k" positions of an mma are whichever inputs the lanes hold. The
 //   activations (the B operand, 16 inputs by 8 input rows) are staged in
 //   workgroup memory in that order, inputs j and j + 16 of every 32
 //   adjacent side by side: a lane's B fragment is one 8-byte load.
 // - Input rows come in tiles of 8 (grid y walks passes of up to 32 rows,
-//   for prefill); output rows in tiles of 16, `rowTiles` per warp, 4 warps
-//   per block. Where that gives few blocks (decode with small N), the
-//   block's warps split K instead and add their sums in workgroup memory.
+//   for prefill); output rows in tiles of 16, `row_tiles` per warp, 4 warps
+//   per block. With `k_split`, the block's warps split K instead and add
+//   their sums in workgroup memory.
 // - The x * g before and the * h, cast after are evaluated where the
 //   kernel loads and stores (ElementwiseFolds.h).
 // - Wide layers with up to 2 input rows run on the s8 tensor cores
 //   instead, the activations staged as int8 digits (SignMmaDigits.cpp).
+//
+// Over 600 lines: the one kernel skeleton (loads ahead, K split, sums,
+// stores) with the step bodies of its three decodings, which share it; the
+// schedule, the staging and the digits live in files of their own.
 //
 //===----------------------------------------------------------------------===//
 
@@ -265,7 +270,7 @@ SmallVector<Value> combineBitClasses(ImplicitLocOpBuilder &b,
   return sums;
 }
 
-/// Replaces the marked product `generic` (x [M, K] f16, signs [N, K/8] i8
+/// Replaces the scheduled product `generic` (x [M, K] f16, signs [N, K/8] i8
 /// -> y [M, N] f32, accumulated onto y) by the tensor-core kernel.
 void buildKernel(linalg::GenericOp generic, const MmaShape &s,
                  bool negativeIsOne) {
@@ -597,34 +602,20 @@ void buildKernel(linalg::GenericOp generic, const MmaShape &s,
 }
 
 struct GPUSignMmaPass : onebit::impl::OneBitGPUSignMmaBase<GPUSignMmaPass> {
-  using Base::Base;
-
   void runOnOperation() override {
-    if (rowTiles < 0 || rowTiles > 4 || minGridSize < 1) {
-      getOperation()->emitError()
-          << "onebit-gpu-sign-mma: row-tiles must be 0..4 and min-grid-size "
-             "at least 1";
-      return signalPassFailure();
-    }
-    if (bitClasses < 2 || bitClasses > 16 ||
-        !llvm::isPowerOf2_64(bitClasses) || loadsAhead < 1 ||
-        loadsAhead > 8) {
-      getOperation()->emitError()
-          << "onebit-gpu-sign-mma: bit-classes must be 2, 4, 8 or 16 and "
-             "loads-ahead 1..8";
-      return signalPassFailure();
-    }
-    buildMarkedProducts(
-        getOperation(), kSignMmaAttrName,
-        [&](linalg::GenericOp generic, SignPackingAttr packing) {
-          FailureOr<MmaShape> shape =
-              getShape(generic, rowTiles, minGridSize, bitClasses, loadsAhead,
-                       int8Activations, directFragments);
-          if (failed(shape))
-            return failure();
-          buildKernel(generic, *shape, packing.getNegative() == 1);
-          return success();
-        });
+    auto build = [](linalg::GenericOp generic, const ProductSizes &sizes,
+                    SignPackingAttr packing,
+                    GPUSignMmaScheduleAttr schedule) -> LogicalResult {
+      FailureOr<MmaShape> shape = getShape(
+          sizes, schedule, [&] { return generic.emitOpError(); });
+      if (failed(shape))
+        return failure();
+      buildKernel(generic, *shape, packing.getNegative() == 1);
+      return success();
+    };
+    if (failed(buildScheduledProducts<GPUSignMmaScheduleAttr>(getOperation(),
+                                                              build)))
+      signalPassFailure();
   }
 };
 

@@ -28,26 +28,29 @@
 
 using namespace mlir;
 
+/// onebit-gpu-select-schedules' options, from the pipeline's.
+static onebit::OneBitGPUSelectSchedulesOptions
+getScheduleOptions(const onebit::CUDAPipelineOptions &options) {
+  onebit::OneBitGPUSelectSchedulesOptions schedules;
+  schedules.attentionWarps = options.attentionWarps;
+  schedules.attentionBlocks = options.attentionBlocks;
+  schedules.attentionRowsInFlight = options.attentionRowsInFlight;
+  schedules.mmaMinRows = options.mmaMinRows;
+  schedules.mmaRowTiles = options.mmaRowTiles;
+  schedules.mmaMinGridSize = options.mmaMinGridSize;
+  schedules.mmaBitClasses = options.mmaBitClasses;
+  schedules.mmaLoadsAhead = options.mmaLoadsAhead;
+  schedules.mmaInt8Activations = options.mmaInt8Activations;
+  schedules.mmaDirectFragments = options.mmaDirectFragments;
+  schedules.gemvRowsPerStep = options.gemvRowsPerStep;
+  schedules.gemvMaxGridSize = options.gemvMaxGridSize;
+  return schedules;
+}
+
 std::string mlir::onebit::CUDAPipelineOptions::verify() const {
   if (blockSize < 1 || blockSize > 1024)
     return "--block-size must be 1..1024";
-  if (gemvRowsPerStep < 1 || gemvRowsPerStep > 8 || gemvMaxGridSize < 1)
-    return "--gemv-rows-per-step must be 1..8 and --gemv-max-grid-size at "
-           "least 1";
-  if (mmaMinRows < 1 || mmaMinGridSize < 1)
-    return "--mma-min-rows and --mma-min-grid-size must be at least 1";
-  if (mmaRowTiles < 0 || mmaRowTiles > 4)
-    return "--mma-row-tiles must be 0..4";
-  if (mmaBitClasses < 2 || mmaBitClasses > 16 ||
-      !llvm::isPowerOf2_64(mmaBitClasses) || mmaLoadsAhead < 1 ||
-      mmaLoadsAhead > 8)
-    return "--mma-bit-classes must be 2, 4, 8 or 16 and --mma-loads-ahead "
-           "1..8";
-  if (attentionWarps < 1 || attentionWarps > 8 || attentionBlocks < 1 ||
-      attentionRowsInFlight < 1 || attentionRowsInFlight > 8)
-    return "--attention-warps and --attention-rows-in-flight must be 1..8 "
-           "and --attention-blocks at least 1";
-  return "";
+  return verifyGPUScheduleOptions(getScheduleOptions(*this), "--");
 }
 
 bool mlir::onebit::isSupportedCUDAChip(StringRef chip) {
@@ -58,14 +61,9 @@ void mlir::onebit::buildCUDALoweringPipeline(
     OpPassManager &pm, const CUDAPipelineOptions &options) {
   pm.addPass(createOneBitExportEntryPoint());
   OpPassManager &func = pm.nest<func::FuncOp>();
-  OneBitGPUSelectSchedulesOptions schedules;
-  schedules.attentionWarps = options.attentionWarps;
-  schedules.attentionBlocks = options.attentionBlocks;
-  schedules.attentionRowsInFlight = options.attentionRowsInFlight;
-  func.addPass(createOneBitGPUSelectSchedules(schedules));
-  ConvertOneBitToGPUOptions lowering;
-  lowering.mmaMinRows = options.mmaMinRows;
-  func.addPass(createConvertOneBitToGPU(lowering));
+  func.addPass(createConvertOneBitToGPU());
+  // On tensors: the products' and attentions' kernels, before fusion.
+  func.addPass(createOneBitGPUSelectSchedules(getScheduleOptions(options)));
   func.addPass(createConvertOneBitToLinalg());
   addTosaLoweringPasses(func);
   func.addPass(createOneBitFusePointwiseConcat());
@@ -79,18 +77,8 @@ void mlir::onebit::buildCUDALoweringPipeline(
   OpPassManager &host = pm.nest<func::FuncOp>();
   host.addPass(createOneBitGPUAttention());
   host.addPass(createOneBitGPUHostBuffers());
-  OneBitGPUSignGemvOptions gemv;
-  gemv.rowsPerStep = options.gemvRowsPerStep;
-  gemv.maxGridSize = options.gemvMaxGridSize;
-  host.addPass(createOneBitGPUSignGemv(gemv));
-  OneBitGPUSignMmaOptions mma;
-  mma.rowTiles = options.mmaRowTiles;
-  mma.minGridSize = options.mmaMinGridSize;
-  mma.bitClasses = options.mmaBitClasses;
-  mma.loadsAhead = options.mmaLoadsAhead;
-  mma.int8Activations = options.mmaInt8Activations;
-  mma.directFragments = options.mmaDirectFragments;
-  host.addPass(createOneBitGPUSignMma(mma));
+  host.addPass(createOneBitGPUSignGemv());
+  host.addPass(createOneBitGPUSignMma());
   host.addPass(createOneBitGPURowReductions());
   if (options.mergeLaunches)
     host.addPass(createOneBitGPUMergeLaunches());

@@ -1,4 +1,4 @@
-// RUN: onebit-opt %s -split-input-file -onebit-gpu-sign-gemv | FileCheck %s
+// RUN: onebit-opt %s -split-input-file -onebit-gpu-select-schedules=mma-min-rows=5 -onebit-gpu-sign-gemv | FileCheck %s
 
 // M = 1, f16, K = 4096: a row group of 32 threads (one warp) owns 4 sign
 // words (16 bytes) of each of its rows, 8 groups per block, 4 rows per
@@ -36,7 +36,7 @@
 func.func @decode_f16(%x: memref<1x4096xf16>, %s: memref<64x512xi8>, %y: memref<1x64xf32>) {
   %zero = arith.constant 0.0 : f32
   linalg.fill ins(%zero : f32) outs(%y : memref<1x64xf32>)
-  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_gemv = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<1x4096xf16>, memref<64x512xi8>) outs(%y : memref<1x64xf32>) {
+  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_packing = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<1x4096xf16>, memref<64x512xi8>) outs(%y : memref<1x64xf32>) {
   ^bb0(%a: f16, %b: i8, %acc: f32):
     linalg.yield %acc : f32
   }
@@ -65,7 +65,7 @@ func.func @decode_f16(%x: memref<1x4096xf16>, %s: memref<64x512xi8>, %y: memref<
 #s = affine_map<(d0, d1, d2) -> (d1, d2 floordiv 8)>
 #y = affine_map<(d0, d1, d2) -> (d0, d1)>
 func.func @decode_f32_rows(%x: memref<3x4096xf32>, %s: memref<100x512xi8>, %y: memref<3x100xf32>) {
-  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_gemv = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<3x4096xf32>, memref<100x512xi8>) outs(%y : memref<3x100xf32>) {
+  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_packing = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<3x4096xf32>, memref<100x512xi8>) outs(%y : memref<3x100xf32>) {
   ^bb0(%a: f32, %b: i8, %acc: f32):
     linalg.yield %acc : f32
   }
@@ -82,26 +82,7 @@ func.func @decode_f32_rows(%x: memref<3x4096xf32>, %s: memref<100x512xi8>, %y: m
 #s = affine_map<(d0, d1, d2) -> (d1, d2 floordiv 8)>
 #y = affine_map<(d0, d1, d2) -> (d0, d1)>
 func.func @positive_ones(%x: memref<1x64xf32>, %s: memref<8x8xi8>, %y: memref<1x8xf32>) {
-  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_gemv = #onebit.sign_packing<word = 8, order = lsb_first, negative = 0>} ins(%x, %s : memref<1x64xf32>, memref<8x8xi8>) outs(%y : memref<1x8xf32>) {
-  ^bb0(%a: f32, %b: i8, %acc: f32):
-    linalg.yield %acc : f32
-  }
-  return
-}
-
-// -----
-
-// Operands the kernel cannot read directly (a strided view) keep the
-// generic, one thread per output, without the mark.
-// CHECK-LABEL: func @strided_input
-// CHECK-NOT: gpu.launch
-// CHECK: linalg.generic
-// CHECK-NOT: onebit.sign_gemv
-#x = affine_map<(d0, d1, d2) -> (d0, d2)>
-#s = affine_map<(d0, d1, d2) -> (d1, d2 floordiv 8)>
-#y = affine_map<(d0, d1, d2) -> (d0, d1)>
-func.func @strided_input(%x: memref<1x64xf32, strided<[128, 1]>>, %s: memref<8x8xi8>, %y: memref<1x8xf32>) {
-  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_gemv = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<1x64xf32, strided<[128, 1]>>, memref<8x8xi8>) outs(%y : memref<1x8xf32>) {
+  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_packing = #onebit.sign_packing<word = 8, order = lsb_first, negative = 0>} ins(%x, %s : memref<1x64xf32>, memref<8x8xi8>) outs(%y : memref<1x8xf32>) {
   ^bb0(%a: f32, %b: i8, %acc: f32):
     linalg.yield %acc : f32
   }
@@ -143,7 +124,7 @@ func.func @fold_neighbours(%in: memref<1x64xf16>, %g: memref<64xf16>, %s: memref
   %y = gpu.alloc () : memref<1x8xf32>
   %zero = arith.constant 0.0 : f32
   linalg.fill ins(%zero : f32) outs(%y : memref<1x8xf32>)
-  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_gemv = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<1x64xf16>, memref<8x8xi8>) outs(%y : memref<1x8xf32>) {
+  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_packing = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<1x64xf16>, memref<8x8xi8>) outs(%y : memref<1x8xf32>) {
   ^bb0(%a: f16, %b: i8, %acc: f32):
     linalg.yield %acc : f32
   }
@@ -181,7 +162,7 @@ func.func @keep_neighbours(%in: memref<1x64xf16>, %g: memref<64xf16>, %s: memref
   %y = gpu.alloc () : memref<1x8xf32>
   %zero = arith.constant 0.0 : f32
   linalg.fill ins(%zero : f32) outs(%y : memref<1x8xf32>)
-  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_gemv = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<1x64xf16>, memref<8x8xi8>) outs(%y : memref<1x8xf32>) {
+  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_packing = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<1x64xf16>, memref<8x8xi8>) outs(%y : memref<1x8xf32>) {
   ^bb0(%a: f16, %b: i8, %acc: f32):
     linalg.yield %acc : f32
   }
@@ -207,7 +188,7 @@ func.func @keep_neighbours(%in: memref<1x64xf16>, %g: memref<64xf16>, %s: memref
 #s = affine_map<(d0, d1, d2) -> (d1, d2 floordiv 8)>
 #y = affine_map<(d0, d1, d2) -> (d0, d1)>
 func.func @unstaged(%x: memref<4x4096xf32>, %s: memref<100x512xi8>, %y: memref<4x100xf32>) {
-  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_gemv = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<4x4096xf32>, memref<100x512xi8>) outs(%y : memref<4x100xf32>) {
+  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_packing = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<4x4096xf32>, memref<100x512xi8>) outs(%y : memref<4x100xf32>) {
   ^bb0(%a: f32, %b: i8, %acc: f32):
     linalg.yield %acc : f32
   }

@@ -1,5 +1,5 @@
-// RUN: onebit-opt %s -onebit-gpu-sign-mma="bit-classes=8 int8-activations=false" | FileCheck %s
-// RUN: onebit-opt %s -onebit-gpu-sign-mma="loads-ahead=3 int8-activations=false" | FileCheck %s --check-prefix=AHEAD
+// RUN: onebit-opt %s -onebit-gpu-select-schedules="mma-bit-classes=8 mma-int8-activations=false" -onebit-gpu-sign-mma | FileCheck %s
+// RUN: onebit-opt %s -onebit-gpu-select-schedules="mma-loads-ahead=3 mma-int8-activations=false" -onebit-gpu-sign-mma | FileCheck %s --check-prefix=AHEAD
 
 // M = 1, K = 4096 with 8 bit classes (bits 8 to 15 of each half-word):
 // 8 accumulators instead of 16. Each of the 4 words of a word pair (rows g
@@ -37,7 +37,7 @@
 #s = affine_map<(d0, d1, d2) -> (d1, d2 floordiv 8)>
 #y = affine_map<(d0, d1, d2) -> (d0, d1)>
 func.func @decode_eight_classes(%x: memref<1x4096xf16>, %s: memref<64x512xi8>, %y: memref<1x64xf32>) {
-  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_mma = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<1x4096xf16>, memref<64x512xi8>) outs(%y : memref<1x64xf32>) {
+  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_packing = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<1x4096xf16>, memref<64x512xi8>) outs(%y : memref<1x64xf32>) {
   ^bb0(%a: f16, %b: i8, %acc: f32):
     linalg.yield %acc : f32
   }

@@ -1,5 +1,5 @@
-// RUN: onebit-opt %s -split-input-file -onebit-gpu-sign-mma=min-grid-size=1 | FileCheck %s
-// RUN: onebit-opt %s -split-input-file -onebit-gpu-sign-mma | FileCheck %s --check-prefix=DEFAULT
+// RUN: onebit-opt %s -split-input-file -onebit-gpu-select-schedules=mma-min-grid-size=1 -onebit-gpu-sign-mma | FileCheck %s
+// RUN: onebit-opt %s -split-input-file -onebit-gpu-select-schedules -onebit-gpu-sign-mma | FileCheck %s --check-prefix=DEFAULT
 
 // The s8 schedule (ByteClasses) of up to 2 input rows (int8-activations,
 // the default), taken where the warps of a block do not split K: with
@@ -91,7 +91,7 @@
 func.func @decode_digits(%x: memref<1x4096xf16>, %s: memref<64x512xi8>, %y: memref<1x64xf32>) {
   %zero = arith.constant 0.0 : f32
   linalg.fill ins(%zero : f32) outs(%y : memref<1x64xf32>)
-  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_mma = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<1x4096xf16>, memref<64x512xi8>) outs(%y : memref<1x64xf32>) {
+  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_packing = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<1x4096xf16>, memref<64x512xi8>) outs(%y : memref<1x64xf32>) {
   ^bb0(%a: f16, %b: i8, %acc: f32):
     linalg.yield %acc : f32
   }
@@ -108,7 +108,7 @@ func.func @decode_digits(%x: memref<1x4096xf16>, %s: memref<64x512xi8>, %y: memr
 #s = affine_map<(d0, d1, d2) -> (d1, d2 floordiv 8)>
 #y = affine_map<(d0, d1, d2) -> (d0, d1)>
 func.func @wide_layer(%x: memref<1x256xf16>, %s: memref<16896x32xi8>, %y: memref<1x16896xf32>) {
-  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_mma = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<1x256xf16>, memref<16896x32xi8>) outs(%y : memref<1x16896xf32>) {
+  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_packing = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<1x256xf16>, memref<16896x32xi8>) outs(%y : memref<1x16896xf32>) {
   ^bb0(%a: f16, %b: i8, %acc: f32):
     linalg.yield %acc : f32
   }
@@ -134,7 +134,7 @@ func.func @wide_layer(%x: memref<1x256xf16>, %s: memref<16896x32xi8>, %y: memref
 #s = affine_map<(d0, d1, d2) -> (d1, d2 floordiv 8)>
 #y = affine_map<(d0, d1, d2) -> (d0, d1)>
 func.func @two_rows_positive_ones(%x: memref<2x256xf16>, %s: memref<16x32xi8>, %y: memref<2x16xf32>) {
-  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_mma = #onebit.sign_packing<word = 8, order = lsb_first, negative = 0>} ins(%x, %s : memref<2x256xf16>, memref<16x32xi8>) outs(%y : memref<2x16xf32>) {
+  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_packing = #onebit.sign_packing<word = 8, order = lsb_first, negative = 0>} ins(%x, %s : memref<2x256xf16>, memref<16x32xi8>) outs(%y : memref<2x16xf32>) {
   ^bb0(%a: f16, %b: i8, %acc: f32):
     linalg.yield %acc : f32
   }
@@ -151,7 +151,7 @@ func.func @two_rows_positive_ones(%x: memref<2x256xf16>, %s: memref<16x32xi8>, %
 #s = affine_map<(d0, d1, d2) -> (d1, d2 floordiv 8)>
 #y = affine_map<(d0, d1, d2) -> (d0, d1)>
 func.func @three_rows(%x: memref<3x256xf16>, %s: memref<16x32xi8>, %y: memref<3x16xf32>) {
-  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_mma = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<3x256xf16>, memref<16x32xi8>) outs(%y : memref<3x16xf32>) {
+  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_packing = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<3x256xf16>, memref<16x32xi8>) outs(%y : memref<3x16xf32>) {
   ^bb0(%a: f16, %b: i8, %acc: f32):
     linalg.yield %acc : f32
   }
@@ -178,7 +178,7 @@ func.func @three_rows(%x: memref<3x256xf16>, %s: memref<16x32xi8>, %y: memref<3x
 #s = affine_map<(d0, d1, d2) -> (d1, d2 floordiv 8)>
 #y = affine_map<(d0, d1, d2) -> (d0, d1)>
 func.func @long_rows(%x: memref<1x16384xf16>, %s: memref<4096x2048xi8>, %y: memref<1x4096xf32>) {
-  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_mma = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<1x16384xf16>, memref<4096x2048xi8>) outs(%y : memref<1x4096xf32>) {
+  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_packing = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<1x16384xf16>, memref<4096x2048xi8>) outs(%y : memref<1x4096xf32>) {
   ^bb0(%a: f16, %b: i8, %acc: f32):
     linalg.yield %acc : f32
   }
@@ -219,7 +219,7 @@ func.func @fold_input_scale(%in: memref<1x256xf16>, %g: memref<256xf16>, %s: mem
   }
   %zero = arith.constant 0.0 : f32
   linalg.fill ins(%zero : f32) outs(%y : memref<1x16xf32>)
-  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_mma = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<1x256xf16>, memref<16x32xi8>) outs(%y : memref<1x16xf32>) {
+  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_packing = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<1x256xf16>, memref<16x32xi8>) outs(%y : memref<1x16xf32>) {
   ^bb0(%a: f16, %b: i8, %acc: f32):
     linalg.yield %acc : f32
   }
@@ -235,7 +235,7 @@ func.func @fold_transposed_input(%in: memref<1x256xf16>, %t: memref<256x1xf16>, 
   }
   %zero = arith.constant 0.0 : f32
   linalg.fill ins(%zero : f32) outs(%y : memref<1x16xf32>)
-  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_mma = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<1x256xf16>, memref<16x32xi8>) outs(%y : memref<1x16xf32>) {
+  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_packing = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<1x256xf16>, memref<16x32xi8>) outs(%y : memref<1x16xf32>) {
   ^bb0(%a: f16, %b: i8, %acc: f32):
     linalg.yield %acc : f32
   }

@@ -1,5 +1,5 @@
-// RUN: onebit-opt %s -split-input-file -onebit-gpu-sign-mma | FileCheck %s
-// RUN: onebit-opt %s -split-input-file -onebit-gpu-sign-mma=direct-fragments=false | FileCheck %s --check-prefix=STAGED
+// RUN: onebit-opt %s -split-input-file -onebit-gpu-select-schedules -onebit-gpu-sign-mma | FileCheck %s
+// RUN: onebit-opt %s -split-input-file -onebit-gpu-select-schedules=mma-direct-fragments=false -onebit-gpu-sign-mma | FileCheck %s --check-prefix=STAGED
 
 // M = 12 (two input-row tiles), K = 256, N = 64: each lane loads its B
 // fragments from x with its sign words, one word per row and step (W = 1):
@@ -42,7 +42,7 @@
 #s = affine_map<(d0, d1, d2) -> (d1, d2 floordiv 8)>
 #y = affine_map<(d0, d1, d2) -> (d0, d1)>
 func.func @direct(%x: memref<12x256xf16>, %s: memref<64x32xi8>, %y: memref<12x64xf32>) {
-  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_mma = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<12x256xf16>, memref<64x32xi8>) outs(%y : memref<12x64xf32>) {
+  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_packing = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<12x256xf16>, memref<64x32xi8>) outs(%y : memref<12x64xf32>) {
   ^bb0(%a: f16, %b: i8, %acc: f32):
     linalg.yield %acc : f32
   }
@@ -61,7 +61,7 @@ func.func @direct(%x: memref<12x256xf16>, %s: memref<64x32xi8>, %y: memref<12x64
 #s = affine_map<(d0, d1, d2) -> (d1, d2 floordiv 8)>
 #y = affine_map<(d0, d1, d2) -> (d0, d1)>
 func.func @three_tiles(%x: memref<17x256xf16>, %s: memref<64x32xi8>, %y: memref<17x64xf32>) {
-  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_mma = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<17x256xf16>, memref<64x32xi8>) outs(%y : memref<17x64xf32>) {
+  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_packing = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<17x256xf16>, memref<64x32xi8>) outs(%y : memref<17x64xf32>) {
   ^bb0(%a: f16, %b: i8, %acc: f32):
     linalg.yield %acc : f32
   }

@@ -1,4 +1,4 @@
-// RUN: onebit-opt %s -split-input-file -onebit-gpu-sign-mma=int8-activations=false | FileCheck %s
+// RUN: onebit-opt %s -split-input-file -onebit-gpu-select-schedules=mma-int8-activations=false -onebit-gpu-sign-mma | FileCheck %s
 
 // The f16 schedules (with int8-activations, up to 2 input rows whose
 // blocks do not split K take the s8 one instead: sign-mma-digits.mlir).
@@ -49,7 +49,7 @@
 func.func @decode_classes(%x: memref<1x4096xf16>, %s: memref<64x512xi8>, %y: memref<1x64xf32>) {
   %zero = arith.constant 0.0 : f32
   linalg.fill ins(%zero : f32) outs(%y : memref<1x64xf32>)
-  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_mma = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<1x4096xf16>, memref<64x512xi8>) outs(%y : memref<1x64xf32>) {
+  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_packing = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<1x4096xf16>, memref<64x512xi8>) outs(%y : memref<1x64xf32>) {
   ^bb0(%a: f16, %b: i8, %acc: f32):
     linalg.yield %acc : f32
   }
@@ -85,7 +85,7 @@ func.func @decode_classes(%x: memref<1x4096xf16>, %s: memref<64x512xi8>, %y: mem
 #s = affine_map<(d0, d1, d2) -> (d1, d2 floordiv 8)>
 #y = affine_map<(d0, d1, d2) -> (d0, d1)>
 func.func @prefill(%x: memref<40x896xf16>, %s: memref<64x112xi8>, %y: memref<40x64xf32>) {
-  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_mma = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<40x896xf16>, memref<64x112xi8>) outs(%y : memref<40x64xf32>) {
+  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_packing = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<40x896xf16>, memref<64x112xi8>) outs(%y : memref<40x64xf32>) {
   ^bb0(%a: f16, %b: i8, %acc: f32):
     linalg.yield %acc : f32
   }
@@ -105,14 +105,14 @@ func.func @prefill(%x: memref<40x896xf16>, %s: memref<64x112xi8>, %y: memref<40x
 #s = affine_map<(d0, d1, d2) -> (d1, d2 floordiv 8)>
 #y = affine_map<(d0, d1, d2) -> (d0, d1)>
 func.func @positive_ones(%x: memref<16x128xf16>, %s: memref<16x16xi8>, %y: memref<16x16xf32>) {
-  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_mma = #onebit.sign_packing<word = 8, order = lsb_first, negative = 0>} ins(%x, %s : memref<16x128xf16>, memref<16x16xi8>) outs(%y : memref<16x16xf32>) {
+  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_packing = #onebit.sign_packing<word = 8, order = lsb_first, negative = 0>} ins(%x, %s : memref<16x128xf16>, memref<16x16xi8>) outs(%y : memref<16x16xf32>) {
   ^bb0(%a: f16, %b: i8, %acc: f32):
     linalg.yield %acc : f32
   }
   return
 }
 func.func @positive_ones_classes(%x: memref<2x256xf16>, %s: memref<16x32xi8>, %y: memref<2x16xf32>) {
-  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_mma = #onebit.sign_packing<word = 8, order = lsb_first, negative = 0>} ins(%x, %s : memref<2x256xf16>, memref<16x32xi8>) outs(%y : memref<2x16xf32>) {
+  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_packing = #onebit.sign_packing<word = 8, order = lsb_first, negative = 0>} ins(%x, %s : memref<2x256xf16>, memref<16x32xi8>) outs(%y : memref<2x16xf32>) {
   ^bb0(%a: f16, %b: i8, %acc: f32):
     linalg.yield %acc : f32
   }
@@ -121,24 +121,17 @@ func.func @positive_ones_classes(%x: memref<2x256xf16>, %s: memref<16x32xi8>, %y
 
 // -----
 
-// Operands the kernel cannot read directly (a strided view, f32
-// activations) keep the generic, one thread per output, without the mark.
+// f32 activations: no tensor-core schedule (the decode kernel's), no
+// tensor-core kernel.
 // CHECK-LABEL: func @not_taken
 // CHECK-NOT: gpu.launch
 // CHECK: linalg.generic
-// CHECK-NOT: onebit.sign_mma
-// CHECK: linalg.generic
-// CHECK-NOT: onebit.sign_mma
+// CHECK-NOT: gpu_sign_mma_schedule
 #x = affine_map<(d0, d1, d2) -> (d0, d2)>
 #s = affine_map<(d0, d1, d2) -> (d1, d2 floordiv 8)>
 #y = affine_map<(d0, d1, d2) -> (d0, d1)>
-func.func @not_taken(%x: memref<2x128xf16, strided<[256, 1]>>, %s: memref<8x16xi8>, %y: memref<2x8xf32>,
-                     %x32: memref<2x128xf32>) {
-  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_mma = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<2x128xf16, strided<[256, 1]>>, memref<8x16xi8>) outs(%y : memref<2x8xf32>) {
-  ^bb0(%a: f16, %b: i8, %acc: f32):
-    linalg.yield %acc : f32
-  }
-  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_mma = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x32, %s : memref<2x128xf32>, memref<8x16xi8>) outs(%y : memref<2x8xf32>) {
+func.func @not_taken(%s: memref<8x16xi8>, %y: memref<2x8xf32>, %x32: memref<2x128xf32>) {
+  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_packing = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x32, %s : memref<2x128xf32>, memref<8x16xi8>) outs(%y : memref<2x8xf32>) {
   ^bb0(%a: f32, %b: i8, %acc: f32):
     linalg.yield %acc : f32
   }
@@ -181,7 +174,7 @@ func.func @fold_neighbours(%in: memref<3x256xf16>, %g: memref<256xf16>, %s: memr
   %y = gpu.alloc () : memref<3x8xf32>
   %zero = arith.constant 0.0 : f32
   linalg.fill ins(%zero : f32) outs(%y : memref<3x8xf32>)
-  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_mma = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<3x256xf16>, memref<8x32xi8>) outs(%y : memref<3x8xf32>) {
+  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_packing = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<3x256xf16>, memref<8x32xi8>) outs(%y : memref<3x8xf32>) {
   ^bb0(%a: f16, %b: i8, %acc: f32):
     linalg.yield %acc : f32
   }
@@ -230,7 +223,7 @@ func.func @keep_expensive_prologue(%gate: memref<1x256xf16>, %up: memref<1x256xf
   %y = gpu.alloc () : memref<1x8xf32>
   %zero = arith.constant 0.0 : f32
   linalg.fill ins(%zero : f32) outs(%y : memref<1x8xf32>)
-  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_mma = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<1x256xf16>, memref<8x32xi8>) outs(%y : memref<1x8xf32>) {
+  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_packing = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<1x256xf16>, memref<8x32xi8>) outs(%y : memref<1x8xf32>) {
   ^bb0(%a: f16, %b: i8, %acc: f32):
     linalg.yield %acc : f32
   }
@@ -245,16 +238,16 @@ func.func @keep_expensive_prologue(%gate: memref<1x256xf16>, %up: memref<1x256xf
 // -----
 
 // More input rows than grid y can walk in passes of 32 (65535 passes):
-// the generic kernel, without the mark.
+// no schedule, the generic kernel.
 // CHECK-LABEL: func @too_many_rows
 // CHECK-NOT: gpu.launch
 // CHECK: linalg.generic
-// CHECK-NOT: onebit.sign_mma
+// CHECK-NOT: onebit.schedule
 #x = affine_map<(d0, d1, d2) -> (d0, d2)>
 #s = affine_map<(d0, d1, d2) -> (d1, d2 floordiv 8)>
 #y = affine_map<(d0, d1, d2) -> (d0, d1)>
 func.func @too_many_rows(%x: memref<2097152x128xf16>, %s: memref<16x16xi8>, %y: memref<2097152x16xf32>) {
-  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_mma = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<2097152x128xf16>, memref<16x16xi8>) outs(%y : memref<2097152x16xf32>) {
+  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_packing = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<2097152x128xf16>, memref<16x16xi8>) outs(%y : memref<2097152x16xf32>) {
   ^bb0(%a: f16, %b: i8, %acc: f32):
     linalg.yield %acc : f32
   }
@@ -287,7 +280,7 @@ func.func @fold_row_scale(%in: memref<1x256xf16>, %scale: memref<1xf16>, %s: mem
   }
   %zero = arith.constant 0.0 : f32
   linalg.fill ins(%zero : f32) outs(%y : memref<1x16xf32>)
-  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_mma = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<1x256xf16>, memref<16x32xi8>) outs(%y : memref<1x16xf32>) {
+  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_packing = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<1x256xf16>, memref<16x32xi8>) outs(%y : memref<1x16xf32>) {
   ^bb0(%a: f16, %b: i8, %acc: f32):
     linalg.yield %acc : f32
   }
@@ -320,7 +313,7 @@ func.func @fold_transposed_input(%in: memref<1x256xf16>, %t: memref<256x1xf16>, 
   }
   %zero = arith.constant 0.0 : f32
   linalg.fill ins(%zero : f32) outs(%y : memref<1x16xf32>)
-  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_mma = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<1x256xf16>, memref<16x32xi8>) outs(%y : memref<1x16xf32>) {
+  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_packing = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<1x256xf16>, memref<16x32xi8>) outs(%y : memref<1x16xf32>) {
   ^bb0(%a: f16, %b: i8, %acc: f32):
     linalg.yield %acc : f32
   }

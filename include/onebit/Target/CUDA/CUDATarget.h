@@ -35,16 +35,16 @@ struct CUDAPipelineOptions : PassPipelineOptions<CUDAPipelineOptions> {
   Option<int64_t> gemvRowsPerStep{
       *this, "gemv-rows-per-step",
       llvm::cl::desc("Output rows each row group of the decode kernel loads "
-                     "per step (onebit-gpu-sign-gemv)"),
+                     "per step (onebit-gpu-select-schedules)"),
       llvm::cl::init(4)};
   Option<int64_t> gemvMaxGridSize{
       *this, "gemv-max-grid-size",
-      llvm::cl::desc("Most blocks of a decode kernel (onebit-gpu-sign-gemv)"),
+      llvm::cl::desc("Most blocks of a decode kernel (onebit-gpu-select-schedules)"),
       llvm::cl::init(264)};
   Option<int64_t> mmaMinRows{
       *this, "mma-min-rows",
       llvm::cl::desc("Fewest input rows of an f16 1-bit product for the "
-                     "tensor-core kernel (onebit-gpu-sign-mma)"),
+                     "tensor-core kernel (onebit-gpu-select-schedules)"),
       llvm::cl::init(1)};
   Option<int64_t> mmaRowTiles{
       *this, "mma-row-tiles",

@@ -317,3 +317,48 @@ func.func @gpu_attention_schedule_range(%q: tensor<1x4x1x8xf32>, %k: tensor<1x2x
   %o:3 = onebit.cached_attention ins(%q, %k, %v, %p : tensor<1x4x1x8xf32>, tensor<1x2x1x8xf32>, tensor<1x2x1x8xf32>, tensor<1xi64>) outs(%i, %kc, %vc : tensor<1x4x1x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>) scale(0.5) schedule(#onebit.gpu_attention_schedule<splits = 4, warps = 2, lanes_per_row = 1, rows_in_flight = 9>) -> tensor<1x4x1x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>
   return
 }
+
+// -----
+
+// expected-error @+1 {{gpu_sign_mma_schedule k_split must be 1, 2 or 4, got 3}}
+func.func private @mma_k_split() attributes {s = #onebit.gpu_sign_mma_schedule<decoding = shifted_pairs, row_tiles = 1, k_split = 3, words = 4, chunk = 4096, loads_ahead = 2>}
+
+// -----
+
+// expected-error @+1 {{gpu_sign_mma_schedule bit_classes is set with the bit_classes decoding, and only then}}
+func.func private @mma_classes_missing() attributes {s = #onebit.gpu_sign_mma_schedule<decoding = bit_classes, row_tiles = 1, k_split = 1, words = 4, chunk = 4096, loads_ahead = 2>}
+
+// -----
+
+// expected-error @+1 {{gpu_sign_mma_schedule bit_classes must be 2, 4, 8 or 16, got 3}}
+func.func private @mma_classes_range() attributes {s = #onebit.gpu_sign_mma_schedule<decoding = bit_classes, row_tiles = 1, k_split = 1, words = 4, chunk = 4096, loads_ahead = 2, bit_classes = 3>}
+
+// -----
+
+// expected-error @+1 {{gpu_sign_mma_schedule row_tiles must be 1 with the byte_classes decoding}}
+func.func private @mma_digit_tiles() attributes {s = #onebit.gpu_sign_mma_schedule<decoding = byte_classes, row_tiles = 2, k_split = 1, words = 4, chunk = 4096, loads_ahead = 2>}
+
+// -----
+
+// expected-error @+1 {{gpu_sign_mma_schedule k_split must be 1 with the byte_classes decoding}}
+func.func private @mma_digit_split() attributes {s = #onebit.gpu_sign_mma_schedule<decoding = byte_classes, row_tiles = 1, k_split = 2, words = 4, chunk = 4096, loads_ahead = 2>}
+
+// -----
+
+// expected-error @+1 {{gpu_sign_mma_schedule direct_fragments needs the shifted_pairs decoding and one word}}
+func.func private @mma_direct_words() attributes {s = #onebit.gpu_sign_mma_schedule<decoding = shifted_pairs, row_tiles = 2, k_split = 1, words = 4, chunk = 4096, loads_ahead = 2, direct_fragments = true>}
+
+// -----
+
+// expected-error @+1 {{gpu_sign_mma_schedule loads_ahead must be 1..8, got 0}}
+func.func private @mma_loads() attributes {s = #onebit.gpu_sign_mma_schedule<decoding = shifted_pairs, row_tiles = 1, k_split = 1, words = 4, chunk = 4096, loads_ahead = 0>}
+
+// -----
+
+// expected-error @+1 {{gpu_sign_gemv_schedule rows_per_step must be 1..8, got 9}}
+func.func private @gemv_rows() attributes {s = #onebit.gpu_sign_gemv_schedule<words = 4, rows_per_step = 9, grid_size = 1, staged = true>}
+
+// -----
+
+// expected-error @+1 {{gpu_sign_gemv_schedule words must be 1, 2 or 4, got 8}}
+func.func private @gemv_words() attributes {s = #onebit.gpu_sign_gemv_schedule<words = 8, rows_per_step = 1, grid_size = 1, staged = false>}

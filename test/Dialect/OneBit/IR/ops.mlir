@@ -63,3 +63,11 @@ func.func @cached_attention_buffers(%q: memref<1x4x1x8xf16>, %k: memref<1x2x1x8x
   onebit.cached_attention ins(%q, %k, %v, %pos : memref<1x4x1x8xf16>, memref<1x2x1x8xf16>, memref<1x2x1x8xf16>, memref<1xi32>) outs(%init, %kc, %vc : memref<1x4x1x8xf16>, memref<1x2x?x8xf16>, memref<1x2x?x8xf16>) scale(0.5) schedule(#onebit.gpu_attention_schedule<splits = 4, warps = 2, lanes_per_row = 1, rows_in_flight = 4>)
   return
 }
+
+// The GPU schedules of packed-sign products print as they parse; defaulted
+// fields (bit_classes, direct_fragments) only where set.
+// CHECK-LABEL: func private @product_schedules
+// CHECK-SAME: a = #onebit.gpu_sign_mma_schedule<decoding = bit_classes, row_tiles = 1, k_split = 4, words = 4, chunk = 4096, loads_ahead = 2, bit_classes = 16>
+// CHECK-SAME: b = #onebit.gpu_sign_mma_schedule<decoding = shifted_pairs, row_tiles = 2, k_split = 1, words = 1, chunk = 4096, loads_ahead = 2, direct_fragments = true>
+// CHECK-SAME: c = #onebit.gpu_sign_gemv_schedule<words = 4, rows_per_step = 4, grid_size = 264, staged = true>
+func.func private @product_schedules() attributes {a = #onebit.gpu_sign_mma_schedule<decoding = bit_classes, row_tiles = 1, k_split = 4, words = 4, chunk = 4096, loads_ahead = 2, bit_classes = 16>, b = #onebit.gpu_sign_mma_schedule<decoding = shifted_pairs, row_tiles = 2, k_split = 1, words = 1, chunk = 4096, loads_ahead = 2, direct_fragments = true>, c = #onebit.gpu_sign_gemv_schedule<words = 4, rows_per_step = 4, grid_size = 264, staged = true>}

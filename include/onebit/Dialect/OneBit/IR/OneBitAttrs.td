@@ -132,4 +132,109 @@ def OneBit_GPUAttentionScheduleAttr
   let genVerifyDecl = 1;
 }
 
+def OneBit_SignDecoding : I32EnumAttr<"SignDecoding",
+    "how the tensor-core kernel turns sign bits into mma operands", [
+    I32EnumAttrCase<"ShiftedPairs", 0, "shifted_pairs">,
+    I32EnumAttrCase<"BitClasses", 1, "bit_classes">,
+    I32EnumAttrCase<"ByteClasses", 2, "byte_classes">
+  ]> {
+  let cppNamespace = "::mlir::onebit";
+  let genSpecializedAttr = 0;
+}
+
+def OneBit_GPUSignMmaScheduleAttr
+    : AttrDef<OneBit_Dialect, "GPUSignMmaSchedule"> {
+  let mnemonic = "gpu_sign_mma_schedule";
+  let summary = "How the tensor-core kernel of a packed-sign product runs";
+  let description = [{
+    Chosen for a packed-sign product (the `linalg.generic` that
+    `convert-onebit-to-gpu` marks `onebit.sign_packing`) by
+    `onebit-gpu-select-schedules`, under the name `onebit.schedule`, and
+    read by `onebit-gpu-sign-mma`. A block has 4 warps; each warp computes
+    tiles of 16 output rows x 8 input rows with `mma.sync` (m16n8k16 f16,
+    or m16n8k32 s8), its lanes loading `words` 32-bit sign words of each of
+    their rows per step (4 lanes share a row: a step covers
+    `4 * 32 * words` inputs).
+
+    - `decoding`: how sign bits become the A operand.
+      `shifted_pairs`: bits p and p + 16 of a word shifted to the two f16
+      sign bits and xor-ed with a pair of 1.0 (two instructions per pair).
+      `bit_classes`: each bit q masked in place (the f16 2^e_q or 0, one
+      instruction per pair) into an accumulator of its own class, the sum
+      of x completing sum(±x); one input-row and one output-row tile, at
+      least 2 words. `byte_classes`: bit q of each byte masked in place (the
+      s8 2^q or 0), the activations as 3 signed base-256 digits on the s8
+      tensor cores; at most 2 input rows, no K split.
+    - `row_tiles` (1..4): tiles of 16 output rows per warp, sharing each B
+      fragment (1 with `bit_classes` and `byte_classes`).
+    - `k_split` (1, 2 or 4): warps of a block that share rows, each taking
+      every `k_split`-th step; the others hand their sums to the first
+      through workgroup memory.
+    - `words` (1, 2 or 4): sign words per lane, row and step; K must be a
+      multiple of `128 * words`.
+    - `chunk`: inputs staged in workgroup memory at a time (whole rounds of
+      the K split, or all of K); with `direct_fragments`, K.
+    - `loads_ahead` (1..8): steps whose sign words are in flight per lane.
+    - `bit_classes` (`bit_classes` decoding only: 2, 4, 8 or 16): the top C
+      bits of each half-word are classes; the word is also shifted by C,
+      2C, ... so that every bit passes through one.
+    - `direct_fragments` (`shifted_pairs` with 9 to 16 input rows and one
+      word only): each lane loads its B fragments from x in global memory
+      with its sign words instead of the block staging x.
+
+    The grid follows: one block per `4 / k_split * row_tiles` tiles of
+    output rows, and grid y walks passes of up to 32 input rows.
+    `onebit-gpu-sign-mma` refuses a schedule its product cannot take (K,
+    rows or workgroup memory), naming the product.
+
+    ```mlir
+    #onebit.gpu_sign_mma_schedule<decoding = bit_classes, row_tiles = 1,
+        k_split = 4, words = 4, chunk = 4096, loads_ahead = 2,
+        bit_classes = 16>
+    ```
+  }];
+  let parameters = (ins
+    "::mlir::onebit::SignDecoding":$decoding,
+    "int64_t":$row_tiles,
+    "int64_t":$k_split,
+    "int64_t":$words,
+    "int64_t":$chunk,
+    "int64_t":$loads_ahead,
+    DefaultValuedParameter<"int64_t", "0">:$bit_classes,
+    DefaultValuedParameter<"bool", "false">:$direct_fragments
+  );
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
+def OneBit_GPUSignGemvScheduleAttr
+    : AttrDef<OneBit_Dialect, "GPUSignGemvSchedule"> {
+  let mnemonic = "gpu_sign_gemv_schedule";
+  let summary = "How the CUDA-core decode kernel of a packed-sign product runs";
+  let description = [{
+    Chosen for a packed-sign product with at most 4 input rows by
+    `onebit-gpu-select-schedules` (under the name `onebit.schedule`) and
+    read by `onebit-gpu-sign-gemv`. A row group of threads covers one
+    output row: each thread `words` 32-bit sign words of it (K / (32 *
+    words) threads, at most 1024, rounded up to whole warps), the groups
+    filling a block of about 256 threads.
+
+    - `words` (1, 2 or 4): sign words per thread and row; K must be a
+      multiple of `32 * words`.
+    - `rows_per_step` (1..8): output rows each row group loads per step.
+    - `grid_size`: blocks; each walks the output rows grid-stride.
+    - `staged`: the block stages the activations in workgroup memory (up to
+      48 KiB) instead of each thread loading its own from global memory.
+
+    ```mlir
+    #onebit.gpu_sign_gemv_schedule<words = 4, rows_per_step = 4,
+        grid_size = 264, staged = true>
+    ```
+  }];
+  let parameters = (ins "int64_t":$words, "int64_t":$rows_per_step,
+                        "int64_t":$grid_size, "bool":$staged);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
 #endif // ONEBIT_DIALECT_ONEBIT_IR_ONEBITATTRS_TD
