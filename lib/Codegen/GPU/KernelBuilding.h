@@ -46,6 +46,12 @@ LogicalResult buildScheduledProducts(
                                      SignPackingAttr, ScheduleAttr)>
         build);
 
+/// The error that a product cannot run its `schedule`, to which the caller
+/// adds why.
+InFlightDiagnostic
+emitScheduleError(llvm::function_ref<InFlightDiagnostic()> emitError,
+                  Attribute schedule);
+
 /// The scheduled products of `root` whose schedule satisfies `isMine`,
 /// each with its sizes and packing, or failure after reporting one the
 /// kernels cannot read.

@@ -54,11 +54,7 @@ GPUSignGemvScheduleAttr sign_gemv::selectSchedule(MLIRContext *context,
 FailureOr<GemvShape>
 sign_gemv::getShape(const ProductSizes &sizes, GPUSignGemvScheduleAttr schedule,
                     llvm::function_ref<InFlightDiagnostic()> emitError) {
-  auto fail = [&]() -> InFlightDiagnostic {
-    InFlightDiagnostic diagnostic = emitError();
-    diagnostic << "cannot run its " << schedule << ": ";
-    return diagnostic;
-  };
+  auto fail = [&] { return emitScheduleError(emitError, schedule); };
   if (!sizes.xElement.isF16() && !sizes.xElement.isF32())
     return fail() << "the decode kernel takes f16 or f32 activations";
   if (sizes.rows < 1 || sizes.rows > kMaxSignGemvRows)

@@ -162,11 +162,7 @@ sign_mma::getShape(const ProductSizes &sizes, GPUSignMmaScheduleAttr schedule,
   s.loadsAhead = schedule.getLoadsAhead();
   s.bitClasses = schedule.getBitClasses();
   s.directFragments = schedule.getDirectFragments();
-  auto fail = [&]() -> InFlightDiagnostic {
-    InFlightDiagnostic diagnostic = emitError();
-    diagnostic << "cannot run its " << schedule << ": ";
-    return diagnostic;
-  };
+  auto fail = [&] { return emitScheduleError(emitError, schedule); };
   if (!sizes.xElement.isF16() || !sizes.yElement.isF32())
     return fail() << "the tensor-core kernel takes f16 activations and f32 "
                      "sums";
