@@ -707,7 +707,7 @@ def OneBitGPUSignMma : Pass<"onebit-gpu-sign-mma", "::mlir::func::FuncOp"> {
       sign bit, gives ±1 directly). With `bit_classes` = C below 16 only
       bits 16 - C to 15 have accumulators, and the words are also shifted
       left by C, 2C, ... (fewer registers, one shift per word and shift;
-      measured slower on the H200, see docs/benchmarks.md). With one input
+      docs/benchmarks.md compares them). With one input
       row a lane reads the B fragments of two bits with one 16-byte load.
     - With the `byte_classes` decoding (up to 2 input rows, no K split), the
       same one-tile schedule runs on the s8 tensor cores
@@ -740,8 +740,7 @@ def OneBitGPUSignMma : Pass<"onebit-gpu-sign-mma", "::mlir::func::FuncOp"> {
       ahead, the 32 inputs of its word (one per row and step) of input rows
       g and 8 + g with 16-byte loads, and pairs inputs (p, p + 16) in
       registers. Every block reads all of x, from L2 and L1, but without
-      barriers or chunks (the default: faster than staging at M = 16 on
-      the 7B shapes, docs/benchmarks.md).
+      barriers or chunks (docs/benchmarks.md compares it with staging).
     - The grid's y dimension walks passes of up to 32 input rows, its x
       dimension groups of output tiles. With `k_split` = 2 or 4, that many
       warps of a block share rows, splitting K, and add their sums through
