@@ -8,8 +8,9 @@
 // (0x01000100), bit 7 its sign bit (0x80008000, xor 1.0). The sums of the
 // masked classes leave out bits 7 and 15 of every half-word (j % 8 != 7),
 // and the combination scales class 8 (c = 2^-16) by 65536.
-// With loads-ahead=3 the sign words of 3 steps (rows g and g + 8 each)
-// are in flight before the block stages x, and the step loop carries them.
+// With mma-loads-ahead=3 (the schedule's loads_ahead) the sign words of 3
+// steps (rows g and g + 8 each) are in flight before the block stages x,
+// and the step loop carries them.
 // AHEAD-LABEL: func @decode_eight_classes
 // AHEAD-COUNT-6: vector.load %{{.*}} {alignment = 16 : i64} : memref<8192xi32>, vector<4xi32>
 // AHEAD-NOT: vector.load %{{.*}} : memref<8192xi32>

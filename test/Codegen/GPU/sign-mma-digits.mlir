@@ -1,9 +1,9 @@
 // RUN: onebit-opt %s -split-input-file -onebit-gpu-select-schedules=mma-min-grid-size=1 -onebit-gpu-sign-mma | FileCheck %s
 // RUN: onebit-opt %s -split-input-file -onebit-gpu-select-schedules -onebit-gpu-sign-mma | FileCheck %s --check-prefix=DEFAULT
 
-// The s8 schedule (ByteClasses) of up to 2 input rows (int8-activations,
+// The s8 schedule (ByteClasses) of up to 2 input rows (mma-int8-activations,
 // the default), taken where the warps of a block do not split K: with
-// min-grid-size=1 every layer here. By default a layer needs 264 blocks of
+// mma-min-grid-size=1 every layer here. By default a layer needs 264 blocks of
 // 64 rows for that; fewer, and the warps split K with f16 bit classes.
 //
 // DEFAULT-LABEL: func @decode_digits

@@ -28,7 +28,7 @@
 // CHECK: gpu.barrier
 // CHECK: memref.store %{{.*}} : memref<12x64xf32>
 
-// Staged instead (direct-fragments=false): x in workgroup memory, four
+// Staged instead (mma-direct-fragments=false): x in workgroup memory, four
 // words per lane and step.
 // STAGED-LABEL: func @direct
 // STAGED: workgroup(%[[BUFFER:.*]] : memref<{{.*}}xf16, #gpu.address_space<workgroup>>

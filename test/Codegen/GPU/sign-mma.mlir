@@ -1,6 +1,6 @@
 // RUN: onebit-opt %s -split-input-file -onebit-gpu-select-schedules=mma-int8-activations=false -onebit-gpu-sign-mma | FileCheck %s
 
-// The f16 schedules (with int8-activations, up to 2 input rows whose
+// The f16 schedules (with mma-int8-activations, up to 2 input rows whose
 // blocks do not split K take the s8 one instead: sign-mma-digits.mlir).
 
 // M = 1, K = 4096 (4 words per lane and row), N = 64 (4 tiles of 16 rows):
