@@ -534,7 +534,9 @@ def OneBitGPUSelectSchedules
 
     An op or product with a GPU schedule keeps it (set in a test); one with
     another target's schedule, or an attention whose head dimension is not
-    8 times a power of two up to 256, is an error.
+    8 times a power of two up to 256, is an error. With `report`, each gets
+    a remark naming its schedule, at its location (the ONNX node it came
+    from): onebit-compile's `--schedule-report`.
   }];
   let options = [
     Option<"attentionWarps", "attention-warps", "int64_t", /*default=*/"2",
@@ -573,6 +575,9 @@ def OneBitGPUSelectSchedules
            "(1..8)">,
     Option<"gemvMaxGridSize", "gemv-max-grid-size", "int64_t",
            /*default=*/"264", "Most blocks of a decode kernel">,
+    Option<"report", "report", "bool", /*default=*/"false",
+           "A remark on each product and attention with its schedule (or "
+           "that none takes it)">,
   ];
   let dependentDialects = ["::mlir::onebit::OneBitDialect",
                            "::mlir::bufferization::BufferizationDialect"];

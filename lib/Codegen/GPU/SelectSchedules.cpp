@@ -12,6 +12,8 @@
 #include "onebit/Dialect/OneBit/IR/OneBitOps.h"
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FormatVariadic.h"
 
 namespace mlir::onebit {
 #define GEN_PASS_DEF_ONEBITGPUSELECTSCHEDULES
@@ -81,6 +83,28 @@ struct GPUSelectSchedulesPass
     return success();
   }
 
+  /// With `report`, the schedule `op` runs with, or why it has none,
+  /// naming the ONNX nodes the op came from (its location's names, which
+  /// diagnostics print only as the model's file).
+  void remark(Operation *op, Attribute schedule, StringRef what) {
+    if (!report)
+      return;
+    SmallVector<StringRef> nodes;
+    op->getLoc()->walk([&](Location location) {
+      if (auto name = dyn_cast<NameLoc>(location))
+        nodes.push_back(name.getName().getValue());
+      return WalkResult::advance();
+    });
+    InFlightDiagnostic diagnostic = op->emitRemark() << what;
+    if (!nodes.empty())
+      diagnostic << " ('" << llvm::join(nodes, "', '") << "')";
+    diagnostic << ": ";
+    if (schedule)
+      diagnostic << schedule;
+    else
+      diagnostic << "no kernel takes it (one thread per output)";
+  }
+
   /// The product's kernel: the tensor cores where they take it, else the
   /// decode kernel, else none (one thread per output).
   LogicalResult select(linalg::GenericOp product, SignPackingAttr packing) {
@@ -91,8 +115,14 @@ struct GPUSelectSchedulesPass
              << "has schedule " << schedule
              << ", which is not a GPU schedule of a packed-sign product";
     FailureOr<ProductSizes> sizes = getProductSizes(product);
-    if (schedule || failed(sizes))
+    std::string what = "1-bit product";
+    if (succeeded(sizes))
+      what = llvm::formatv("1-bit product {0}x{1} -> {2}", sizes->rows,
+                           sizes->inFeatures, sizes->outFeatures);
+    if (schedule || failed(sizes)) {
+      remark(product, schedule, what);
       return success();
+    }
     if (sizes->rows >= mmaMinRows &&
         isSignMmaCandidate(sizes->xElement, sizes->inFeatures, packing))
       schedule = sign_mma::selectSchedule(
@@ -102,6 +132,7 @@ struct GPUSelectSchedulesPass
     if (!schedule)
       schedule = sign_gemv::selectSchedule(&getContext(), *sizes, packing,
                                            {gemvRowsPerStep, gemvMaxGridSize});
+    remark(product, schedule, what);
     if (!schedule)
       return success();
     product->setAttr(kScheduleAttrName, schedule);
@@ -148,8 +179,11 @@ struct GPUSelectSchedulesPass
     }
     WalkResult result = getOperation()->walk([&](Operation *op) {
       LogicalResult selected = success();
-      if (auto attention = dyn_cast<CachedAttentionOp>(op))
+      if (auto attention = dyn_cast<CachedAttentionOp>(op)) {
         selected = select(attention);
+        if (succeeded(selected))
+          remark(attention, attention.getScheduleAttr(), "attention");
+      }
       else if (auto packing =
                    op->getAttrOfType<SignPackingAttr>(kSignPackingAttrName))
         if (auto product = dyn_cast<linalg::GenericOp>(op))

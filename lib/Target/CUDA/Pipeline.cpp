@@ -44,6 +44,7 @@ getScheduleOptions(const onebit::CUDAPipelineOptions &options) {
   schedules.mmaDirectFragments = options.mmaDirectFragments;
   schedules.gemvRowsPerStep = options.gemvRowsPerStep;
   schedules.gemvMaxGridSize = options.gemvMaxGridSize;
+  schedules.report = options.scheduleReport;
   return schedules;
 }
 

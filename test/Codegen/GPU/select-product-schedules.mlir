@@ -1,6 +1,7 @@
 // RUN: onebit-opt %s -split-input-file -convert-onebit-to-gpu -onebit-gpu-select-schedules | FileCheck %s
 // RUN: onebit-opt %s -split-input-file -convert-onebit-to-gpu -onebit-gpu-select-schedules="mma-min-rows=2 gemv-rows-per-step=2" | FileCheck %s --check-prefix=MIN
 // RUN: onebit-opt %s -split-input-file -convert-onebit-to-gpu -onebit-gpu-select-schedules="mma-int8-activations=false mma-min-grid-size=1 mma-loads-ahead=4" | FileCheck %s --check-prefix=OPTIONS
+// RUN: onebit-opt %s -split-input-file -convert-onebit-to-gpu -onebit-gpu-select-schedules=report=true -o /dev/null 2>&1 | FileCheck %s --check-prefix=REPORT
 
 // Each packed-sign product gets its kernel, once, as onebit.schedule: the
 // LLaMA-7B decode products on the tensor cores. q/k/v (4096 -> 12288): 768
@@ -50,6 +51,10 @@ func.func @decode_7b(%x: tensor<1x4096xf16>, %qkv: tensor<12288x512xi8>, %up: te
 // CHECK: return
 // OPTIONS-LABEL: func @rows
 // OPTIONS: onebit.schedule = #onebit.gpu_sign_mma_schedule<decoding = shifted_pairs, row_tiles = 2, k_split = 1, words = 1, chunk = 4096, loads_ahead = 4, direct_fragments = true>
+// With report, a remark per product: its sizes and schedule, or that no
+// kernel takes it.
+// REPORT: remark: 1-bit product 2x256 -> 8: #onebit.gpu_sign_gemv_schedule<words = 2, rows_per_step = 4, grid_size = 1, staged = true>
+// REPORT: remark: 1-bit product 5x64 -> 4: no kernel takes it (one thread per output)
 func.func @rows(%x16: tensor<16x4096xf16>, %x40: tensor<40x256xf16>, %x2: tensor<2x256xf32>, %x5: tensor<5x64xf32>, %x1: tensor<1x40xf32>, %s: tensor<4096x512xi8>, %s8: tensor<8x32xi8>, %s4: tensor<4x8xi8>, %s5: tensor<4x5xi8>) -> (tensor<16x4096xf16>, tensor<40x8xf16>, tensor<2x8xf32>, tensor<5x4xf32>, tensor<1x4xf32>) {
   %a = onebit.linear %x16, %s packing(#packing) : tensor<16x4096xf16>, tensor<4096x512xi8> -> tensor<16x4096xf16>
   %b = onebit.linear %x40, %s8 packing(#packing) : tensor<40x256xf16>, tensor<8x32xi8> -> tensor<40x8xf16>

@@ -98,6 +98,12 @@ struct CUDAPipelineOptions : PassPipelineOptions<CUDAPipelineOptions> {
       llvm::cl::desc("Cache rows each lane of the decoding attention kernel "
                      "loads at once (1..8)"),
       llvm::cl::init(4)};
+  Option<bool> scheduleReport{
+      *this, "schedule-report",
+      llvm::cl::desc("Report the kernel schedule of each 1-bit product and "
+                     "attention (remarks on stderr; "
+                     "onebit-gpu-select-schedules)"),
+      llvm::cl::init(false)};
   Option<bool> dependentLaunch{
       *this, "dependent-launch",
       llvm::cl::desc("Each kernel launches before the one before it has "
@@ -121,6 +127,7 @@ struct CUDAPipelineOptions : PassPipelineOptions<CUDAPipelineOptions> {
     visit(mergeLaunches);
     visit(mmaInt8Activations);
     visit(mmaDirectFragments);
+    visit(scheduleReport);
     visit(attentionWarps);
     visit(attentionBlocks);
     visit(attentionRowsInFlight);
