@@ -39,7 +39,8 @@ struct CUDAPipelineOptions : PassPipelineOptions<CUDAPipelineOptions> {
       llvm::cl::init(4)};
   Option<int64_t> gemvMaxGridSize{
       *this, "gemv-max-grid-size",
-      llvm::cl::desc("Most blocks of a decode kernel (onebit-gpu-select-schedules)"),
+      llvm::cl::desc("Most blocks of a decode kernel "
+                     "(onebit-gpu-select-schedules)"),
       llvm::cl::init(264)};
   Option<int64_t> mmaMinRows{
       *this, "mma-min-rows",
