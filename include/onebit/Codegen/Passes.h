@@ -34,15 +34,6 @@ constexpr llvm::StringLiteral kArenaBuffersAttrName = "onebit.arena_buffers";
 constexpr llvm::StringLiteral kArenaUnsharedBytesAttrName =
     "onebit.arena_unshared_bytes";
 
-/// The discardable attribute (a SignPackingAttr) by which
-/// convert-onebit-to-gpu marks a packed-sign product (a linalg.generic of
-/// x [M, K], packed signs [N, K/8] and y [M, N]).
-constexpr llvm::StringLiteral kSignPackingAttrName = "onebit.sign_packing";
-/// The attribute by which onebit-gpu-select-schedules records the kernel of
-/// a marked product (GPUSignMmaScheduleAttr, GPUSignGemvScheduleAttr); a
-/// product without one runs one thread per output.
-constexpr llvm::StringLiteral kScheduleAttrName = "onebit.schedule";
-
 /// The most input rows the decode kernel takes (its activations live in
 /// registers).
 constexpr int64_t kMaxSignGemvRows = 4;

@@ -456,25 +456,6 @@ def OneBitGPUTransposeMatvecWeights
   ];
 }
 
-def OneBitFuseElementwise : Pass<"onebit-fuse-elementwise"> {
-  let summary = "Elementwise fusion of linalg ops that keeps scheduled products whole";
-  let description = [{
-    `linalg-fuse-elementwise-ops` with upstream's default policy (fuse a
-    producer with a single use, fold reshapes by expansion, constant-fold),
-    except that a product with a kernel schedule (`onebit.schedule`, chosen
-    by `onebit-gpu-select-schedules`) is neither fused into nor fused away:
-    upstream would fold the producers of its activations into a new generic
-    without the schedule, and `onebit-gpu-sign-gemv` or
-    `onebit-gpu-sign-mma` would not see it. Used by
-    `onebit-cuda-pipeline` in place of the upstream pass.
-  }];
-  let dependentDialects = [
-    "::mlir::affine::AffineDialect",
-    "::mlir::linalg::LinalgDialect",
-    "::mlir::tensor::TensorDialect",
-  ];
-}
-
 def OneBitGPUSelectSchedules
     : Pass<"onebit-gpu-select-schedules", "::mlir::func::FuncOp"> {
   let summary = "Choose the schedule of every scheduled op's GPU kernel";
@@ -495,9 +476,8 @@ def OneBitGPUSelectSchedules
       however few heads there are (the number of rows is known only on the
       GPU: each block takes `ceil(rows / splits)` of them).
 
-    Every packed-sign product (a `linalg.generic` that
-    `convert-onebit-to-gpu` marked `onebit.sign_packing`) gets its kernel
-    as the attribute `onebit.schedule`:
+    Every `onebit.packed_sign_product` without a schedule gets its kernel
+    as its `schedule`:
 
     - `#onebit.gpu_sign_mma_schedule` (`onebit-gpu-sign-mma`, tensor cores)
       for f16 activations with f32 sums, K a multiple of 128, bytes packed
@@ -517,19 +497,21 @@ def OneBitGPUSelectSchedules
       32 up to 32768: 4, 2 or 1 words per thread for 1, 2 or more input
       rows, `gemv-rows-per-step` rows per step, a grid of at most
       `gemv-max-grid-size` blocks, staged where x fits in 48 KiB.
-    - else none: the generic runs one thread per output.
+    - else none: `convert-onebit-to-linalg` makes it a `linalg.generic`,
+      one thread per output.
 
     The kernels read x and the signs with the identity layout, so an input
     that would bufferize to a view (a `tensor.extract_slice`, also through
     reshapes) is copied first (`bufferization.alloc_tensor() copy(...)`).
 
     ```mlir
-    // A LLaMA-7B q/k/v product at decode:
-    linalg.generic {..., onebit.schedule = #onebit.gpu_sign_mma_schedule<
-        decoding = bit_classes, row_tiles = 1, k_split = 4, words = 4,
-        chunk = 4096, loads_ahead = 2, bit_classes = 16>,
-        onebit.sign_packing = #onebit.sign_packing<...>}
-        ins(%x, %signs : tensor<1x4096xf16>, tensor<12288x512xi8>) ...
+    // A LLaMA-7B 4096 -> 4096 product at decode gets:
+    onebit.packed_sign_product ins(%x, %signs : tensor<1x4096xf16>,
+        tensor<4096x512xi8>) outs(%zero : tensor<1x4096xf32>)
+        packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
+        schedule(#onebit.gpu_sign_mma_schedule<decoding = bit_classes,
+          row_tiles = 1, k_split = 4, words = 4, chunk = 4096, loads_ahead = 2,
+          bit_classes = 16>) -> tensor<1x4096xf32>
     ```
 
     An op or product with a GPU schedule keeps it (set in a test); one with
@@ -630,8 +612,8 @@ def OneBitGPUSignGemv : Pass<"onebit-gpu-sign-gemv", "::mlir::func::FuncOp"> {
   let summary = "Turn packed-sign products scheduled for decode into the "
                 "GPU decode kernel";
   let description = [{
-    Runs in `onebit-cuda-pipeline` after bufferization. Every packed-sign
-    product whose `onebit.schedule` is a `#onebit.gpu_sign_gemv_schedule`
+    Runs in `onebit-cuda-pipeline` after bufferization. Every
+    `onebit.packed_sign_product` whose schedule is a `#onebit.gpu_sign_gemv_schedule`
     (chosen by `onebit-gpu-select-schedules`: at most 4 input rows, K a
     multiple of 32, word-8 LSB-first packing) becomes one `gpu.launch`
     shaped for memory bandwidth instead of one thread per output:
@@ -667,12 +649,11 @@ def OneBitGPUSignGemv : Pass<"onebit-gpu-sign-gemv", "::mlir::func::FuncOp"> {
 
     ```mlir
     // Before (after bufferization):
-    linalg.generic {..., onebit.schedule = #onebit.gpu_sign_gemv_schedule<
-        words = 4, rows_per_step = 4, grid_size = 264, staged = true>,
-        onebit.sign_packing = #onebit.sign_packing<word = 8,
-        order = lsb_first, negative = 1>}
-        ins(%x, %signs : memref<1x4096xf32>, memref<4096x512xi8>)
-        outs(%y : memref<1x4096xf32>) {...}
+    onebit.packed_sign_product ins(%x, %signs : memref<1x4096xf32>,
+        memref<4096x512xi8>) outs(%y : memref<1x4096xf32>)
+        packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
+        schedule(#onebit.gpu_sign_gemv_schedule<words = 4, rows_per_step = 4,
+          grid_size = 264, staged = true>)
     // After: gpu.launch blocks(...) threads(...) { ... vector.load ...
     //   gpu.shuffle xor ... }
     ```
@@ -689,8 +670,8 @@ def OneBitGPUSignMma : Pass<"onebit-gpu-sign-mma", "::mlir::func::FuncOp"> {
   let summary = "Turn packed-sign products scheduled for the tensor cores "
                 "into their kernel";
   let description = [{
-    Runs in `onebit-cuda-pipeline` after bufferization. Every packed-sign
-    product whose `onebit.schedule` is a `#onebit.gpu_sign_mma_schedule`
+    Runs in `onebit-cuda-pipeline` after bufferization. Every
+    `onebit.packed_sign_product` whose schedule is a `#onebit.gpu_sign_mma_schedule`
     (chosen by `onebit-gpu-select-schedules`: f16 activations, K a
     multiple of 128, word-8 LSB-first packing) becomes one `gpu.launch`
     whose warps multiply on the tensor cores (`nvgpu.mma.sync`, m16n8k16,
@@ -761,13 +742,11 @@ def OneBitGPUSignMma : Pass<"onebit-gpu-sign-mma", "::mlir::func::FuncOp"> {
 
     ```mlir
     // Before (after bufferization):
-    linalg.generic {..., onebit.schedule = #onebit.gpu_sign_mma_schedule<
-        decoding = shifted_pairs, row_tiles = 2, k_split = 1, words = 4,
-        chunk = 4096, loads_ahead = 2>,
-        onebit.sign_packing = #onebit.sign_packing<word = 8,
-        order = lsb_first, negative = 1>}
-        ins(%x, %signs : memref<32x4096xf16>, memref<4096x512xi8>)
-        outs(%y : memref<32x4096xf32>) {...}
+    onebit.packed_sign_product ins(%x, %signs : memref<32x4096xf16>,
+        memref<4096x512xi8>) outs(%y : memref<32x4096xf32>)
+        packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
+        schedule(#onebit.gpu_sign_mma_schedule<decoding = shifted_pairs,
+          row_tiles = 2, k_split = 1, words = 4, chunk = 4096, loads_ahead = 2>)
     // After: gpu.launch blocks(...) threads(...) { ... vector.load ...
     //   nvgpu.mma.sync(...) {mmaShape = [16, 8, 16]} ... }
     ```

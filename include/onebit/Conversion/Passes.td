@@ -51,7 +51,10 @@ def ConvertOneBitToLinalg : Pass<"convert-onebit-to-linalg"> {
       k of row n as `#onebit.sign_packing` places it.
 
     `onebit.unpack_signs` becomes a `linalg.generic` producing the ±1
-    matrix (used by the dense schedule of `onebit-expand-linear`).
+    matrix (used by the dense schedule of `onebit-expand-linear`), and an
+    `onebit.packed_sign_product` on tensors without a schedule (one no GPU
+    kernel takes) the `linalg.generic` over (m, n, k) above, added to its
+    `init`.
 
     ```mlir
     %y = onebit.linear %x, %s packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
@@ -79,14 +82,12 @@ def ConvertOneBitToGPU : Pass<"convert-onebit-to-gpu"> {
   let summary = "Lower onebit.linear for GPU kernels (onebit-cuda-pipeline)";
   let description = [{
     Lowers `onebit.linear` for `onebit-cuda-pipeline`
-    (lib/Conversion/OneBitToGPU): the product reads the packed sign words
-    in a `linalg.generic` over (m, n, k) whose parallel dimensions (m, n)
-    become the threads of one kernel, each summing `±x[m, k]` in f32 with
-    the sign taken from its bit, marked `onebit.sign_packing` (the signs'
-    packing) so that `onebit-gpu-select-schedules` can give it a kernel
-    (`onebit-gpu-sign-mma`, `onebit-gpu-sign-gemv`). g, h, the LayerNorm
-    (a reduction over all N outputs, its own kernel) and the bias become
-    TOSA ops around it.
+    (lib/Conversion/OneBitToGPU): the product becomes an
+    `onebit.packed_sign_product` onto f32 zeros, whose kernel
+    `onebit-gpu-select-schedules` chooses (`onebit-gpu-sign-mma`,
+    `onebit-gpu-sign-gemv`, or one thread per output through
+    `convert-onebit-to-linalg`). g, h, the LayerNorm (a reduction over all
+    N outputs, its own kernel) and the bias become TOSA ops around it.
     `onebit.unpack_signs` is left to `convert-onebit-to-linalg`.
   }];
   let dependentDialects = [

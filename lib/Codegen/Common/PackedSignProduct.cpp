@@ -44,12 +44,18 @@ Value mlir::onebit::isNegativeSign(OpBuilder &b, Location loc, SignPackingAttr p
                                negativeBit);
 }
 
+Value mlir::onebit::buildZeroSums(OpBuilder &b, Location loc, int64_t rows,
+                                  int64_t outFeatures) {
+  Value empty = tensor::EmptyOp::create(
+      b, loc, ArrayRef<int64_t>{rows, outFeatures}, b.getF32Type());
+  Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
+  return linalg::FillOp::create(b, loc, zero, empty).getResult(0);
+}
+
 Value mlir::onebit::buildPackedSignProduct(OpBuilder &b, Location loc, Value x,
                                            Value signs, SignPackingAttr packing,
-                                           int64_t outFeatures) {
+                                           Value init) {
   MLIRContext *context = b.getContext();
-  auto xType = cast<RankedTensorType>(x.getType());
-  int64_t rows = xType.getDimSize(0);
   Type f32 = b.getF32Type();
   AffineExpr m, n, k;
   bindDims(context, m, n, k);
@@ -57,9 +63,6 @@ Value mlir::onebit::buildPackedSignProduct(OpBuilder &b, Location loc, Value x,
       AffineMap::get(3, 0, {m, k}, context),
       AffineMap::get(3, 0, getWordIndex(packing, n, k), context),
       AffineMap::get(3, 0, {m, n}, context)};
-  Value empty = tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{rows, outFeatures}, f32);
-  Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
-  Value init = linalg::FillOp::create(b, loc, zero, empty).getResult(0);
   SmallVector<utils::IteratorType> iterators = {utils::IteratorType::parallel,
                                                 utils::IteratorType::parallel,
                                                 utils::IteratorType::reduction};
@@ -78,4 +81,12 @@ Value mlir::onebit::buildPackedSignProduct(OpBuilder &b, Location loc, Value x,
         linalg::YieldOp::create(nb, nloc, sum);
       });
   return generic.getResult(0);
+}
+
+Value mlir::onebit::buildPackedSignProduct(OpBuilder &b, Location loc, Value x,
+                                           Value signs, SignPackingAttr packing,
+                                           int64_t outFeatures) {
+  int64_t rows = cast<RankedTensorType>(x.getType()).getDimSize(0);
+  return buildPackedSignProduct(b, loc, x, signs, packing,
+                                buildZeroSums(b, loc, rows, outFeatures));
 }

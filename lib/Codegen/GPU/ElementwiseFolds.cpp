@@ -57,7 +57,7 @@ bool isCheapToRecompute(linalg::GenericOp op) {
 /// The buffer behind `value` if only `product` and one foldable generic
 /// use it, that generic as a fold (`isPrologue`: it writes the buffer
 /// before `product`; else it reads it after, with an identity map).
-FailureOr<ElementwiseFold> findFold(linalg::GenericOp product, Value value,
+FailureOr<ElementwiseFold> findFold(PackedSignProductOp product, Value value,
                                     bool isPrologue) {
   Value root = getBufferRoot(value);
   if (!root.getDefiningOp<gpu::AllocOp>())
@@ -215,10 +215,10 @@ void eraseFold(ElementwiseFold fold) {
 
 
 /// Erases the zero fill of `y` that the product accumulates onto, if the
-/// last op before `generic` that touches `y` is one: the kernel then stores
+/// last op before `product` that touches `y` is one: the kernel then stores
 /// its sums instead of adding them (one kernel launch less).
-bool eraseZeroFill(linalg::GenericOp generic, Value y) {
-  for (Operation *op = generic->getPrevNode(); op; op = op->getPrevNode()) {
+bool eraseZeroFill(PackedSignProductOp product, Value y) {
+  for (Operation *op = product->getPrevNode(); op; op = op->getPrevNode()) {
     if (llvm::none_of(op->getOperands(), [&](Value v) { return v == y; }))
       continue;
     auto fill = dyn_cast<linalg::FillOp>(op);
@@ -233,10 +233,10 @@ bool eraseZeroFill(linalg::GenericOp generic, Value y) {
 
 } // namespace
 
-ProductFolds mlir::onebit::collectProductFolds(linalg::GenericOp product,
+ProductFolds mlir::onebit::collectProductFolds(PackedSignProductOp product,
                                                bool foldPrologue) {
-  Value x = product.getDpsInputs()[0];
-  Value y = product.getDpsInits()[0];
+  Value x = product.getInput();
+  Value y = product.getInit();
   ProductFolds folds;
   folds.overwrite = eraseZeroFill(product, y);
   if (FailureOr<ElementwiseFold> fold = findFold(product, x, true);

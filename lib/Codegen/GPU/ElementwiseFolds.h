@@ -11,6 +11,8 @@
 #ifndef ONEBIT_LIB_CONVERSION_ONEBITTOGPU_ELEMENTWISEFOLDS_H
 #define ONEBIT_LIB_CONVERSION_ONEBITTOGPU_ELEMENTWISEFOLDS_H
 
+#include "onebit/Dialect/OneBit/IR/OneBitOps.h"
+
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 
@@ -42,7 +44,7 @@ struct ProductFolds {
 /// product, so the kernel may use what they define. Without `foldPrologue`
 /// the prologue stays a kernel of its own (where the product kernel would
 /// evaluate it many times over).
-ProductFolds collectProductFolds(linalg::GenericOp product,
+ProductFolds collectProductFolds(PackedSignProductOp product,
                                  bool foldPrologue = true);
 
 /// Erases the folded generics and their buffers (after the kernel is built).

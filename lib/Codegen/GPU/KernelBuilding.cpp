@@ -2,6 +2,7 @@
 
 #include "KernelBuilding.h"
 #include "onebit/Codegen/Passes.h"
+#include "onebit/Dialect/OneBit/IR/OneBitOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -23,22 +24,14 @@ Value onebit::constI32(ImplicitLocOpBuilder &b, uint32_t value) {
 }
 
 FailureOr<onebit::ProductSizes>
-onebit::getProductSizes(linalg::GenericOp generic) {
-  if (generic.getNumDpsInputs() != 2 || generic.getNumDpsInits() != 1)
+onebit::getProductSizes(PackedSignProductOp product) {
+  auto x = cast<ShapedType>(product.getInput().getType());
+  auto signs = cast<ShapedType>(product.getSigns().getType());
+  auto y = cast<ShapedType>(product.getInit().getType());
+  if (!x.hasStaticShape() || !signs.hasStaticShape() || !y.hasStaticShape())
     return failure();
-  auto x = dyn_cast<ShapedType>(generic.getDpsInputs()[0].getType());
-  auto signs = dyn_cast<ShapedType>(generic.getDpsInputs()[1].getType());
-  auto y = dyn_cast<ShapedType>(generic.getDpsInits()[0].getType());
-  if (!x || !signs || !y || !x.hasStaticShape() || !signs.hasStaticShape() ||
-      !y.hasStaticShape() || x.getRank() != 2 || signs.getRank() != 2 ||
-      y.getRank() != 2 || !signs.getElementType().isInteger(8))
-    return failure();
-  ProductSizes sizes{x.getDimSize(0), x.getDimSize(1), signs.getDimSize(0),
-                     x.getElementType(), y.getElementType()};
-  if (signs.getDimSize(1) * 8 != sizes.inFeatures ||
-      y.getDimSize(0) != sizes.rows || y.getDimSize(1) != sizes.outFeatures)
-    return failure();
-  return sizes;
+  return ProductSizes{x.getDimSize(0), x.getDimSize(1), y.getDimSize(1),
+                      x.getElementType(), y.getElementType()};
 }
 
 InFlightDiagnostic onebit::emitScheduleError(
@@ -52,36 +45,35 @@ FailureOr<SmallVector<onebit::ScheduledProduct>>
 onebit::getScheduledProducts(Operation *root,
                              llvm::function_ref<bool(Attribute)> isMine) {
   SmallVector<ScheduledProduct> products;
-  WalkResult result = root->walk([&](linalg::GenericOp generic) {
-    Attribute schedule = generic->getAttr(kScheduleAttrName);
+  WalkResult result = root->walk([&](PackedSignProductOp product) {
+    Attribute schedule = product.getScheduleAttr();
     if (!schedule || !isMine(schedule))
       return WalkResult::advance();
-    auto packing = generic->getAttrOfType<SignPackingAttr>(kSignPackingAttrName);
-    FailureOr<ProductSizes> sizes = getProductSizes(generic);
-    if (!packing || failed(sizes)) {
-      generic.emitOpError()
+    SignPackingAttr packing = product.getPacking();
+    FailureOr<ProductSizes> sizes = getProductSizes(product);
+    if (failed(sizes) || product.getResult()) {
+      product.emitOpError()
           << "has schedule " << schedule
-          << " but is not a packed-sign product with static sizes and a "
-          << kSignPackingAttrName;
+          << ", whose kernel takes buffers of static shapes";
       return WalkResult::interrupt();
     }
     if (packing.getWord() != 8 || packing.getOrder() != BitOrder::LSBFirst ||
         packing.getInterleave() != 1) {
-      generic.emitOpError()
+      product.emitOpError()
           << "has schedule " << schedule << ", whose kernel reads signs "
           << "packed in bytes, lowest input first, not " << packing;
       return WalkResult::interrupt();
     }
-    for (Value operand : generic.getDpsInputs()) {
-      auto buffer = dyn_cast<MemRefType>(operand.getType());
-      if (buffer && !buffer.getLayout().isIdentity()) {
-        generic.emitOpError()
+    for (Value operand : {product.getInput(), product.getSigns()}) {
+      auto buffer = cast<MemRefType>(operand.getType());
+      if (!buffer.getLayout().isIdentity()) {
+        product.emitOpError()
             << "has schedule " << schedule << ", whose kernel reads buffers "
             << "with the identity layout only, not " << buffer;
         return WalkResult::interrupt();
       }
     }
-    products.push_back({generic, *sizes, packing, schedule});
+    products.push_back({product, *sizes, packing, schedule});
     return WalkResult::advance();
   });
   if (result.wasInterrupted())

@@ -9,7 +9,7 @@
 #ifndef ONEBIT_LIB_CONVERSION_ONEBITTOGPU_KERNELBUILDING_H
 #define ONEBIT_LIB_CONVERSION_ONEBITTOGPU_KERNELBUILDING_H
 
-#include "onebit/Dialect/OneBit/IR/OneBitDialect.h"
+#include "onebit/Dialect/OneBit/IR/OneBitOps.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -25,24 +25,24 @@ Value constIndex(ImplicitLocOpBuilder &b, int64_t value);
 /// An i32 constant with the bits of `value` (sign masks, f16 pairs).
 Value constI32(ImplicitLocOpBuilder &b, uint32_t value);
 
-/// The sizes of a marked packed-sign product, x [M, K] and signs [N, K/8]
-/// i8 -> y [M, N], all static: tensors (schedule selection) or buffers
-/// (the kernels).
+/// The sizes of a packed-sign product, x [M, K] -> y [M, N], where static:
+/// tensors (schedule selection) or buffers (the kernels).
 struct ProductSizes {
   int64_t rows, inFeatures, outFeatures;
   Type xElement, yElement;
 };
-FailureOr<ProductSizes> getProductSizes(linalg::GenericOp generic);
+FailureOr<ProductSizes> getProductSizes(PackedSignProductOp product);
 
-/// Calls `build` on every linalg.generic under `root` whose schedule
-/// (kScheduleAttrName) is a `ScheduleAttr`, with its sizes and packing.
-/// A scheduled product the kernels cannot read (no packing, dynamic sizes,
-/// buffers with layouts other than the identity) is an error on the
-/// product, as is a failed `build` (which reports why); fails after any.
+/// Calls `build` on every onebit.packed_sign_product under `root` whose
+/// schedule is a `ScheduleAttr`, with its sizes and packing. A scheduled
+/// product the kernels cannot read (tensors, dynamic sizes, a packing other
+/// than OneBit's bytes, buffers with layouts other than the identity) is
+/// an error on the product, as is a failed `build` (which reports why);
+/// fails after any.
 template <typename ScheduleAttr>
 LogicalResult buildScheduledProducts(
     Operation *root,
-    llvm::function_ref<LogicalResult(linalg::GenericOp, const ProductSizes &,
+    llvm::function_ref<LogicalResult(PackedSignProductOp, const ProductSizes &,
                                      SignPackingAttr, ScheduleAttr)>
         build);
 
@@ -56,7 +56,7 @@ emitScheduleError(llvm::function_ref<InFlightDiagnostic()> emitError,
 /// each with its sizes and packing, or failure after reporting one the
 /// kernels cannot read.
 struct ScheduledProduct {
-  linalg::GenericOp generic;
+  PackedSignProductOp product;
   ProductSizes sizes;
   SignPackingAttr packing;
   Attribute schedule;
@@ -68,7 +68,7 @@ getScheduledProducts(Operation *root,
 template <typename ScheduleAttr>
 LogicalResult buildScheduledProducts(
     Operation *root,
-    llvm::function_ref<LogicalResult(linalg::GenericOp, const ProductSizes &,
+    llvm::function_ref<LogicalResult(PackedSignProductOp, const ProductSizes &,
                                      SignPackingAttr, ScheduleAttr)>
         build) {
   FailureOr<SmallVector<ScheduledProduct>> products = getScheduledProducts(
@@ -77,7 +77,7 @@ LogicalResult buildScheduledProducts(
     return failure();
   bool failedAny = false;
   for (ScheduledProduct &product : *products)
-    failedAny |= failed(build(product.generic, product.sizes, product.packing,
+    failedAny |= failed(build(product.product, product.sizes, product.packing,
                               cast<ScheduleAttr>(product.schedule)));
   return failure(failedAny);
 }

@@ -107,13 +107,8 @@ struct GPUSelectSchedulesPass
 
   /// The product's kernel: the tensor cores where they take it, else the
   /// decode kernel, else none (one thread per output).
-  LogicalResult select(linalg::GenericOp product, SignPackingAttr packing) {
-    Attribute schedule = product->getAttr(kScheduleAttrName);
-    if (schedule && !isa<GPUSignMmaScheduleAttr, GPUSignGemvScheduleAttr>(
-                        schedule))
-      return product.emitOpError()
-             << "has schedule " << schedule
-             << ", which is not a GPU schedule of a packed-sign product";
+  void select(PackedSignProductOp product) {
+    Attribute schedule = product.getScheduleAttr();
     FailureOr<ProductSizes> sizes = getProductSizes(product);
     std::string what = "1-bit product";
     if (succeeded(sizes))
@@ -121,8 +116,9 @@ struct GPUSelectSchedulesPass
                            sizes->inFeatures, sizes->outFeatures);
     if (schedule || failed(sizes)) {
       remark(product, schedule, what);
-      return success();
+      return;
     }
+    SignPackingAttr packing = product.getPacking();
     if (sizes->rows >= mmaMinRows &&
         isSignMmaCandidate(sizes->xElement, sizes->inFeatures, packing))
       schedule = sign_mma::selectSchedule(
@@ -134,28 +130,26 @@ struct GPUSelectSchedulesPass
                                            {gemvRowsPerStep, gemvMaxGridSize});
     remark(product, schedule, what);
     if (!schedule)
-      return success();
-    product->setAttr(kScheduleAttrName, schedule);
+      return;
+    product.setScheduleAttr(schedule);
     copyViewedInputs(product);
-    return success();
   }
 
   /// The kernels read their inputs with the identity layout: an input that
   /// bufferizes to a view (a slice, also through reshapes) is copied first.
-  static void copyViewedInputs(linalg::GenericOp product) {
-    for (OpOperand &input : product->getOpOperands().take_front(2)) {
-      Value source = input.get();
+  static void copyViewedInputs(PackedSignProductOp product) {
+    for (OpOperand *input :
+         {&product.getInputMutable(), &product.getSignsMutable()}) {
+      Value source = input->get();
       while (isa_and_nonnull<tensor::ExpandShapeOp, tensor::CollapseShapeOp>(
           source.getDefiningOp()))
         source = source.getDefiningOp()->getOperand(0);
-      if (!isa_and_nonnull<tensor::ExtractSliceOp>(source.getDefiningOp()) ||
-          !isa<RankedTensorType>(input.get().getType()))
+      auto type = dyn_cast<RankedTensorType>(input->get().getType());
+      if (!type || !isa_and_nonnull<tensor::ExtractSliceOp>(source.getDefiningOp()))
         continue;
       OpBuilder b(product);
-      auto copy = bufferization::AllocTensorOp::create(
-          b, product.getLoc(), cast<RankedTensorType>(input.get().getType()),
-          ValueRange{}, /*copy=*/input.get());
-      input.set(copy);
+      input->set(bufferization::AllocTensorOp::create(
+          b, product.getLoc(), type, ValueRange{}, /*copy=*/input->get()));
     }
   }
 
@@ -178,18 +172,15 @@ struct GPUSelectSchedulesPass
       return signalPassFailure();
     }
     WalkResult result = getOperation()->walk([&](Operation *op) {
-      LogicalResult selected = success();
-      if (auto attention = dyn_cast<CachedAttentionOp>(op)) {
-        selected = select(attention);
-        if (succeeded(selected))
-          remark(attention, attention.getScheduleAttr(), "attention");
-      }
-      else if (auto packing =
-                   op->getAttrOfType<SignPackingAttr>(kSignPackingAttrName))
-        if (auto product = dyn_cast<linalg::GenericOp>(op))
-          selected = select(product, packing);
-      return failed(selected) ? WalkResult::interrupt()
-                              : WalkResult::advance();
+      if (auto product = dyn_cast<PackedSignProductOp>(op))
+        select(product);
+      auto attention = dyn_cast<CachedAttentionOp>(op);
+      if (!attention)
+        return WalkResult::advance();
+      if (failed(select(attention)))
+        return WalkResult::interrupt();
+      remark(attention, attention.getScheduleAttr(), "attention");
+      return WalkResult::advance();
     });
     if (result.wasInterrupted())
       signalPassFailure();

@@ -159,16 +159,16 @@ Value wordDot(ImplicitLocOpBuilder &b, const GemvShape &s, Value word,
   return arith::AddFOp::create(b, low, high);
 }
 
-/// Replaces the scheduled product `generic` (x [M, K], signs [N, K/8] i8 ->
+/// Replaces the scheduled product `product` (x [M, K], signs [N, K/8] i8 ->
 /// y [M, N] f32, accumulated onto y) by the decode kernel.
-void buildKernel(linalg::GenericOp generic, const GemvShape &s,
+void buildKernel(PackedSignProductOp product, const GemvShape &s,
                  bool negativeIsOne) {
-  ImplicitLocOpBuilder b(generic.getLoc(), generic);
-  Value x = generic.getDpsInputs()[0];
-  Value signs = generic.getDpsInputs()[1];
-  Value y = generic.getDpsInits()[0];
+  ImplicitLocOpBuilder b(product.getLoc(), product);
+  Value x = product.getInput();
+  Value signs = product.getSigns();
+  Value y = product.getInit();
   int64_t wordsPerRow = s.inFeatures / 32;
-  ProductFolds folds = collectProductFolds(generic);
+  ProductFolds folds = collectProductFolds(product);
 
   // The sign bytes as 32-bit words: one vector load per row and thread.
   Value flat = memref::CollapseShapeOp::create(
@@ -344,21 +344,21 @@ void buildKernel(linalg::GenericOp generic, const GemvShape &s,
   if (warpsPerGroup > 1)
     gpu::BarrierOp::create(b);
   scf::YieldOp::create(b, next);
-  generic.erase();
+  product.erase();
   eraseProductFolds(folds);
 }
 
 struct GPUSignGemvPass
     : onebit::impl::OneBitGPUSignGemvBase<GPUSignGemvPass> {
   void runOnOperation() override {
-    auto build = [](linalg::GenericOp generic, const ProductSizes &sizes,
+    auto build = [](PackedSignProductOp product, const ProductSizes &sizes,
                     SignPackingAttr packing,
                     GPUSignGemvScheduleAttr schedule) -> LogicalResult {
       FailureOr<GemvShape> shape = sign_gemv::getShape(
-          sizes, schedule, [&] { return generic.emitOpError(); });
+          sizes, schedule, [&] { return product.emitOpError(); });
       if (failed(shape))
         return failure();
-      buildKernel(generic, *shape, packing.getNegative() == 1);
+      buildKernel(product, *shape, packing.getNegative() == 1);
       return success();
     };
     if (failed(buildScheduledProducts<GPUSignGemvScheduleAttr>(getOperation(),

@@ -270,14 +270,14 @@ SmallVector<Value> combineBitClasses(ImplicitLocOpBuilder &b,
   return sums;
 }
 
-/// Replaces the scheduled product `generic` (x [M, K] f16, signs [N, K/8] i8
+/// Replaces the scheduled product `product` (x [M, K] f16, signs [N, K/8] i8
 /// -> y [M, N] f32, accumulated onto y) by the tensor-core kernel.
-void buildKernel(linalg::GenericOp generic, const MmaShape &s,
+void buildKernel(PackedSignProductOp product, const MmaShape &s,
                  bool negativeIsOne) {
-  ImplicitLocOpBuilder b(generic.getLoc(), generic);
-  Value x = generic.getDpsInputs()[0];
-  Value signs = generic.getDpsInputs()[1];
-  Value y = generic.getDpsInits()[0];
+  ImplicitLocOpBuilder b(product.getLoc(), product);
+  Value x = product.getInput();
+  Value signs = product.getSigns();
+  Value y = product.getInit();
   int64_t wordsPerRow = s.inFeatures / 32;
   bool classes = s.decoding == SignDecoding::BitClasses;
   bool digits = s.usesDigits();
@@ -285,7 +285,7 @@ void buildKernel(linalg::GenericOp generic, const MmaShape &s,
   // evaluate the prologue for every element over and over: it stays a
   // kernel of its own, and the blocks stage x with vector loads.
   ProductFolds folds =
-      collectProductFolds(generic, /*foldPrologue=*/s.columnTiles == 1);
+      collectProductFolds(product, /*foldPrologue=*/s.columnTiles == 1);
 
   // The sign bytes as 32-bit words: one vector load per row and lane.
   Value flat = memref::CollapseShapeOp::create(
@@ -597,20 +597,20 @@ void buildKernel(linalg::GenericOp generic, const MmaShape &s,
         storeSum(b, folds, y, m, n, s.outFeatures,
                  sums[(r * s.columnTiles + col) * 4 + e]);
       }
-  generic.erase();
+  product.erase();
   eraseProductFolds(folds);
 }
 
 struct GPUSignMmaPass : onebit::impl::OneBitGPUSignMmaBase<GPUSignMmaPass> {
   void runOnOperation() override {
-    auto build = [](linalg::GenericOp generic, const ProductSizes &sizes,
+    auto build = [](PackedSignProductOp product, const ProductSizes &sizes,
                     SignPackingAttr packing,
                     GPUSignMmaScheduleAttr schedule) -> LogicalResult {
       FailureOr<MmaShape> shape = getShape(
-          sizes, schedule, [&] { return generic.emitOpError(); });
+          sizes, schedule, [&] { return product.emitOpError(); });
       if (failed(shape))
         return failure();
-      buildKernel(generic, *shape, packing.getNegative() == 1);
+      buildKernel(product, *shape, packing.getNegative() == 1);
       return success();
     };
     if (failed(buildScheduledProducts<GPUSignMmaScheduleAttr>(getOperation(),

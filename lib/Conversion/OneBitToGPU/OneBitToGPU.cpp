@@ -1,10 +1,9 @@
 //===- OneBitToGPU.cpp - onebit.linear for GPU kernels ---------------------===//
 //
-// The GPU lowering of onebit.linear: the product on the packed words as a
-// linalg.generic in (m, n, k) whose parallel dims become the threads of a
-// kernel (onebit-cuda-pipeline) unless onebit-gpu-select-schedules gives it
-// a hand-shaped one, g/h/LayerNorm/bias as TOSA around it (the LayerNorm's
-// reduction over all N outputs is its own kernel).
+// The GPU lowering of onebit.linear: the product on the packed words as an
+// onebit.packed_sign_product, for the kernel onebit-gpu-select-schedules
+// chooses, g/h/LayerNorm/bias as TOSA around it (the LayerNorm's reduction
+// over all N outputs is its own kernel).
 //
 //===----------------------------------------------------------------------===//
 
@@ -37,14 +36,17 @@ struct LowerLinear : OpRewritePattern<LinearOp> {
   LogicalResult matchAndRewrite(LinearOp op,
                                 PatternRewriter &rewriter) const override {
     return decomposeLinear(op, rewriter, [&](TosaBuilder &, Value x) {
-      // One output per thread once the pipeline maps the parallel dims,
-      // unless onebit-gpu-select-schedules gives the marked product a
-      // hand-shaped kernel.
-      Value product =
-          buildPackedSignProduct(rewriter, op.getLoc(), x, op.getSigns(),
-                                 op.getPacking(), op.getOutFeatures());
-      product.getDefiningOp()->setAttr(kSignPackingAttrName, op.getPacking());
-      return product;
+      // onebit-gpu-select-schedules gives the product a hand-shaped kernel
+      // where one takes it; convert-onebit-to-linalg makes the others one
+      // thread per output.
+      int64_t rows = cast<RankedTensorType>(x.getType()).getDimSize(0);
+      Value zero = buildZeroSums(rewriter, op.getLoc(), rows,
+                                 op.getOutFeatures());
+      return PackedSignProductOp::create(rewriter, op.getLoc(),
+                                         TypeRange{zero.getType()}, x,
+                                         op.getSigns(), zero, op.getPacking(),
+                                         /*schedule=*/nullptr)
+          .getResult();
     });
   }
 };

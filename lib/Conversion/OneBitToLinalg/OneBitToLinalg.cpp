@@ -102,6 +102,23 @@ struct LowerUnpackSigns : OpRewritePattern<UnpackSignsOp> {
   }
 };
 
+/// A product no kernel was scheduled for (onebit-gpu-select-schedules):
+/// one thread per output once the pipeline maps the generic's parallel
+/// dimensions.
+struct LowerUnscheduledProduct : OpRewritePattern<PackedSignProductOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(PackedSignProductOp op,
+                                PatternRewriter &rewriter) const override {
+    if (op.getSchedule() || !op.getResult())
+      return rewriter.notifyMatchFailure(op, "scheduled, or on buffers");
+    rewriter.replaceOp(op, buildPackedSignProduct(
+                               rewriter, op.getLoc(), op.getInput(),
+                               op.getSigns(), op.getPacking(), op.getInit()));
+    return success();
+  }
+};
+
 struct ConvertOneBitToLinalgPass
     : onebit::impl::ConvertOneBitToLinalgBase<ConvertOneBitToLinalgPass> {
   void runOnOperation() override {
@@ -124,5 +141,6 @@ struct ConvertOneBitToLinalgPass
 } // namespace
 
 void mlir::onebit::populateOneBitToLinalgPatterns(RewritePatternSet &patterns) {
-  patterns.add<LowerLinear, LowerUnpackSigns>(patterns.getContext());
+  patterns.add<LowerLinear, LowerUnpackSigns, LowerUnscheduledProduct>(
+      patterns.getContext());
 }

@@ -68,7 +68,7 @@ void mlir::onebit::buildCUDALoweringPipeline(
   func.addPass(createConvertOneBitToLinalg());
   addTosaLoweringPasses(func);
   func.addPass(createOneBitFusePointwiseConcat());
-  func.addPass(createOneBitFuseElementwise());
+  func.addPass(createLinalgElementwiseOpFusionPass());
   // After fusion, which would otherwise fuse into the new generics.
   func.addPass(createOneBitGPUTransposeMatvecWeights());
 

@@ -3,7 +3,7 @@
 // RUN: onebit-opt %s -split-input-file -convert-onebit-to-gpu -onebit-gpu-select-schedules="mma-int8-activations=false mma-min-grid-size=1 mma-loads-ahead=4" | FileCheck %s --check-prefix=OPTIONS
 // RUN: onebit-opt %s -split-input-file -convert-onebit-to-gpu -onebit-gpu-select-schedules=report=true -o /dev/null 2>&1 | FileCheck %s --check-prefix=REPORT
 
-// Each packed-sign product gets its kernel, once, as onebit.schedule: the
+// Each packed-sign product gets its kernel, once, as its schedule: the
 // LLaMA-7B decode products on the tensor cores. q/k/v (4096 -> 12288): 768
 // tiles of 16 rows give 192 blocks of 4 warps, fewer than 264, so 2 warps
 // share each row tile, splitting K. gate/up (4096 -> 22016): 344 blocks,
@@ -11,24 +11,24 @@
 // words per step, 4 warps split it.
 #packing = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>
 // CHECK-LABEL: func @decode_7b
-// CHECK: linalg.generic
+// CHECK: onebit.packed_sign_product
 // CHECK-SAME: tensor<12288x512xi8>
-// CHECK-SAME: onebit.schedule = #onebit.gpu_sign_mma_schedule<decoding = bit_classes, row_tiles = 1, k_split = 2, words = 4, chunk = 4096, loads_ahead = 2, bit_classes = 16>
-// CHECK-SAME: onebit.sign_packing = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>
-// CHECK: linalg.generic
+// CHECK-SAME: packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
+// CHECK-SAME: schedule(#onebit.gpu_sign_mma_schedule<decoding = bit_classes, row_tiles = 1, k_split = 2, words = 4, chunk = 4096, loads_ahead = 2, bit_classes = 16>)
+// CHECK: onebit.packed_sign_product
 // CHECK-SAME: tensor<22016x512xi8>
-// CHECK-SAME: onebit.schedule = #onebit.gpu_sign_mma_schedule<decoding = byte_classes, row_tiles = 1, k_split = 1, words = 4, chunk = 4096, loads_ahead = 2>
-// CHECK: linalg.generic
+// CHECK-SAME: schedule(#onebit.gpu_sign_mma_schedule<decoding = byte_classes, row_tiles = 1, k_split = 1, words = 4, chunk = 4096, loads_ahead = 2>
+// CHECK: onebit.packed_sign_product
 // CHECK-SAME: tensor<4096x1376xi8>
-// CHECK-SAME: onebit.schedule = #onebit.gpu_sign_mma_schedule<decoding = bit_classes, row_tiles = 1, k_split = 4, words = 2, chunk = 11008, loads_ahead = 2, bit_classes = 16>
+// CHECK-SAME: schedule(#onebit.gpu_sign_mma_schedule<decoding = bit_classes, row_tiles = 1, k_split = 4, words = 2, chunk = 11008, loads_ahead = 2, bit_classes = 16>
 // One input row below mma-min-rows: the decode kernel, 2 rows per step.
 // MIN-LABEL: func @decode_7b
-// MIN-COUNT-3: onebit.schedule = #onebit.gpu_sign_gemv_schedule<words = 4, rows_per_step = 2
+// MIN-COUNT-3: schedule(#onebit.gpu_sign_gemv_schedule<words = 4, rows_per_step = 2
 // Without the s8 digits and with a grid of at least one block: bit
 // classes, no K split; 4 steps ahead.
 // OPTIONS-LABEL: func @decode_7b
-// OPTIONS-COUNT-2: onebit.schedule = #onebit.gpu_sign_mma_schedule<decoding = bit_classes, row_tiles = 1, k_split = 1, words = 4, chunk = 4096, loads_ahead = 4, bit_classes = 16>
-// OPTIONS: onebit.schedule = #onebit.gpu_sign_mma_schedule<decoding = bit_classes, row_tiles = 1, k_split = 1, words = 2, chunk = 11008, loads_ahead = 4, bit_classes = 16>
+// OPTIONS-COUNT-2: schedule(#onebit.gpu_sign_mma_schedule<decoding = bit_classes, row_tiles = 1, k_split = 1, words = 4, chunk = 4096, loads_ahead = 4, bit_classes = 16>
+// OPTIONS: schedule(#onebit.gpu_sign_mma_schedule<decoding = bit_classes, row_tiles = 1, k_split = 1, words = 2, chunk = 11008, loads_ahead = 4, bit_classes = 16>
 func.func @decode_7b(%x: tensor<1x4096xf16>, %qkv: tensor<12288x512xi8>, %up: tensor<22016x512xi8>, %x2: tensor<1x11008xf16>, %down: tensor<4096x1376xi8>) -> (tensor<1x12288xf16>, tensor<1x22016xf16>, tensor<1x4096xf16>) {
   %a = onebit.linear %x, %qkv packing(#packing) : tensor<1x4096xf16>, tensor<12288x512xi8> -> tensor<1x12288xf16>
   %b = onebit.linear %x, %up packing(#packing) : tensor<1x4096xf16>, tensor<22016x512xi8> -> tensor<1x22016xf16>
@@ -44,13 +44,13 @@ func.func @decode_7b(%x: tensor<1x4096xf16>, %qkv: tensor<12288x512xi8>, %up: te
 // not a multiple of 32, no kernel: one thread per output.
 #packing = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>
 // CHECK-LABEL: func @rows
-// CHECK: onebit.schedule = #onebit.gpu_sign_mma_schedule<decoding = shifted_pairs, row_tiles = 2, k_split = 4, words = 1, chunk = 4096, loads_ahead = 2, direct_fragments = true>
-// CHECK: onebit.schedule = #onebit.gpu_sign_mma_schedule<decoding = shifted_pairs, row_tiles = 2, k_split = 1, words = 2, chunk = 256, loads_ahead = 2>
-// CHECK: onebit.schedule = #onebit.gpu_sign_gemv_schedule<words = 2, rows_per_step = 4, grid_size = 1, staged = true>
-// CHECK-NOT: onebit.schedule
+// CHECK: schedule(#onebit.gpu_sign_mma_schedule<decoding = shifted_pairs, row_tiles = 2, k_split = 4, words = 1, chunk = 4096, loads_ahead = 2, direct_fragments = true>
+// CHECK: schedule(#onebit.gpu_sign_mma_schedule<decoding = shifted_pairs, row_tiles = 2, k_split = 1, words = 2, chunk = 256, loads_ahead = 2>
+// CHECK: schedule(#onebit.gpu_sign_gemv_schedule<words = 2, rows_per_step = 4, grid_size = 1, staged = true>
+// CHECK-NOT: schedule(
 // CHECK: return
 // OPTIONS-LABEL: func @rows
-// OPTIONS: onebit.schedule = #onebit.gpu_sign_mma_schedule<decoding = shifted_pairs, row_tiles = 2, k_split = 1, words = 1, chunk = 4096, loads_ahead = 4, direct_fragments = true>
+// OPTIONS: schedule(#onebit.gpu_sign_mma_schedule<decoding = shifted_pairs, row_tiles = 2, k_split = 1, words = 1, chunk = 4096, loads_ahead = 4, direct_fragments = true>
 // With report, a remark per product: its sizes and schedule, or that no
 // kernel takes it.
 // REPORT: remark: 1-bit product 2x256 -> 8: #onebit.gpu_sign_gemv_schedule<words = 2, rows_per_step = 4, grid_size = 1, staged = true>
@@ -67,16 +67,10 @@ func.func @rows(%x16: tensor<16x4096xf16>, %x40: tensor<40x256xf16>, %x2: tensor
 // -----
 
 // A schedule set by hand (in a test) stays as it is.
-#x = affine_map<(d0, d1, d2) -> (d0, d2)>
-#s = affine_map<(d0, d1, d2) -> (d1, d2 floordiv 8)>
-#y = affine_map<(d0, d1, d2) -> (d0, d1)>
 // CHECK-LABEL: func @by_hand
-// CHECK: onebit.schedule = #onebit.gpu_sign_mma_schedule<decoding = shifted_pairs, row_tiles = 1, k_split = 1, words = 4, chunk = 4096, loads_ahead = 8>
+// CHECK: schedule(#onebit.gpu_sign_mma_schedule<decoding = shifted_pairs, row_tiles = 1, k_split = 1, words = 4, chunk = 4096, loads_ahead = 8>
 func.func @by_hand(%x: tensor<1x4096xf16>, %s: tensor<64x512xi8>, %y: tensor<1x64xf32>) -> tensor<1x64xf32> {
-  %r = linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.schedule = #onebit.gpu_sign_mma_schedule<decoding = shifted_pairs, row_tiles = 1, k_split = 1, words = 4, chunk = 4096, loads_ahead = 8>, onebit.sign_packing = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : tensor<1x4096xf16>, tensor<64x512xi8>) outs(%y : tensor<1x64xf32>) {
-  ^bb0(%a: f16, %b: i8, %acc: f32):
-    linalg.yield %acc : f32
-  } -> tensor<1x64xf32>
+  %r = onebit.packed_sign_product ins(%x, %s : tensor<1x4096xf16>, tensor<64x512xi8>) outs(%y : tensor<1x64xf32>) packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>) schedule(#onebit.gpu_sign_mma_schedule<decoding = shifted_pairs, row_tiles = 1, k_split = 1, words = 4, chunk = 4096, loads_ahead = 8>) -> tensor<1x64xf32>
   return %r : tensor<1x64xf32>
 }
 
@@ -84,21 +78,14 @@ func.func @by_hand(%x: tensor<1x4096xf16>, %s: tensor<64x512xi8>, %y: tensor<1x6
 
 // The kernels read their inputs with the identity layout: activations that
 // are a slice (here through a reshape) are copied before the product.
-#x = affine_map<(d0, d1, d2) -> (d0, d2)>
-#s = affine_map<(d0, d1, d2) -> (d1, d2 floordiv 8)>
-#y = affine_map<(d0, d1, d2) -> (d0, d1)>
 // CHECK-LABEL: func @slice
 // CHECK: %[[SLICE:.*]] = tensor.extract_slice
 // CHECK: %[[ROWS:.*]] = tensor.expand_shape %[[SLICE]]
 // CHECK: %[[COPY:.*]] = bufferization.alloc_tensor() copy(%[[ROWS]]) : tensor<1x256xf16>
-// CHECK: linalg.generic
-// CHECK-SAME: ins(%[[COPY]], %{{.*}} : tensor<1x256xf16>, tensor<8x32xi8>)
+// CHECK: onebit.packed_sign_product ins(%[[COPY]], %{{.*}} : tensor<1x256xf16>, tensor<8x32xi8>)
 func.func @slice(%all: tensor<512xf16>, %s: tensor<8x32xi8>, %y: tensor<1x8xf32>) -> tensor<1x8xf32> {
   %half = tensor.extract_slice %all[256] [256] [1] : tensor<512xf16> to tensor<256xf16>
   %x = tensor.expand_shape %half [[0, 1]] output_shape [1, 256] : tensor<256xf16> into tensor<1x256xf16>
-  %r = linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_packing = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : tensor<1x256xf16>, tensor<8x32xi8>) outs(%y : tensor<1x8xf32>) {
-  ^bb0(%a: f16, %b: i8, %acc: f32):
-    linalg.yield %acc : f32
-  } -> tensor<1x8xf32>
+  %r = onebit.packed_sign_product ins(%x, %s : tensor<1x256xf16>, tensor<8x32xi8>) outs(%y : tensor<1x8xf32>) packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>) -> tensor<1x8xf32>
   return %r : tensor<1x8xf32>
 }

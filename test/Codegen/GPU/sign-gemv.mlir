@@ -30,16 +30,10 @@
 // CHECK: memref.store %{{.*}} : memref<1x64xf32>
 // CHECK: scf.yield
 // CHECK-NOT: linalg.generic
-#x = affine_map<(d0, d1, d2) -> (d0, d2)>
-#s = affine_map<(d0, d1, d2) -> (d1, d2 floordiv 8)>
-#y = affine_map<(d0, d1, d2) -> (d0, d1)>
 func.func @decode_f16(%x: memref<1x4096xf16>, %s: memref<64x512xi8>, %y: memref<1x64xf32>) {
   %zero = arith.constant 0.0 : f32
   linalg.fill ins(%zero : f32) outs(%y : memref<1x64xf32>)
-  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_packing = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<1x4096xf16>, memref<64x512xi8>) outs(%y : memref<1x64xf32>) {
-  ^bb0(%a: f16, %b: i8, %acc: f32):
-    linalg.yield %acc : f32
-  }
+  onebit.packed_sign_product ins(%x, %s : memref<1x4096xf16>, memref<64x512xi8>) outs(%y : memref<1x64xf32>) packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
   return
 }
 
@@ -61,14 +55,8 @@ func.func @decode_f16(%x: memref<1x4096xf16>, %s: memref<64x512xi8>, %y: memref<
 // CHECK: arith.addf
 // CHECK: memref.store %{{.*}} : memref<3x100xf32>
 // CHECK: gpu.barrier
-#x = affine_map<(d0, d1, d2) -> (d0, d2)>
-#s = affine_map<(d0, d1, d2) -> (d1, d2 floordiv 8)>
-#y = affine_map<(d0, d1, d2) -> (d0, d1)>
 func.func @decode_f32_rows(%x: memref<3x4096xf32>, %s: memref<100x512xi8>, %y: memref<3x100xf32>) {
-  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_packing = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<3x4096xf32>, memref<100x512xi8>) outs(%y : memref<3x100xf32>) {
-  ^bb0(%a: f32, %b: i8, %acc: f32):
-    linalg.yield %acc : f32
-  }
+  onebit.packed_sign_product ins(%x, %s : memref<3x4096xf32>, memref<100x512xi8>) outs(%y : memref<3x100xf32>) packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
   return
 }
 
@@ -78,14 +66,8 @@ func.func @decode_f32_rows(%x: memref<3x4096xf32>, %s: memref<100x512xi8>, %y: m
 // CHECK-LABEL: func @positive_ones
 // CHECK: vector.load
 // CHECK: arith.xori %{{.*}}, %c-1_i32
-#x = affine_map<(d0, d1, d2) -> (d0, d2)>
-#s = affine_map<(d0, d1, d2) -> (d1, d2 floordiv 8)>
-#y = affine_map<(d0, d1, d2) -> (d0, d1)>
 func.func @positive_ones(%x: memref<1x64xf32>, %s: memref<8x8xi8>, %y: memref<1x8xf32>) {
-  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_packing = #onebit.sign_packing<word = 8, order = lsb_first, negative = 0>} ins(%x, %s : memref<1x64xf32>, memref<8x8xi8>) outs(%y : memref<1x8xf32>) {
-  ^bb0(%a: f32, %b: i8, %acc: f32):
-    linalg.yield %acc : f32
-  }
+  onebit.packed_sign_product ins(%x, %s : memref<1x64xf32>, memref<8x8xi8>) outs(%y : memref<1x8xf32>) packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 0>)
   return
 }
 
@@ -110,9 +92,6 @@ func.func @positive_ones(%x: memref<1x64xf32>, %s: memref<8x8xi8>, %y: memref<1x
 // CHECK-NOT: gpu.alloc
 #id = affine_map<(d0, d1) -> (d0, d1)>
 #col = affine_map<(d0, d1) -> (d1)>
-#x = affine_map<(d0, d1, d2) -> (d0, d2)>
-#s = affine_map<(d0, d1, d2) -> (d1, d2 floordiv 8)>
-#y = affine_map<(d0, d1, d2) -> (d0, d1)>
 func.func @fold_neighbours(%in: memref<1x64xf16>, %g: memref<64xf16>, %s: memref<8x8xi8>,
                            %h: memref<8xf32>, %out: memref<1x8xf16>) {
   %x = gpu.alloc () : memref<1x64xf16>
@@ -124,10 +103,7 @@ func.func @fold_neighbours(%in: memref<1x64xf16>, %g: memref<64xf16>, %s: memref
   %y = gpu.alloc () : memref<1x8xf32>
   %zero = arith.constant 0.0 : f32
   linalg.fill ins(%zero : f32) outs(%y : memref<1x8xf32>)
-  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_packing = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<1x64xf16>, memref<8x8xi8>) outs(%y : memref<1x8xf32>) {
-  ^bb0(%a: f16, %b: i8, %acc: f32):
-    linalg.yield %acc : f32
-  }
+  onebit.packed_sign_product ins(%x, %s : memref<1x64xf16>, memref<8x8xi8>) outs(%y : memref<1x8xf32>) packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
   linalg.generic {indexing_maps = [#id, #col, #id], iterator_types = ["parallel", "parallel"]} ins(%y, %h : memref<1x8xf32>, memref<8xf32>) outs(%out : memref<1x8xf16>) {
   ^bb0(%a: f32, %b: f32, %o: f16):
     %m = arith.mulf %a, %b : f32
@@ -148,9 +124,6 @@ func.func @fold_neighbours(%in: memref<1x64xf16>, %g: memref<64xf16>, %s: memref
 // CHECK: linalg.generic
 #id = affine_map<(d0, d1) -> (d0, d1)>
 #col = affine_map<(d0, d1) -> (d1)>
-#x = affine_map<(d0, d1, d2) -> (d0, d2)>
-#s = affine_map<(d0, d1, d2) -> (d1, d2 floordiv 8)>
-#y = affine_map<(d0, d1, d2) -> (d0, d1)>
 func.func @keep_neighbours(%in: memref<1x64xf16>, %g: memref<64xf16>, %s: memref<8x8xi8>,
                            %h: memref<8xf32>, %out: memref<1x8xf16>, %copy: memref<1x64xf16>) {
   %x = gpu.alloc () : memref<1x64xf16>
@@ -162,10 +135,7 @@ func.func @keep_neighbours(%in: memref<1x64xf16>, %g: memref<64xf16>, %s: memref
   %y = gpu.alloc () : memref<1x8xf32>
   %zero = arith.constant 0.0 : f32
   linalg.fill ins(%zero : f32) outs(%y : memref<1x8xf32>)
-  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_packing = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<1x64xf16>, memref<8x8xi8>) outs(%y : memref<1x8xf32>) {
-  ^bb0(%a: f16, %b: i8, %acc: f32):
-    linalg.yield %acc : f32
-  }
+  onebit.packed_sign_product ins(%x, %s : memref<1x64xf16>, memref<8x8xi8>) outs(%y : memref<1x8xf32>) packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
   linalg.copy ins(%x : memref<1x64xf16>) outs(%copy : memref<1x64xf16>)
   linalg.generic {indexing_maps = [#id, #col, #id], iterator_types = ["parallel", "parallel"]} ins(%y, %h : memref<1x8xf32>, memref<8xf32>) outs(%out : memref<1x8xf16>) {
   ^bb0(%a: f32, %b: f32, %o: f16):
@@ -184,13 +154,7 @@ func.func @keep_neighbours(%in: memref<1x64xf16>, %g: memref<64xf16>, %s: memref
 // CHECK: gpu.launch {{.*}} workgroup(%{{.*}} : memref<8x16xf32, #gpu.address_space<workgroup>>)
 // CHECK-NOT: memref<4x4096xf32, #gpu.address_space<workgroup>>
 // CHECK: memref.load %arg0
-#x = affine_map<(d0, d1, d2) -> (d0, d2)>
-#s = affine_map<(d0, d1, d2) -> (d1, d2 floordiv 8)>
-#y = affine_map<(d0, d1, d2) -> (d0, d1)>
 func.func @unstaged(%x: memref<4x4096xf32>, %s: memref<100x512xi8>, %y: memref<4x100xf32>) {
-  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_packing = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<4x4096xf32>, memref<100x512xi8>) outs(%y : memref<4x100xf32>) {
-  ^bb0(%a: f32, %b: i8, %acc: f32):
-    linalg.yield %acc : f32
-  }
+  onebit.packed_sign_product ins(%x, %s : memref<4x4096xf32>, memref<100x512xi8>) outs(%y : memref<4x100xf32>) packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
   return
 }

@@ -34,13 +34,7 @@
 // CHECK: scf.yield
 // CHECK: arith.constant 6.553600e+04 : f32
 // CHECK-NOT: linalg.generic
-#x = affine_map<(d0, d1, d2) -> (d0, d2)>
-#s = affine_map<(d0, d1, d2) -> (d1, d2 floordiv 8)>
-#y = affine_map<(d0, d1, d2) -> (d0, d1)>
 func.func @decode_eight_classes(%x: memref<1x4096xf16>, %s: memref<64x512xi8>, %y: memref<1x64xf32>) {
-  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_packing = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<1x4096xf16>, memref<64x512xi8>) outs(%y : memref<1x64xf32>) {
-  ^bb0(%a: f16, %b: i8, %acc: f32):
-    linalg.yield %acc : f32
-  }
+  onebit.packed_sign_product ins(%x, %s : memref<1x4096xf16>, memref<64x512xi8>) outs(%y : memref<1x64xf32>) packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
   return
 }

@@ -85,16 +85,10 @@
 // CHECK-NOT: gpu.barrier
 // CHECK: memref.store %{{.*}} : memref<1x64xf32>
 // CHECK-NOT: linalg.generic
-#x = affine_map<(d0, d1, d2) -> (d0, d2)>
-#s = affine_map<(d0, d1, d2) -> (d1, d2 floordiv 8)>
-#y = affine_map<(d0, d1, d2) -> (d0, d1)>
 func.func @decode_digits(%x: memref<1x4096xf16>, %s: memref<64x512xi8>, %y: memref<1x64xf32>) {
   %zero = arith.constant 0.0 : f32
   linalg.fill ins(%zero : f32) outs(%y : memref<1x64xf32>)
-  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_packing = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<1x4096xf16>, memref<64x512xi8>) outs(%y : memref<1x64xf32>) {
-  ^bb0(%a: f16, %b: i8, %acc: f32):
-    linalg.yield %acc : f32
-  }
+  onebit.packed_sign_product ins(%x, %s : memref<1x4096xf16>, memref<64x512xi8>) outs(%y : memref<1x64xf32>) packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
   return
 }
 
@@ -104,14 +98,8 @@ func.func @decode_digits(%x: memref<1x4096xf16>, %s: memref<64x512xi8>, %y: memr
 // CHECK-LABEL: func @wide_layer
 // CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %c264
 // CHECK: nvgpu.mma.sync({{.*}}) {mmaShape = [16, 8, 32]}
-#x = affine_map<(d0, d1, d2) -> (d0, d2)>
-#s = affine_map<(d0, d1, d2) -> (d1, d2 floordiv 8)>
-#y = affine_map<(d0, d1, d2) -> (d0, d1)>
 func.func @wide_layer(%x: memref<1x256xf16>, %s: memref<16896x32xi8>, %y: memref<1x16896xf32>) {
-  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_packing = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<1x256xf16>, memref<16896x32xi8>) outs(%y : memref<1x16896xf32>) {
-  ^bb0(%a: f16, %b: i8, %acc: f32):
-    linalg.yield %acc : f32
-  }
+  onebit.packed_sign_product ins(%x, %s : memref<1x256xf16>, memref<16896x32xi8>) outs(%y : memref<1x16896xf32>) packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
   return
 }
 
@@ -130,14 +118,8 @@ func.func @wide_layer(%x: memref<1x256xf16>, %s: memref<16896x32xi8>, %y: memref
 // CHECK: %[[ONES:.*]] = arith.shli %{{.*}}, %c1_i32
 // CHECK: arith.subi %[[ONES]], %{{.*}} : i32
 // CHECK: memref.store %{{.*}} : memref<2x16xf32>
-#x = affine_map<(d0, d1, d2) -> (d0, d2)>
-#s = affine_map<(d0, d1, d2) -> (d1, d2 floordiv 8)>
-#y = affine_map<(d0, d1, d2) -> (d0, d1)>
 func.func @two_rows_positive_ones(%x: memref<2x256xf16>, %s: memref<16x32xi8>, %y: memref<2x16xf32>) {
-  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_packing = #onebit.sign_packing<word = 8, order = lsb_first, negative = 0>} ins(%x, %s : memref<2x256xf16>, memref<16x32xi8>) outs(%y : memref<2x16xf32>) {
-  ^bb0(%a: f16, %b: i8, %acc: f32):
-    linalg.yield %acc : f32
-  }
+  onebit.packed_sign_product ins(%x, %s : memref<2x256xf16>, memref<16x32xi8>) outs(%y : memref<2x16xf32>) packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 0>)
   return
 }
 
@@ -147,14 +129,8 @@ func.func @two_rows_positive_ones(%x: memref<2x256xf16>, %s: memref<16x32xi8>, %
 // CHECK-LABEL: func @three_rows
 // CHECK-NOT: mmaShape = [16, 8, 32]
 // CHECK: nvgpu.mma.sync({{.*}}) {mmaShape = [16, 8, 16]}
-#x = affine_map<(d0, d1, d2) -> (d0, d2)>
-#s = affine_map<(d0, d1, d2) -> (d1, d2 floordiv 8)>
-#y = affine_map<(d0, d1, d2) -> (d0, d1)>
 func.func @three_rows(%x: memref<3x256xf16>, %s: memref<16x32xi8>, %y: memref<3x16xf32>) {
-  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_packing = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<3x256xf16>, memref<16x32xi8>) outs(%y : memref<3x16xf32>) {
-  ^bb0(%a: f16, %b: i8, %acc: f32):
-    linalg.yield %acc : f32
-  }
+  onebit.packed_sign_product ins(%x, %s : memref<3x256xf16>, memref<16x32xi8>) outs(%y : memref<3x16xf32>) packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
   return
 }
 
@@ -174,14 +150,8 @@ func.func @three_rows(%x: memref<3x256xf16>, %s: memref<16x32xi8>, %y: memref<3x
 // CHECK: gpu.shuffle  idx
 // CHECK: arith.addf
 // CHECK: scf.yield
-#x = affine_map<(d0, d1, d2) -> (d0, d2)>
-#s = affine_map<(d0, d1, d2) -> (d1, d2 floordiv 8)>
-#y = affine_map<(d0, d1, d2) -> (d0, d1)>
 func.func @long_rows(%x: memref<1x16384xf16>, %s: memref<4096x2048xi8>, %y: memref<1x4096xf32>) {
-  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_packing = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<1x16384xf16>, memref<4096x2048xi8>) outs(%y : memref<1x4096xf32>) {
-  ^bb0(%a: f16, %b: i8, %acc: f32):
-    linalg.yield %acc : f32
-  }
+  onebit.packed_sign_product ins(%x, %s : memref<1x16384xf16>, memref<4096x2048xi8>) outs(%y : memref<1x4096xf32>) packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
   return
 }
 
@@ -206,9 +176,6 @@ func.func @long_rows(%x: memref<1x16384xf16>, %s: memref<4096x2048xi8>, %y: memr
 #id = affine_map<(d0, d1) -> (d0, d1)>
 #k = affine_map<(d0, d1) -> (d1)>
 #transposed = affine_map<(d0, d1) -> (d1, d0)>
-#x = affine_map<(d0, d1, d2) -> (d0, d2)>
-#s = affine_map<(d0, d1, d2) -> (d1, d2 floordiv 8)>
-#y = affine_map<(d0, d1, d2) -> (d0, d1)>
 func.func @fold_input_scale(%in: memref<1x256xf16>, %g: memref<256xf16>, %s: memref<16x32xi8>,
                             %y: memref<1x16xf32>) {
   %x = gpu.alloc () : memref<1x256xf16>
@@ -219,10 +186,7 @@ func.func @fold_input_scale(%in: memref<1x256xf16>, %g: memref<256xf16>, %s: mem
   }
   %zero = arith.constant 0.0 : f32
   linalg.fill ins(%zero : f32) outs(%y : memref<1x16xf32>)
-  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_packing = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<1x256xf16>, memref<16x32xi8>) outs(%y : memref<1x16xf32>) {
-  ^bb0(%a: f16, %b: i8, %acc: f32):
-    linalg.yield %acc : f32
-  }
+  onebit.packed_sign_product ins(%x, %s : memref<1x256xf16>, memref<16x32xi8>) outs(%y : memref<1x16xf32>) packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
   return
 }
 func.func @fold_transposed_input(%in: memref<1x256xf16>, %t: memref<256x1xf16>, %s: memref<16x32xi8>,
@@ -235,9 +199,6 @@ func.func @fold_transposed_input(%in: memref<1x256xf16>, %t: memref<256x1xf16>, 
   }
   %zero = arith.constant 0.0 : f32
   linalg.fill ins(%zero : f32) outs(%y : memref<1x16xf32>)
-  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_packing = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<1x256xf16>, memref<16x32xi8>) outs(%y : memref<1x16xf32>) {
-  ^bb0(%a: f16, %b: i8, %acc: f32):
-    linalg.yield %acc : f32
-  }
+  onebit.packed_sign_product ins(%x, %s : memref<1x256xf16>, memref<16x32xi8>) outs(%y : memref<1x16xf32>) packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
   return
 }

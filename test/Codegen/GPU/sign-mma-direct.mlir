@@ -38,14 +38,8 @@
 // STAGED: vector.load %{{.*}} : memref<512xi32>, vector<2xi32>
 // STAGED-NOT: vector.shuffle
 // STAGED: nvgpu.mma.sync
-#x = affine_map<(d0, d1, d2) -> (d0, d2)>
-#s = affine_map<(d0, d1, d2) -> (d1, d2 floordiv 8)>
-#y = affine_map<(d0, d1, d2) -> (d0, d1)>
 func.func @direct(%x: memref<12x256xf16>, %s: memref<64x32xi8>, %y: memref<12x64xf32>) {
-  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_packing = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<12x256xf16>, memref<64x32xi8>) outs(%y : memref<12x64xf32>) {
-  ^bb0(%a: f16, %b: i8, %acc: f32):
-    linalg.yield %acc : f32
-  }
+  onebit.packed_sign_product ins(%x, %s : memref<12x256xf16>, memref<64x32xi8>) outs(%y : memref<12x64xf32>) packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
   return
 }
 
@@ -57,13 +51,7 @@ func.func @direct(%x: memref<12x256xf16>, %s: memref<64x32xi8>, %y: memref<12x64
 // CHECK: vector.store %{{.*}}, %[[BUFFER]]
 // CHECK-NOT: vector.shuffle
 // CHECK: return
-#x = affine_map<(d0, d1, d2) -> (d0, d2)>
-#s = affine_map<(d0, d1, d2) -> (d1, d2 floordiv 8)>
-#y = affine_map<(d0, d1, d2) -> (d0, d1)>
 func.func @three_tiles(%x: memref<17x256xf16>, %s: memref<64x32xi8>, %y: memref<17x64xf32>) {
-  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_packing = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<17x256xf16>, memref<64x32xi8>) outs(%y : memref<17x64xf32>) {
-  ^bb0(%a: f16, %b: i8, %acc: f32):
-    linalg.yield %acc : f32
-  }
+  onebit.packed_sign_product ins(%x, %s : memref<17x256xf16>, memref<64x32xi8>) outs(%y : memref<17x64xf32>) packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
   return
 }

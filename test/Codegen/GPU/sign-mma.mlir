@@ -43,16 +43,10 @@
 // CHECK: scf.if
 // CHECK: memref.store %{{.*}} : memref<1x64xf32>
 // CHECK-NOT: linalg.generic
-#x = affine_map<(d0, d1, d2) -> (d0, d2)>
-#s = affine_map<(d0, d1, d2) -> (d1, d2 floordiv 8)>
-#y = affine_map<(d0, d1, d2) -> (d0, d1)>
 func.func @decode_classes(%x: memref<1x4096xf16>, %s: memref<64x512xi8>, %y: memref<1x64xf32>) {
   %zero = arith.constant 0.0 : f32
   linalg.fill ins(%zero : f32) outs(%y : memref<1x64xf32>)
-  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_packing = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<1x4096xf16>, memref<64x512xi8>) outs(%y : memref<1x64xf32>) {
-  ^bb0(%a: f16, %b: i8, %acc: f32):
-    linalg.yield %acc : f32
-  }
+  onebit.packed_sign_product ins(%x, %s : memref<1x4096xf16>, memref<64x512xi8>) outs(%y : memref<1x64xf32>) packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
   return
 }
 
@@ -81,14 +75,8 @@ func.func @decode_classes(%x: memref<1x4096xf16>, %s: memref<64x512xi8>, %y: mem
 // CHECK: memref.load %{{.*}} : memref<40x64xf32>
 // CHECK: arith.addf
 // CHECK: memref.store %{{.*}} : memref<40x64xf32>
-#x = affine_map<(d0, d1, d2) -> (d0, d2)>
-#s = affine_map<(d0, d1, d2) -> (d1, d2 floordiv 8)>
-#y = affine_map<(d0, d1, d2) -> (d0, d1)>
 func.func @prefill(%x: memref<40x896xf16>, %s: memref<64x112xi8>, %y: memref<40x64xf32>) {
-  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_packing = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<40x896xf16>, memref<64x112xi8>) outs(%y : memref<40x64xf32>) {
-  ^bb0(%a: f16, %b: i8, %acc: f32):
-    linalg.yield %acc : f32
-  }
+  onebit.packed_sign_product ins(%x, %s : memref<40x896xf16>, memref<64x112xi8>) outs(%y : memref<40x64xf32>) packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
   return
 }
 
@@ -101,21 +89,12 @@ func.func @prefill(%x: memref<40x896xf16>, %s: memref<64x112xi8>, %y: memref<40x
 // CHECK-LABEL: func @positive_ones_classes
 // CHECK: arith.constant -1140802560 : i32
 // CHECK: arith.negf
-#x = affine_map<(d0, d1, d2) -> (d0, d2)>
-#s = affine_map<(d0, d1, d2) -> (d1, d2 floordiv 8)>
-#y = affine_map<(d0, d1, d2) -> (d0, d1)>
 func.func @positive_ones(%x: memref<16x128xf16>, %s: memref<16x16xi8>, %y: memref<16x16xf32>) {
-  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_packing = #onebit.sign_packing<word = 8, order = lsb_first, negative = 0>} ins(%x, %s : memref<16x128xf16>, memref<16x16xi8>) outs(%y : memref<16x16xf32>) {
-  ^bb0(%a: f16, %b: i8, %acc: f32):
-    linalg.yield %acc : f32
-  }
+  onebit.packed_sign_product ins(%x, %s : memref<16x128xf16>, memref<16x16xi8>) outs(%y : memref<16x16xf32>) packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 0>)
   return
 }
 func.func @positive_ones_classes(%x: memref<2x256xf16>, %s: memref<16x32xi8>, %y: memref<2x16xf32>) {
-  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_packing = #onebit.sign_packing<word = 8, order = lsb_first, negative = 0>} ins(%x, %s : memref<2x256xf16>, memref<16x32xi8>) outs(%y : memref<2x16xf32>) {
-  ^bb0(%a: f16, %b: i8, %acc: f32):
-    linalg.yield %acc : f32
-  }
+  onebit.packed_sign_product ins(%x, %s : memref<2x256xf16>, memref<16x32xi8>) outs(%y : memref<2x16xf32>) packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 0>)
   return
 }
 
@@ -125,16 +104,10 @@ func.func @positive_ones_classes(%x: memref<2x256xf16>, %s: memref<16x32xi8>, %y
 // tensor-core kernel.
 // CHECK-LABEL: func @not_taken
 // CHECK-NOT: gpu.launch
-// CHECK: linalg.generic
-// CHECK-NOT: gpu_sign_mma_schedule
-#x = affine_map<(d0, d1, d2) -> (d0, d2)>
-#s = affine_map<(d0, d1, d2) -> (d1, d2 floordiv 8)>
-#y = affine_map<(d0, d1, d2) -> (d0, d1)>
+// CHECK: onebit.packed_sign_product
+// CHECK-SAME: schedule(#onebit.gpu_sign_gemv_schedule
 func.func @not_taken(%s: memref<8x16xi8>, %y: memref<2x8xf32>, %x32: memref<2x128xf32>) {
-  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_packing = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x32, %s : memref<2x128xf32>, memref<8x16xi8>) outs(%y : memref<2x8xf32>) {
-  ^bb0(%a: f32, %b: i8, %acc: f32):
-    linalg.yield %acc : f32
-  }
+  onebit.packed_sign_product ins(%x32, %s : memref<2x128xf32>, memref<8x16xi8>) outs(%y : memref<2x8xf32>) packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
   return
 }
 
@@ -160,9 +133,6 @@ func.func @not_taken(%s: memref<8x16xi8>, %y: memref<2x8xf32>, %x32: memref<2x12
 // CHECK-NOT: gpu.alloc
 #id = affine_map<(d0, d1) -> (d0, d1)>
 #col = affine_map<(d0, d1) -> (d1)>
-#x = affine_map<(d0, d1, d2) -> (d0, d2)>
-#s = affine_map<(d0, d1, d2) -> (d1, d2 floordiv 8)>
-#y = affine_map<(d0, d1, d2) -> (d0, d1)>
 func.func @fold_neighbours(%in: memref<3x256xf16>, %g: memref<256xf16>, %s: memref<8x32xi8>,
                            %h: memref<8xf32>, %out: memref<3x8xf16>) {
   %x = gpu.alloc () : memref<3x256xf16>
@@ -174,10 +144,7 @@ func.func @fold_neighbours(%in: memref<3x256xf16>, %g: memref<256xf16>, %s: memr
   %y = gpu.alloc () : memref<3x8xf32>
   %zero = arith.constant 0.0 : f32
   linalg.fill ins(%zero : f32) outs(%y : memref<3x8xf32>)
-  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_packing = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<3x256xf16>, memref<8x32xi8>) outs(%y : memref<3x8xf32>) {
-  ^bb0(%a: f16, %b: i8, %acc: f32):
-    linalg.yield %acc : f32
-  }
+  onebit.packed_sign_product ins(%x, %s : memref<3x256xf16>, memref<8x32xi8>) outs(%y : memref<3x8xf32>) packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
   linalg.generic {indexing_maps = [#id, #col, #id], iterator_types = ["parallel", "parallel"]} ins(%y, %h : memref<3x8xf32>, memref<8xf32>) outs(%out : memref<3x8xf16>) {
   ^bb0(%a: f32, %b: f32, %o: f16):
     %m = arith.mulf %a, %b : f32
@@ -204,9 +171,6 @@ func.func @fold_neighbours(%in: memref<3x256xf16>, %g: memref<256xf16>, %s: memr
 // CHECK: arith.truncf
 // CHECK-NOT: linalg.generic
 #id = affine_map<(d0, d1) -> (d0, d1)>
-#x = affine_map<(d0, d1, d2) -> (d0, d2)>
-#s = affine_map<(d0, d1, d2) -> (d1, d2 floordiv 8)>
-#y = affine_map<(d0, d1, d2) -> (d0, d1)>
 func.func @keep_expensive_prologue(%gate: memref<1x256xf16>, %up: memref<1x256xf16>, %s: memref<8x32xi8>,
                                    %out: memref<1x8xf16>) {
   %x = gpu.alloc () : memref<1x256xf16>
@@ -223,10 +187,7 @@ func.func @keep_expensive_prologue(%gate: memref<1x256xf16>, %up: memref<1x256xf
   %y = gpu.alloc () : memref<1x8xf32>
   %zero = arith.constant 0.0 : f32
   linalg.fill ins(%zero : f32) outs(%y : memref<1x8xf32>)
-  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_packing = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<1x256xf16>, memref<8x32xi8>) outs(%y : memref<1x8xf32>) {
-  ^bb0(%a: f16, %b: i8, %acc: f32):
-    linalg.yield %acc : f32
-  }
+  onebit.packed_sign_product ins(%x, %s : memref<1x256xf16>, memref<8x32xi8>) outs(%y : memref<1x8xf32>) packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
   linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]} ins(%y : memref<1x8xf32>) outs(%out : memref<1x8xf16>) {
   ^bb0(%a: f32, %o: f16):
     %t = arith.truncf %a : f32 to f16
@@ -238,19 +199,14 @@ func.func @keep_expensive_prologue(%gate: memref<1x256xf16>, %up: memref<1x256xf
 // -----
 
 // More input rows than grid y can walk in passes of 32 (65535 passes):
-// no schedule, the generic kernel.
+// no schedule (on tensors, convert-onebit-to-linalg makes it the generic
+// kernel).
 // CHECK-LABEL: func @too_many_rows
 // CHECK-NOT: gpu.launch
-// CHECK: linalg.generic
-// CHECK-NOT: onebit.schedule
-#x = affine_map<(d0, d1, d2) -> (d0, d2)>
-#s = affine_map<(d0, d1, d2) -> (d1, d2 floordiv 8)>
-#y = affine_map<(d0, d1, d2) -> (d0, d1)>
+// CHECK: onebit.packed_sign_product
+// CHECK-NOT: schedule(
 func.func @too_many_rows(%x: memref<2097152x128xf16>, %s: memref<16x16xi8>, %y: memref<2097152x16xf32>) {
-  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_packing = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<2097152x128xf16>, memref<16x16xi8>) outs(%y : memref<2097152x16xf32>) {
-  ^bb0(%a: f16, %b: i8, %acc: f32):
-    linalg.yield %acc : f32
-  }
+  onebit.packed_sign_product ins(%x, %s : memref<2097152x128xf16>, memref<16x16xi8>) outs(%y : memref<2097152x16xf32>) packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
   return
 }
 
@@ -267,9 +223,6 @@ func.func @too_many_rows(%x: memref<2097152x128xf16>, %s: memref<16x16xi8>, %y: 
 // CHECK: nvgpu.mma.sync
 #id = affine_map<(d0, d1) -> (d0, d1)>
 #row = affine_map<(d0, d1) -> (d0)>
-#x = affine_map<(d0, d1, d2) -> (d0, d2)>
-#s = affine_map<(d0, d1, d2) -> (d1, d2 floordiv 8)>
-#y = affine_map<(d0, d1, d2) -> (d0, d1)>
 func.func @fold_row_scale(%in: memref<1x256xf16>, %scale: memref<1xf16>, %s: memref<16x32xi8>,
                           %y: memref<1x16xf32>) {
   %x = gpu.alloc () : memref<1x256xf16>
@@ -280,10 +233,7 @@ func.func @fold_row_scale(%in: memref<1x256xf16>, %scale: memref<1xf16>, %s: mem
   }
   %zero = arith.constant 0.0 : f32
   linalg.fill ins(%zero : f32) outs(%y : memref<1x16xf32>)
-  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_packing = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<1x256xf16>, memref<16x32xi8>) outs(%y : memref<1x16xf32>) {
-  ^bb0(%a: f16, %b: i8, %acc: f32):
-    linalg.yield %acc : f32
-  }
+  onebit.packed_sign_product ins(%x, %s : memref<1x256xf16>, memref<16x32xi8>) outs(%y : memref<1x16xf32>) packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
   return
 }
 
@@ -300,9 +250,6 @@ func.func @fold_row_scale(%in: memref<1x256xf16>, %scale: memref<1xf16>, %s: mem
 // CHECK: nvgpu.mma.sync
 #id = affine_map<(d0, d1) -> (d0, d1)>
 #transposed = affine_map<(d0, d1) -> (d1, d0)>
-#x = affine_map<(d0, d1, d2) -> (d0, d2)>
-#s = affine_map<(d0, d1, d2) -> (d1, d2 floordiv 8)>
-#y = affine_map<(d0, d1, d2) -> (d0, d1)>
 func.func @fold_transposed_input(%in: memref<1x256xf16>, %t: memref<256x1xf16>, %s: memref<16x32xi8>,
                                  %y: memref<1x16xf32>) {
   %x = gpu.alloc () : memref<1x256xf16>
@@ -313,9 +260,6 @@ func.func @fold_transposed_input(%in: memref<1x256xf16>, %t: memref<256x1xf16>, 
   }
   %zero = arith.constant 0.0 : f32
   linalg.fill ins(%zero : f32) outs(%y : memref<1x16xf32>)
-  linalg.generic {indexing_maps = [#x, #s, #y], iterator_types = ["parallel", "parallel", "reduction"], onebit.sign_packing = #onebit.sign_packing<word = 8, order = lsb_first, negative = 1>} ins(%x, %s : memref<1x256xf16>, memref<16x32xi8>) outs(%y : memref<1x16xf32>) {
-  ^bb0(%a: f16, %b: i8, %acc: f32):
-    linalg.yield %acc : f32
-  }
+  onebit.packed_sign_product ins(%x, %s : memref<1x256xf16>, memref<16x32xi8>) outs(%y : memref<1x16xf32>) packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
   return
 }

@@ -24,6 +24,14 @@ Value isNegativeSign(OpBuilder &b, Location loc, SignPackingAttr packing,
 Value buildPackedSignProduct(OpBuilder &b, Location loc, Value x, Value signs,
                              SignPackingAttr packing, int64_t outFeatures);
 
+/// The [rows, outFeatures] f32 zeros a product accumulates onto.
+Value buildZeroSums(OpBuilder &b, Location loc, int64_t rows,
+                    int64_t outFeatures);
+
+/// The product as above, added to `init` ([rows, N] f32).
+Value buildPackedSignProduct(OpBuilder &b, Location loc, Value x, Value signs,
+                             SignPackingAttr packing, Value init);
+
 } // namespace mlir::onebit
 
 #endif // ONEBIT_CODEGEN_COMMON_PACKEDSIGNPRODUCT_H

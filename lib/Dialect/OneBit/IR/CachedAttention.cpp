@@ -1,5 +1,6 @@
 //===- CachedAttention.cpp - onebit.cached_attention and its schedules ----===//
 
+#include "onebit/Dialect/OneBit/IR/DestinationOps.h"
 #include "onebit/Dialect/OneBit/IR/OneBitOps.h"
 
 #include "mlir/IR/Matchers.h"
@@ -59,12 +60,9 @@ CachedAttentionOp::Sizes CachedAttentionOp::getSizes() {
 
 LogicalResult CachedAttentionOp::verify() {
   auto shaped = [](Value value) { return cast<ShapedType>(value.getType()); };
+  if (failed(verifyTensorsOrBuffers(*this)))
+    return failure();
   bool tensors = isa<TensorType>(getInit().getType());
-  for (Value operand : getOperands())
-    if (isa<TensorType>(operand.getType()) != tensors)
-      return emitOpError() << "operands must be all tensors or all memrefs";
-  if (!tensors && !getResults().empty())
-    return emitOpError() << "has no results on memrefs";
   if (tensors && (getResults().size() != 3 ||
                   getResults()[0].getType() != getInit().getType() ||
                   getResults()[1].getType() != getKeyCache().getType() ||
@@ -148,17 +146,8 @@ LogicalResult CachedAttentionOp::verify() {
 void CachedAttentionOp::getEffects(
     SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
         &effects) {
-  // On tensors the op is pure; on buffers it reads its inputs and reads and
-  // writes its inits (the caches are read, then extended).
-  for (OpOperand &operand : getOperation()->getOpOperands()) {
-    if (!isa<MemRefType>(operand.get().getType()))
-      continue;
-    effects.emplace_back(MemoryEffects::Read::get(), &operand,
-                         SideEffects::DefaultResource::get());
-    if (isDpsInit(&operand))
-      effects.emplace_back(MemoryEffects::Write::get(), &operand,
-                           SideEffects::DefaultResource::get());
-  }
+  // The caches are read, then extended.
+  getDestinationEffects(*this, effects);
 }
 
 namespace {

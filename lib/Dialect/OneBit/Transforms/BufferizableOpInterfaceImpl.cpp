@@ -1,9 +1,10 @@
 //===- BufferizableOpInterfaceImpl.cpp - onebit ops on buffers ------------===//
 //
-// onebit.cached_attention works on tensors and on memrefs alike (as linalg
-// ops do): bufferizing it swaps every tensor operand for its buffer and
-// drops the results, which live in the inits' buffers. Bufferized in place,
-// the caches are the caller's buffers: the op extends them where they are.
+// onebit.cached_attention and onebit.packed_sign_product work on tensors
+// and on memrefs alike (as linalg ops do): bufferizing one swaps every
+// tensor operand for its buffer and drops the results, which live in the
+// inits' buffers. Bufferized in place, an attention's caches are the
+// caller's buffers: the op extends them where they are.
 //
 //===----------------------------------------------------------------------===//
 
@@ -20,9 +21,10 @@ using namespace mlir::onebit;
 
 namespace {
 
-struct CachedAttentionOpInterface
-    : DstBufferizableOpInterfaceExternalModel<CachedAttentionOpInterface,
-                                              CachedAttentionOp> {
+template <typename OpTy>
+struct DestinationOpInterface
+    : DstBufferizableOpInterfaceExternalModel<DestinationOpInterface<OpTy>,
+                                              OpTy> {
   LogicalResult bufferize(Operation *op, RewriterBase &rewriter,
                           const BufferizationOptions &options,
                           BufferizationState &state) const {
@@ -41,10 +43,11 @@ struct CachedAttentionOpInterface
     // Same attributes, no results.
     rewriter.create(op->getLoc(), op->getName().getIdentifier(), operands,
                     TypeRange(), op->getAttrs());
-    unsigned inits = op->getNumOperands() - 3;
-    replaceOpWithBufferizedValues(
-        rewriter, op,
-        {operands[inits], operands[inits + 1], operands[inits + 2]});
+    auto destination = cast<DestinationStyleOpInterface>(op);
+    SmallVector<Value> inits;
+    for (OpOperand &init : destination.getDpsInitsMutable())
+      inits.push_back(operands[init.getOperandNumber()]);
+    replaceOpWithBufferizedValues(rewriter, op, inits);
     return success();
   }
 };
@@ -54,6 +57,9 @@ struct CachedAttentionOpInterface
 void mlir::onebit::registerBufferizableOpInterfaceExternalModels(
     DialectRegistry &registry) {
   registry.addExtension(+[](MLIRContext *context, OneBitDialect *) {
-    CachedAttentionOp::attachInterface<CachedAttentionOpInterface>(*context);
+    CachedAttentionOp::attachInterface<
+        DestinationOpInterface<CachedAttentionOp>>(*context);
+    PackedSignProductOp::attachInterface<
+        DestinationOpInterface<PackedSignProductOp>>(*context);
   });
 }

@@ -362,3 +362,35 @@ func.func private @gemv_rows() attributes {s = #onebit.gpu_sign_gemv_schedule<wo
 
 // expected-error @+1 {{gpu_sign_gemv_schedule words must be 1, 2 or 4, got 8}}
 func.func private @gemv_words() attributes {s = #onebit.gpu_sign_gemv_schedule<words = 8, rows_per_step = 1, grid_size = 1, staged = false>}
+
+// -----
+
+func.func @product_attention_schedule(%x: tensor<1x256xf16>, %s: tensor<8x32xi8>, %y: tensor<1x8xf32>) -> tensor<1x8xf32> {
+  // expected-error @+1 {{attribute 'schedule' failed to satisfy constraint}}
+  %r = onebit.packed_sign_product ins(%x, %s : tensor<1x256xf16>, tensor<8x32xi8>) outs(%y : tensor<1x8xf32>) packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>) schedule(#onebit.gpu_attention_schedule<splits = 1, warps = 1, lanes_per_row = 1, rows_in_flight = 1>) -> tensor<1x8xf32>
+  return %r : tensor<1x8xf32>
+}
+
+// -----
+
+func.func @product_signs_shape(%x: tensor<1x256xf16>, %s: tensor<8x16xi8>, %y: tensor<1x8xf32>) -> tensor<1x8xf32> {
+  // expected-error @+1 {{'signs' 'tensor<8x16xi8>' is not the packing of an 8 x 256 sign matrix}}
+  %r = onebit.packed_sign_product ins(%x, %s : tensor<1x256xf16>, tensor<8x16xi8>) outs(%y : tensor<1x8xf32>) packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>) -> tensor<1x8xf32>
+  return %r : tensor<1x8xf32>
+}
+
+// -----
+
+func.func @product_rows(%x: tensor<2x256xf16>, %s: tensor<8x32xi8>, %y: tensor<1x8xf32>) -> tensor<1x8xf32> {
+  // expected-error @+1 {{'init' has 1 rows, 'input' 2}}
+  %r = onebit.packed_sign_product ins(%x, %s : tensor<2x256xf16>, tensor<8x32xi8>) outs(%y : tensor<1x8xf32>) packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>) -> tensor<1x8xf32>
+  return %r : tensor<1x8xf32>
+}
+
+// -----
+
+func.func @product_mixed(%x: tensor<1x256xf16>, %s: tensor<8x32xi8>, %y: memref<1x8xf32>) {
+  // expected-error @+1 {{operands must be all tensors or all memrefs}}
+  onebit.packed_sign_product ins(%x, %s : tensor<1x256xf16>, tensor<8x32xi8>) outs(%y : memref<1x8xf32>) packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
+  return
+}

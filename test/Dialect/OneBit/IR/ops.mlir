@@ -71,3 +71,13 @@ func.func @cached_attention_buffers(%q: memref<1x4x1x8xf16>, %k: memref<1x2x1x8x
 // CHECK-SAME: b = #onebit.gpu_sign_mma_schedule<decoding = shifted_pairs, row_tiles = 2, k_split = 1, words = 1, chunk = 4096, loads_ahead = 2, direct_fragments = true>
 // CHECK-SAME: c = #onebit.gpu_sign_gemv_schedule<words = 4, rows_per_step = 4, grid_size = 264, staged = true>
 func.func private @product_schedules() attributes {a = #onebit.gpu_sign_mma_schedule<decoding = bit_classes, row_tiles = 1, k_split = 4, words = 4, chunk = 4096, loads_ahead = 2, bit_classes = 16>, b = #onebit.gpu_sign_mma_schedule<decoding = shifted_pairs, row_tiles = 2, k_split = 1, words = 1, chunk = 4096, loads_ahead = 2, direct_fragments = true>, c = #onebit.gpu_sign_gemv_schedule<words = 4, rows_per_step = 4, grid_size = 264, staged = true>}
+
+// A packed-sign product on tensors (with a schedule) and on buffers.
+// CHECK-LABEL: func @packed_sign_product
+// CHECK: onebit.packed_sign_product ins(%{{.*}}, %{{.*}} : tensor<1x256xf16>, tensor<8x32xi8>) outs(%{{.*}} : tensor<1x8xf32>) packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>) schedule(#onebit.gpu_sign_gemv_schedule<words = 2, rows_per_step = 4, grid_size = 1, staged = true>) -> tensor<1x8xf32>
+// CHECK: onebit.packed_sign_product ins(%{{.*}}, %{{.*}} : memref<1x256xf16>, memref<8x32xi8>) outs(%{{.*}} : memref<1x8xf32>) packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>){{$}}
+func.func @packed_sign_product(%x: tensor<1x256xf16>, %s: tensor<8x32xi8>, %y: tensor<1x8xf32>, %xb: memref<1x256xf16>, %sb: memref<8x32xi8>, %yb: memref<1x8xf32>) -> tensor<1x8xf32> {
+  %r = onebit.packed_sign_product ins(%x, %s : tensor<1x256xf16>, tensor<8x32xi8>) outs(%y : tensor<1x8xf32>) packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>) schedule(#onebit.gpu_sign_gemv_schedule<words = 2, rows_per_step = 4, grid_size = 1, staged = true>) -> tensor<1x8xf32>
+  onebit.packed_sign_product ins(%xb, %sb : memref<1x256xf16>, memref<8x32xi8>) outs(%yb : memref<1x8xf32>) packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
+  return %r : tensor<1x8xf32>
+}

@@ -147,10 +147,8 @@ def OneBit_GPUSignMmaScheduleAttr
   let mnemonic = "gpu_sign_mma_schedule";
   let summary = "How the tensor-core kernel of a packed-sign product runs";
   let description = [{
-    Chosen for a packed-sign product (the `linalg.generic` that
-    `convert-onebit-to-gpu` marks `onebit.sign_packing`) by
-    `onebit-gpu-select-schedules`, under the name `onebit.schedule`, and
-    read by `onebit-gpu-sign-mma`. A block has 4 warps; each warp computes
+    Chosen for an `onebit.packed_sign_product` (its `schedule`) by
+    `onebit-gpu-select-schedules` and read by `onebit-gpu-sign-mma`. A block has 4 warps; each warp computes
     tiles of 16 output rows x 8 input rows with `mma.sync` (m16n8k16 f16,
     or m16n8k32 s8), its lanes loading `words` 32-bit sign words of each of
     their rows per step (4 lanes share a row: a step covers
@@ -213,8 +211,8 @@ def OneBit_GPUSignGemvScheduleAttr
   let summary = "How the CUDA-core decode kernel of a packed-sign product runs";
   let description = [{
     Chosen for a packed-sign product with at most 4 input rows by
-    `onebit-gpu-select-schedules` (under the name `onebit.schedule`) and
-    read by `onebit-gpu-sign-gemv`. A row group of threads covers one
+    `onebit-gpu-select-schedules` (an `onebit.packed_sign_product`'s
+    `schedule`) and read by `onebit-gpu-sign-gemv`. A row group of threads covers one
     output row: each thread `words` 32-bit sign words of it (K / (32 *
     words) threads, at most 1024, rounded up to whole warps), the groups
     filling a block of about 256 threads.

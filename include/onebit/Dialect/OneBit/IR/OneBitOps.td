@@ -270,4 +270,63 @@ def OneBit_CachedAttentionOp : OneBit_Op<"cached_attention", [
   let hasCanonicalizer = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// PackedSignProductOp
+//===----------------------------------------------------------------------===//
+
+def OneBit_ProductSchedule : AnyAttrOf<[OneBit_GPUSignMmaScheduleAttr,
+                                        OneBit_GPUSignGemvScheduleAttr]>;
+
+def OneBit_PackedSignProductOp : OneBit_Op<"packed_sign_product", [
+    DestinationStyleOpInterface,
+    DeclareOpInterfaceMethods<MemoryEffectsOpInterface>]> {
+  let summary = "x · Sᵀ on packed signs, added to `init`, for a kernel's "
+                "schedule";
+  let description = [{
+    The product inside a 1-bit layer where a target builds a kernel of its
+    own: `init[m, n] + Σ_k ±input[m, k]`, the sign of term k of output n
+    read from `signs` in the layout `packing` (`input` [M, K], `init` [M, N],
+    `signs` as `packing` stores an N × K matrix). `convert-onebit-to-gpu`
+    creates it with `init` zero; `onebit-gpu-select-schedules` records the
+    kernel that runs it as `schedule` (`#onebit.gpu_sign_mma_schedule`,
+    `#onebit.gpu_sign_gemv_schedule`), which the kernel pass reads. One
+    without a schedule becomes a `linalg.generic` (one thread per output)
+    in `convert-onebit-to-linalg`.
+
+    It works on tensors and on memrefs alike (destination-passing style):
+    bufferization keeps it, the result living in `init`'s buffer, and
+    elementwise fusion, which only fuses linalg ops, never folds into it.
+
+    ```mlir
+    %y = onebit.packed_sign_product ins(%x, %s : tensor<1x4096xf16>, tensor<4096x512xi8>)
+           outs(%zero : tensor<1x4096xf32>)
+           packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
+           schedule(#onebit.gpu_sign_mma_schedule<decoding = bit_classes, row_tiles = 1,
+                    k_split = 4, words = 4, chunk = 4096, loads_ahead = 2, bit_classes = 16>)
+           -> tensor<1x4096xf32>
+    ```
+  }];
+  let arguments = (ins
+    AnyShaped:$input,
+    AnyShaped:$signs,
+    AnyShaped:$init,
+    OneBit_SignPackingAttr:$packing,
+    OptionalAttr<OneBit_ProductSchedule>:$schedule
+  );
+  let results = (outs Variadic<AnyRankedTensor>:$results);
+  let assemblyFormat = [{
+    `ins` `(` $input `,` $signs `:` type($input) `,` type($signs) `)`
+    `outs` `(` $init `:` type($init) `)`
+    `packing` `(` qualified($packing) `)`
+    (`schedule` `(` qualified($schedule)^ `)`)?
+    attr-dict (`->` type($results)^)?
+  }];
+  let extraClassDeclaration = [{
+    MutableOperandRange getDpsInitsMutable() { return getInitMutable(); }
+    /// The sum, or null on buffers.
+    Value getResult() { return getResults().empty() ? Value() : getResults()[0]; }
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // ONEBIT_DIALECT_ONEBIT_IR_ONEBITOPS_TD

@@ -1,10 +1,12 @@
-//===- ProductSchedules.cpp - the GPU schedules of packed-sign products ---===//
+//===- PackedSignProduct.cpp - onebit.packed_sign_product and schedules ---===//
 //
-// What a schedule says on its own; whether a product can take it is the
-// kernel pass's to check (onebit-gpu-sign-mma, onebit-gpu-sign-gemv).
+// The product op and what its GPU schedules say on their own; whether a
+// product can take a schedule is the kernel pass's to check
+// (onebit-gpu-sign-mma, onebit-gpu-sign-gemv).
 //
 //===----------------------------------------------------------------------===//
 
+#include "onebit/Dialect/OneBit/IR/DestinationOps.h"
 #include "onebit/Dialect/OneBit/IR/OneBitOps.h"
 
 #include "llvm/Support/MathExtras.h"
@@ -69,4 +71,52 @@ LogicalResult GPUSignGemvScheduleAttr::verify(
                           "1, got "
                        << gridSize;
   return success();
+}
+
+//===----------------------------------------------------------------------===//
+// PackedSignProductOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult PackedSignProductOp::verify() {
+  if (failed(verifyTensorsOrBuffers(*this)))
+    return failure();
+  bool tensors = isa<TensorType>(getInit().getType());
+  if (tensors &&
+      (getResults().size() != 1 || getResults()[0].getType() != getInit().getType()))
+    return emitOpError() << "has one result of the type of 'init'";
+  auto input = cast<ShapedType>(getInput().getType());
+  auto signs = cast<ShapedType>(getSigns().getType());
+  auto init = cast<ShapedType>(getInit().getType());
+  if (!input.hasRank() || !signs.hasRank() || !init.hasRank() ||
+      input.getRank() != 2 || init.getRank() != 2)
+    return emitOpError() << "takes 'input' [M, K] and 'init' [M, N]";
+  if (!isa<FloatType>(input.getElementType()) ||
+      !isa<FloatType>(init.getElementType()))
+    return emitOpError() << "'input' and 'init' must hold floats";
+  SignPackingAttr packing = getPacking();
+  if (!signs.getElementType().isInteger(packing.getWord()))
+    return emitOpError() << "'signs' must hold i" << packing.getWord()
+                         << " words, as its packing says";
+  if (!input.hasStaticShape() || !init.hasStaticShape() ||
+      !signs.hasStaticShape())
+    return success();
+  int64_t rows = input.getDimSize(0), inFeatures = input.getDimSize(1);
+  int64_t outFeatures = init.getDimSize(1);
+  if (init.getDimSize(0) != rows)
+    return emitOpError() << "'init' has " << init.getDimSize(0)
+                         << " rows, 'input' " << rows;
+  if (outFeatures % packing.getInterleave() != 0 ||
+      ArrayRef<int64_t>(packing.getPackedShape(outFeatures, inFeatures)) !=
+          signs.getShape())
+    return emitOpError() << "'signs' " << signs
+                         << " is not the packing of an " << outFeatures
+                         << " x " << inFeatures << " sign matrix";
+  return success();
+}
+
+void PackedSignProductOp::getEffects(
+    SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
+        &effects) {
+  // The sums are added to the init.
+  getDestinationEffects(*this, effects);
 }
