@@ -50,6 +50,10 @@ def ConvertOneBitToLinalg : Pass<"convert-onebit-to-linalg"> {
     - Any other layout: a `linalg.generic` over (m, n, k) that extracts bit
       k of row n as `#onebit.sign_packing` places it.
 
+    A partial conversion: an op it cannot lower (a dynamic shape) is an
+    error naming it; the constants the kernels are built from are folded
+    afterwards.
+
     `onebit.unpack_signs` becomes a `linalg.generic` producing the ±1
     matrix (used by the dense schedule of `onebit-expand-linear`), and an
     `onebit.packed_sign_product` on tensors without a schedule (one no GPU

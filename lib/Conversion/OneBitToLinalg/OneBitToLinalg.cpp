@@ -13,6 +13,7 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/AffineMap.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/DialectConversion.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace mlir::onebit {
@@ -122,18 +123,32 @@ struct LowerUnscheduledProduct : OpRewritePattern<PackedSignProductOp> {
 struct ConvertOneBitToLinalgPass
     : onebit::impl::ConvertOneBitToLinalgBase<ConvertOneBitToLinalgPass> {
   void runOnOperation() override {
-    RewritePatternSet patterns(&getContext());
-    populateOneBitToLinalgPatterns(patterns);
-    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
-      return signalPassFailure();
+    // What the patterns cannot take is named before converting; the partial
+    // conversion then names any op it could not legalize.
     WalkResult result = getOperation()->walk([](Operation *op) {
-      if (!isa<LinearOp, UnpackSignsOp>(op))
+      if (!isa<LinearOp, UnpackSignsOp>(op) ||
+          (cast<ShapedType>(op->getOperand(0).getType()).hasStaticShape() &&
+           cast<ShapedType>(op->getResult(0).getType()).hasStaticShape()))
         return WalkResult::advance();
       op->emitError() << "cannot lower to linalg: the input shape must be "
                          "static";
       return WalkResult::interrupt();
     });
     if (result.wasInterrupted())
+      return signalPassFailure();
+    RewritePatternSet patterns(&getContext());
+    populateOneBitToLinalgPatterns(patterns);
+    ConversionTarget target(getContext());
+    target.addIllegalOp<LinearOp, UnpackSignsOp>();
+    target.addDynamicallyLegalOp<PackedSignProductOp>(
+        [](PackedSignProductOp op) { return op.getSchedule() || !op.getResult(); });
+    target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
+    if (failed(applyPartialConversion(getOperation(), target,
+                                      std::move(patterns))))
+      return signalPassFailure();
+    // Fold the constants the kernels were built from (the conversion driver
+    // does not), so that later passes see one of each.
+    if (failed(applyPatternsGreedily(getOperation(), FrozenRewritePatternSet())))
       signalPassFailure();
   }
 };
