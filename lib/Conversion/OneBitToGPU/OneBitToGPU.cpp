@@ -8,15 +8,10 @@
 //===----------------------------------------------------------------------===//
 
 #include "onebit/Codegen/Common/PackedSignProduct.h"
-#include "onebit/Codegen/Passes.h"
 #include "onebit/Conversion/Passes.h"
 #include "onebit/Dialect/OneBit/IR/OneBitOps.h"
 #include "onebit/Dialect/OneBit/Transforms/LinearDecomposition.h"
 
-#include "mlir/Dialect/Arith/IR/Arith.h"
-#include "mlir/Dialect/Linalg/IR/Linalg.h"
-#include "mlir/Dialect/Tensor/IR/Tensor.h"
-#include "mlir/IR/AffineMap.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/DialectConversion.h"
 

@@ -72,3 +72,13 @@ func.func @gemv_staged(%x: memref<4x8192xf32>, %s: memref<8x1024xi8>, %y: memref
   onebit.packed_sign_product ins(%x, %s : memref<4x8192xf32>, memref<8x1024xi8>) outs(%y : memref<4x8xf32>) packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>) schedule(#onebit.gpu_sign_gemv_schedule<words = 1, rows_per_step = 4, grid_size = 1, staged = true>)
   return
 }
+
+// -----
+
+// The kernels are built after bufferization: a scheduled product still on
+// tensors there is an error, not a product left behind.
+func.func @on_tensors(%x: tensor<1x256xf16>, %s: tensor<8x32xi8>, %y: tensor<1x8xf32>) -> tensor<1x8xf32> {
+  // expected-error @+1 {{whose kernel takes buffers of static shapes}}
+  %r = onebit.packed_sign_product ins(%x, %s : tensor<1x256xf16>, tensor<8x32xi8>) outs(%y : tensor<1x8xf32>) packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>) schedule(#onebit.gpu_sign_gemv_schedule<words = 2, rows_per_step = 4, grid_size = 1, staged = true>) -> tensor<1x8xf32>
+  return %r : tensor<1x8xf32>
+}

@@ -394,3 +394,19 @@ func.func @product_mixed(%x: tensor<1x256xf16>, %s: tensor<8x32xi8>, %y: memref<
   onebit.packed_sign_product ins(%x, %s : tensor<1x256xf16>, tensor<8x32xi8>) outs(%y : memref<1x8xf32>) packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
   return
 }
+
+// -----
+
+func.func @product_result_type(%x: tensor<1x256xf16>, %s: tensor<8x32xi8>, %y: tensor<1x8xf32>) -> tensor<1x8xf16> {
+  // expected-error @+1 {{has one result of the type of 'init'}}
+  %r = onebit.packed_sign_product ins(%x, %s : tensor<1x256xf16>, tensor<8x32xi8>) outs(%y : tensor<1x8xf32>) packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>) -> tensor<1x8xf16>
+  return %r : tensor<1x8xf16>
+}
+
+// -----
+
+func.func @product_word_type(%x: tensor<1x256xf16>, %s: tensor<8x8xi32>, %y: tensor<1x8xf32>) -> tensor<1x8xf32> {
+  // expected-error @+1 {{'signs' must hold i8 words, as its packing says}}
+  %r = onebit.packed_sign_product ins(%x, %s : tensor<1x256xf16>, tensor<8x8xi32>) outs(%y : tensor<1x8xf32>) packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>) -> tensor<1x8xf32>
+  return %r : tensor<1x8xf32>
+}
