@@ -29,6 +29,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "llvm/ADT/SetVector.h"
 
 namespace mlir::onebit {
 #define GEN_PASS_DEF_ONEBITGPUROWREDUCTIONS
@@ -362,10 +363,14 @@ gpu::LaunchOp buildLaunch(ArrayRef<RowStep> steps,
   }
   if (!readBack)
     return launch;
-  SmallVector<Value> sizes(launch.getOperands());
+  // A size's op once each: several sizes share one constant.
+  llvm::SmallSetVector<Operation *, 8> sizeOps;
+  for (Value size : launch.getOperands())
+    if (Operation *def = size.getDefiningOp())
+      sizeOps.insert(def);
   launch.erase();
-  for (Value size : sizes)
-    if (Operation *def = size.getDefiningOp(); def && def->use_empty())
+  for (Operation *def : sizeOps)
+    if (def->use_empty())
       def->erase();
   return nullptr;
 }
