@@ -6,6 +6,10 @@ Tensor names follow Hugging Face (``model.layers.0.self_attn.q_proj`` ...),
 so a state dict maps onto a model by name. Builders return a ``BuiltModel``;
 ``reference_forward`` recomputes its output in numpy float64 from the same
 weight source, and ``list_onebit_layers`` lists the 1-bit layers.
+
+Over 600 lines on purpose: each architecture's builder and its float64
+reference sit in one module, so that a change to one is made beside the
+other.
 """
 from __future__ import annotations
 

@@ -114,16 +114,32 @@ def OneBitCPUSelectSchedules
     : Pass<"onebit-cpu-select-schedules", "::mlir::func::FuncOp"> {
   let summary = "Choose the schedule of every scheduled op's CPU kernel";
   let description = [{
-    Runs in `onebit-cpu-pipeline` on tensors. Every `onebit.cached_attention`
-    without a schedule gets `#onebit.cpu_attention_schedule` from the
-    options; one that has a CPU schedule already (set in a test) keeps it,
-    and one with another target's schedule is an error.
+    Runs in `onebit-cpu-pipeline` on tensors, after `onebit-decompose-linear`.
+    Every `onebit.cached_attention` without a schedule gets
+    `#onebit.cpu_attention_schedule` from the options. Every
+    `onebit.packed_sign_product` without a schedule gets the schedule of the
+    kernel that reads its layout: `#onebit.cpu_sign_lookup_schedule` for
+    signs interleaved by 16 rows (one input row: 4 index vectors a step,
+    several: 2, fewer where N/16 has no such factor; tiles of at most 6
+    rows), `#onebit.cpu_sign_vector_schedule` for OneBit's bytes (a batch of
+    up to 8 rows one tile, a larger one tiles of at most 6; masked adds for
+    tiles of 1 or 2 rows; the most output rows a block, of 8, 4 and 2, whose
+    accumulators fit AVX-512's registers; 2 bytes a step where K/8 is even),
+    or none where no CPU kernel reads the layout (a `linalg.generic` in
+    `convert-onebit-to-linalg`). An op that has a CPU schedule already (set
+    in a test) keeps it, and one with another target's schedule is an error.
 
     ```mlir
     %o:3 = onebit.cached_attention ins(...) outs(...) scale(0.125)
+    %y = onebit.packed_sign_product ins(%x, %s : tensor<1x4096xf32>, tensor<4096x512xi8>)
+           outs(%zeros : tensor<1x4096xf32>) packing(...)
     // becomes
     %o:3 = onebit.cached_attention ins(...) outs(...) scale(0.125)
              schedule(#onebit.cpu_attention_schedule<row_block = 16, query_tile = 1>)
+    %y = onebit.packed_sign_product ins(%x, %s : tensor<1x4096xf32>, tensor<4096x512xi8>)
+           outs(%zeros : tensor<1x4096xf32>) packing(...)
+           schedule(#onebit.cpu_sign_vector_schedule<tile_rows = 1, block_rows = 8,
+                    chunk_bytes = 2, masked_adds = true>)
     ```
   }];
   let options = [

@@ -14,6 +14,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "InputTiles.h"
 #include "onebit/Codegen/CPU/Kernels.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -44,19 +45,6 @@ struct LookupKernelShape {
   int64_t indexVectors;
   bool negativeIsOne;
 };
-
-/// One input row loads 4 index vectors (64 output rows) a step, several
-/// input rows 2, or fewer where N/16 has no such factor (measured on Zen 4
-/// with 2 threads: 4 vectors 2.3-2.9x faster than 1 at M = 1; 2 vectors
-/// 1.2-1.5x faster than 4 for 2 and 3 input rows).
-LookupKernelShape getShape(int64_t tileRows, int64_t wordsPerRow,
-                           int64_t outFeatures, bool negativeIsOne) {
-  int64_t vectors = outFeatures / kLanes;
-  int64_t indexVectors = tileRows == 1 ? 4 : 2;
-  while (vectors % indexVectors != 0)
-    indexVectors /= 2;
-  return {wordsPerRow, tileRows, indexVectors, negativeIsOne};
-}
 
 Value index(OpBuilder &b, Location loc, int64_t value) {
   return arith::ConstantIndexOp::create(b, loc, value);
@@ -273,26 +261,47 @@ bool mlir::onebit::hasLookupTableKernel(SignPackingAttr packing) {
          packing.getInterleave() == kLanes;
 }
 
+/// One input row loads 4 index vectors (64 output rows) a step, several
+/// input rows 2, or fewer where N/16 has no such factor (measured on Zen 4
+/// with 2 threads: 4 vectors 2.3-2.9x faster than 1 at M = 1; 2 vectors
+/// 1.2-1.5x faster than 4 for 2 and 3 input rows).
+CPUSignLookupScheduleAttr
+mlir::onebit::selectLookupTableSchedule(MLIRContext *context, int64_t rows,
+                                        int64_t outFeatures) {
+  int64_t vectors = outFeatures / kLanes;
+  int64_t indexVectors = rows == 1 ? 4 : 2;
+  while (vectors % indexVectors != 0)
+    indexVectors /= 2;
+  return CPUSignLookupScheduleAttr::get(
+      context, std::clamp<int64_t>(rows, 1, kMaxTileRows), indexVectors);
+}
+
+LogicalResult mlir::onebit::checkLookupTableSchedule(
+    CPUSignLookupScheduleAttr schedule, SignPackingAttr packing,
+    int64_t outFeatures, function_ref<InFlightDiagnostic()> emitError) {
+  if (!hasLookupTableKernel(packing))
+    return emitError() << "its kernel reads bytes, lowest input first, 16 "
+                          "rows interleaved, not "
+                       << packing;
+  if ((outFeatures / kLanes) % schedule.getIndexVectors() != 0)
+    return emitError() << "N / 16 = " << outFeatures / kLanes
+                       << " is not a multiple of index_vectors";
+  return success();
+}
+
 Value mlir::onebit::buildLookupTableProduct(OpBuilder &b, Location loc, Value x,
                                             Value signs,
                                             SignPackingAttr packing,
+                                            CPUSignLookupScheduleAttr schedule,
                                             int64_t outFeatures) {
   int64_t rows = cast<RankedTensorType>(x.getType()).getDimSize(0);
   int64_t wordsPerRow = cast<RankedTensorType>(signs.getType()).getDimSize(1);
-  bool negativeIsOne = packing.getNegative() == 1;
   Value result = tensor::EmptyOp::create(
       b, loc, ArrayRef<int64_t>{rows, outFeatures}, b.getF32Type());
-  if (rows == 0)
-    return result;
-  // Tiles as even as possible: `larger` of tileRows + 1 rows, then the rest.
-  int64_t tiles = llvm::divideCeil(rows, kMaxTileRows);
-  int64_t tileRows = rows / tiles;
-  int64_t larger = rows % tiles;
-  if (larger != 0)
-    result = buildTiles(
-        b, loc, getShape(tileRows + 1, wordsPerRow, outFeatures, negativeIsOne),
-        x, signs, result, 0, larger);
-  return buildTiles(b, loc,
-                    getShape(tileRows, wordsPerRow, outFeatures, negativeIsOne),
-                    x, signs, result, larger * (tileRows + 1), tiles - larger);
+  for (const TileRun &run : splitIntoTiles(rows, schedule.getTileRows()))
+    result = buildTiles(b, loc,
+                        {wordsPerRow, run.rows, schedule.getIndexVectors(),
+                         packing.getNegative() == 1},
+                        x, signs, result, run.first, run.count);
+  return result;
 }

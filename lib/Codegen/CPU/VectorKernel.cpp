@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "InputTiles.h"
 #include "onebit/Codegen/CPU/Kernels.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -42,36 +43,29 @@ constexpr int64_t kMaxAccumulators = 24;
 /// adds 1.1x faster for 2 rows, 0.94x for 3 and 4, 0.75x from 5).
 constexpr int64_t kMaxMaskedRows = 2;
 
-bool usesMaskedAdds(int64_t tileRows) { return tileRows <= kMaxMaskedRows; }
-
-/// How the vector kernel walks y = x Sᵀ: input rows in tiles, output rows in
-/// blocks (one scf.forall iteration each), packed rows `chunkBytes` bytes
-/// (8 * chunkBytes activations) a step.
+/// How the vector kernel walks y = x Sᵀ (the schedule's fields, with the
+/// step's vector width): input rows in tiles, output rows in blocks of
+/// `blockRows` (one scf.forall iteration each), packed rows `chunkBytes`
+/// bytes (8 * chunkBytes activations) a step.
 struct VectorKernelShape {
   int64_t chunkBytes;
   int64_t lanes;
   int64_t chunks;
+  int64_t blockRows;
+  bool maskedAdds;
   bool negativeIsOne;
 };
-
-/// Input rows in tiles: a decode batch is one tile; a larger one is cut as
-/// evenly as possible into tiles of at most kPrefillTileRows (33 rows: 3
-/// tiles of 6 and 3 of 5), so that no tile decodes a chunk for few rows.
-int64_t getTileCount(int64_t rows) {
-  if (rows <= kMaxDecodeRows)
-    return 1;
-  return llvm::divideCeil(rows, kPrefillTileRows);
-}
 
 /// Output rows per block for a tile: the most of 8, 4 and 2 that divide N
 /// while the accumulators (with masked adds, one more per input row for
 /// its sum of x) stay in registers, else 1.
-int64_t getBlockRows(int64_t tileRows, int64_t outFeatures) {
-  int64_t extra = usesMaskedAdds(tileRows) ? tileRows : 0;
+int64_t selectBlockRows(int64_t tileRows, bool maskedAdds,
+                        int64_t outFeatures) {
+  int64_t extra = maskedAdds ? tileRows : 0;
   for (int64_t blockRows : {8, 4, 2}) {
     // From 3 input rows, 8 output rows' accumulators and ±1 vectors and
     // an activation would take more than AVX-512's 32 registers.
-    if (blockRows == 8 && !usesMaskedAdds(tileRows))
+    if (blockRows == 8 && !maskedAdds)
       continue;
     if (outFeatures % blockRows == 0 &&
         tileRows * blockRows + extra <= kMaxAccumulators)
@@ -180,7 +174,7 @@ ValueRange buildTileSums(OpBuilder &b, Location loc,
   for (int64_t i = 0; i < tileRows; ++i)
     inputIndices.push_back(arith::AddIOp::create(b, loc, firstInput, index(i)));
 
-  bool masked = usesMaskedAdds(tileRows);
+  bool masked = shape.maskedAdds;
   SmallVector<Value> initial(tileRows * blockRows + (masked ? tileRows : 0),
                              zeros);
   auto loop = scf::ForOp::create(
@@ -217,7 +211,7 @@ Value buildTileProduct(OpBuilder &b, Location loc,
                        const VectorKernelShape &shape, Value x, Value signs,
                        Value result, Value firstInput, int64_t tileRows) {
   int64_t outFeatures = cast<RankedTensorType>(result.getType()).getDimSize(1);
-  int64_t blockRows = getBlockRows(tileRows, outFeatures);
+  int64_t blockRows = shape.blockRows;
   auto forall = scf::ForallOp::create(
       b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(outFeatures / blockRows)},
       ValueRange{result}, std::nullopt);
@@ -237,7 +231,7 @@ Value buildTileProduct(OpBuilder &b, Location loc,
                                   firstRow, blockRows);
   for (int64_t i = 0; i < tileRows; ++i) {
     for (int64_t r = 0; r < blockRows; ++r) {
-      Value sum = usesMaskedAdds(tileRows)
+      Value sum = shape.maskedAdds
                       ? combineSignedSums(b, loc, shape, sums, i, r, tileRows,
                                           blockRows)
                       : sums[i * blockRows + r];
@@ -280,27 +274,59 @@ Value buildTiles(OpBuilder &b, Location loc, const VectorKernelShape &shape,
 
 } // namespace
 
+/// A decode batch (up to kMaxDecodeRows) is one tile; a larger one tiles
+/// of at most kPrefillTileRows. Masked adds for tiles of up to
+/// kMaxMaskedRows; output rows in the largest block that fits the
+/// registers; 2 bytes a step where K/8 is even.
+CPUSignVectorScheduleAttr
+mlir::onebit::selectVectorSchedule(MLIRContext *context, int64_t rows,
+                                   int64_t wordsPerRow, int64_t outFeatures) {
+  int64_t tileRows =
+      rows <= kMaxDecodeRows ? std::max<int64_t>(rows, 1) : kPrefillTileRows;
+  // The even cut's largest tile (its smaller ones have as many registers).
+  int64_t largest = llvm::divideCeil(rows, llvm::divideCeil(rows, tileRows));
+  bool maskedAdds = std::max<int64_t>(largest, 1) <= kMaxMaskedRows;
+  return CPUSignVectorScheduleAttr::get(
+      context, tileRows, selectBlockRows(largest, maskedAdds, outFeatures),
+      wordsPerRow % 2 == 0 ? 2 : 1, maskedAdds);
+}
+
+LogicalResult mlir::onebit::checkVectorSchedule(
+    CPUSignVectorScheduleAttr schedule, SignPackingAttr packing,
+    int64_t wordsPerRow, int64_t outFeatures,
+    function_ref<InFlightDiagnostic()> emitError) {
+  if (!hasVectorKernel(packing))
+    return emitError() << "its kernel reads OneBit's bytes, lowest input "
+                          "first, not "
+                       << packing;
+  if (outFeatures % schedule.getBlockRows() != 0)
+    return emitError() << "N = " << outFeatures
+                       << " is not a multiple of block_rows";
+  if (wordsPerRow % schedule.getChunkBytes() != 0)
+    return emitError() << "the " << wordsPerRow
+                       << " packed bytes of a row are not a multiple of "
+                          "chunk_bytes";
+  return success();
+}
+
 Value mlir::onebit::buildVectorPackedProduct(OpBuilder &b, Location loc,
                                              Value x, Value signs,
                                              SignPackingAttr packing,
+                                             CPUSignVectorScheduleAttr schedule,
                                              int64_t outFeatures) {
   int64_t rows = cast<RankedTensorType>(x.getType()).getDimSize(0);
   int64_t wordsPerRow = cast<RankedTensorType>(signs.getType()).getDimSize(1);
-  VectorKernelShape shape;
-  shape.chunkBytes = wordsPerRow % 2 == 0 ? 2 : 1;
-  shape.lanes = 8 * shape.chunkBytes;
-  shape.chunks = wordsPerRow / shape.chunkBytes;
-  shape.negativeIsOne = packing.getNegative() == 1;
-
-  // `larger` tiles of tileRows + 1 rows, then the rest of tileRows rows.
-  int64_t tiles = getTileCount(rows);
-  int64_t tileRows = rows / tiles;
-  int64_t larger = rows % tiles;
+  int64_t chunkBytes = schedule.getChunkBytes();
+  VectorKernelShape shape{chunkBytes,
+                          8 * chunkBytes,
+                          wordsPerRow / chunkBytes,
+                          schedule.getBlockRows(),
+                          schedule.getMaskedAdds(),
+                          packing.getNegative() == 1};
   Value result = tensor::EmptyOp::create(
       b, loc, ArrayRef<int64_t>{rows, outFeatures}, b.getF32Type());
-  if (larger != 0)
-    result =
-        buildTiles(b, loc, shape, x, signs, result, 0, tileRows + 1, larger);
-  return buildTiles(b, loc, shape, x, signs, result, larger * (tileRows + 1),
-                    tileRows, tiles - larger);
+  for (const TileRun &run : splitIntoTiles(rows, schedule.getTileRows()))
+    result = buildTiles(b, loc, shape, x, signs, result, run.first, run.rows,
+                        run.count);
+  return result;
 }

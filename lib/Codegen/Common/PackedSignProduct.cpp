@@ -44,12 +44,11 @@ Value mlir::onebit::isNegativeSign(OpBuilder &b, Location loc, SignPackingAttr p
                                negativeBit);
 }
 
-Value mlir::onebit::buildZeroSums(OpBuilder &b, Location loc, int64_t rows,
-                                  int64_t outFeatures) {
-  Value empty = tensor::EmptyOp::create(
-      b, loc, ArrayRef<int64_t>{rows, outFeatures}, b.getF32Type());
-  Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
-  return linalg::FillOp::create(b, loc, zero, empty).getResult(0);
+InFlightDiagnostic mlir::onebit::emitScheduleError(
+    llvm::function_ref<InFlightDiagnostic()> emitError, Attribute schedule) {
+  InFlightDiagnostic diagnostic = emitError();
+  diagnostic << "cannot run its " << schedule << ": ";
+  return diagnostic;
 }
 
 Value mlir::onebit::buildPackedSignProduct(OpBuilder &b, Location loc, Value x,
@@ -81,12 +80,4 @@ Value mlir::onebit::buildPackedSignProduct(OpBuilder &b, Location loc, Value x,
         linalg::YieldOp::create(nb, nloc, sum);
       });
   return generic.getResult(0);
-}
-
-Value mlir::onebit::buildPackedSignProduct(OpBuilder &b, Location loc, Value x,
-                                           Value signs, SignPackingAttr packing,
-                                           int64_t outFeatures) {
-  int64_t rows = cast<RankedTensorType>(x.getType()).getDimSize(0);
-  return buildPackedSignProduct(b, loc, x, signs, packing,
-                                buildZeroSums(b, loc, rows, outFeatures));
 }

@@ -34,13 +34,6 @@ onebit::getProductSizes(PackedSignProductOp product) {
                       x.getElementType(), y.getElementType()};
 }
 
-InFlightDiagnostic onebit::emitScheduleError(
-    llvm::function_ref<InFlightDiagnostic()> emitError, Attribute schedule) {
-  InFlightDiagnostic diagnostic = emitError();
-  diagnostic << "cannot run its " << schedule << ": ";
-  return diagnostic;
-}
-
 FailureOr<SmallVector<onebit::ScheduledProduct>>
 onebit::getScheduledProducts(Operation *root,
                              llvm::function_ref<bool(Attribute)> isMine) {

@@ -9,6 +9,7 @@
 #ifndef ONEBIT_LIB_CONVERSION_ONEBITTOGPU_KERNELBUILDING_H
 #define ONEBIT_LIB_CONVERSION_ONEBITTOGPU_KERNELBUILDING_H
 
+#include "onebit/Codegen/Common/PackedSignProduct.h"
 #include "onebit/Dialect/OneBit/IR/OneBitOps.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -45,12 +46,6 @@ LogicalResult buildScheduledProducts(
     llvm::function_ref<LogicalResult(PackedSignProductOp, const ProductSizes &,
                                      SignPackingAttr, ScheduleAttr)>
         build);
-
-/// The error that a product cannot run its `schedule`, to which the caller
-/// adds why.
-InFlightDiagnostic
-emitScheduleError(llvm::function_ref<InFlightDiagnostic()> emitError,
-                  Attribute schedule);
 
 /// The scheduled products of `root` whose schedule satisfies `isMine`,
 /// each with its sizes and packing, or failure after reporting one the

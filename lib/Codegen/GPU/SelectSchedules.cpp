@@ -107,8 +107,12 @@ struct GPUSelectSchedulesPass
 
   /// The product's kernel: the tensor cores where they take it, else the
   /// decode kernel, else none (one thread per output).
-  void select(PackedSignProductOp product) {
+  LogicalResult select(PackedSignProductOp product) {
     Attribute schedule = product.getScheduleAttr();
+    if (schedule &&
+        !isa<GPUSignMmaScheduleAttr, GPUSignGemvScheduleAttr>(schedule))
+      return product.emitOpError() << "has schedule " << schedule
+                                   << ", which is not a GPU schedule";
     FailureOr<ProductSizes> sizes = getProductSizes(product);
     std::string what = "1-bit product";
     if (succeeded(sizes))
@@ -116,7 +120,7 @@ struct GPUSelectSchedulesPass
                            sizes->inFeatures, sizes->outFeatures);
     if (schedule || failed(sizes)) {
       remark(product, schedule, what);
-      return;
+      return success();
     }
     SignPackingAttr packing = product.getPacking();
     if (sizes->rows >= mmaMinRows &&
@@ -130,9 +134,10 @@ struct GPUSelectSchedulesPass
                                            {gemvRowsPerStep, gemvMaxGridSize});
     remark(product, schedule, what);
     if (!schedule)
-      return;
+      return success();
     product.setScheduleAttr(schedule);
     copyViewedInputs(product);
+    return success();
   }
 
   /// The kernels read their inputs with the identity layout: an input that
@@ -173,7 +178,8 @@ struct GPUSelectSchedulesPass
     }
     WalkResult result = getOperation()->walk([&](Operation *op) {
       if (auto product = dyn_cast<PackedSignProductOp>(op))
-        select(product);
+        return succeeded(select(product)) ? WalkResult::advance()
+                                          : WalkResult::interrupt();
       auto attention = dyn_cast<CachedAttentionOp>(op);
       if (!attention)
         return WalkResult::advance();

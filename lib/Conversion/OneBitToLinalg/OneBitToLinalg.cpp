@@ -12,6 +12,7 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/AffineMap.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/DialectConversion.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
@@ -26,42 +27,66 @@ using namespace mlir::onebit;
 
 namespace {
 
-struct LowerLinear : OpRewritePattern<LinearOp> {
+/// Activations as the CPU kernels read them: f32, zero-padded to whole bytes
+/// (zeros beyond K meet the ignored pad bits).
+Value prepareActivations(PatternRewriter &rewriter, Location loc, Value x) {
+  TosaBuilder tosa(rewriter, loc);
+  x = tosa.cast(x, rewriter.getF32Type());
+  auto type = cast<RankedTensorType>(x.getType());
+  int64_t padded = 8 * llvm::divideCeil(type.getDimSize(1), 8);
+  if (padded == type.getDimSize(1))
+    return x;
+  Value zero =
+      arith::ConstantOp::create(rewriter, loc, rewriter.getF32FloatAttr(0));
+  return tensor::PadOp::create(
+      rewriter, loc,
+      RankedTensorType::get({type.getDimSize(0), padded},
+                            rewriter.getF32Type()),
+      x,
+      ArrayRef<OpFoldResult>{rewriter.getIndexAttr(0),
+                             rewriter.getIndexAttr(0)},
+      ArrayRef<OpFoldResult>{rewriter.getIndexAttr(0),
+                             rewriter.getIndexAttr(padded -
+                                                   type.getDimSize(1))},
+      zero);
+}
+
+/// Whether `init` is all zeros, so that the kernel's sums are the result.
+bool isZeroFill(Value init) {
+  auto fill = init.getDefiningOp<linalg::FillOp>();
+  return fill && matchPattern(fill.getInputs()[0], m_AnyZeroFloat());
+}
+
+/// A product with a CPU kernel's schedule (onebit-cpu-select-schedules,
+/// checked before converting): the kernel it names, its sums added to the
+/// init unless that is zeros.
+struct LowerCPUScheduledProduct : OpRewritePattern<PackedSignProductOp> {
   using OpRewritePattern::OpRewritePattern;
 
-  LogicalResult matchAndRewrite(LinearOp op,
+  LogicalResult matchAndRewrite(PackedSignProductOp op,
                                 PatternRewriter &rewriter) const override {
-    return decomposeLinear(op, rewriter, [&](TosaBuilder &tosa, Value x) {
-      bool lookupTables = hasLookupTableKernel(op.getPacking());
-      if (!lookupTables && !hasVectorKernel(op.getPacking()))
-        return buildPackedSignProduct(rewriter, op.getLoc(), x, op.getSigns(),
-                                  op.getPacking(), op.getOutFeatures());
-      // Whole bytes of activations: zeros beyond K meet the ignored pad bits.
-      x = tosa.cast(x, rewriter.getF32Type());
-      auto type = cast<RankedTensorType>(x.getType());
-      int64_t padded = 8 * llvm::divideCeil(type.getDimSize(1), 8);
-      if (padded != type.getDimSize(1)) {
-        Value zero =
-            arith::ConstantOp::create(rewriter, op.getLoc(),
-                                      rewriter.getF32FloatAttr(0));
-        x = tensor::PadOp::create(
-            rewriter, op.getLoc(),
-            RankedTensorType::get({type.getDimSize(0), padded},
-                                  rewriter.getF32Type()),
-            x,
-            ArrayRef<OpFoldResult>{rewriter.getIndexAttr(0),
-                                   rewriter.getIndexAttr(0)},
-            ArrayRef<OpFoldResult>{
-                rewriter.getIndexAttr(0),
-                rewriter.getIndexAttr(padded - type.getDimSize(1))},
-            zero);
-      }
-      if (lookupTables)
-        return buildLookupTableProduct(rewriter, op.getLoc(), x, op.getSigns(),
-                                       op.getPacking(), op.getOutFeatures());
-      return buildVectorPackedProduct(rewriter, op.getLoc(), x, op.getSigns(),
-                                      op.getPacking(), op.getOutFeatures());
-    });
+    Attribute schedule = op.getScheduleAttr();
+    if (!isa_and_nonnull<CPUSignLookupScheduleAttr, CPUSignVectorScheduleAttr>(
+            schedule) ||
+        !op.getResult())
+      return rewriter.notifyMatchFailure(op, "no CPU kernel's schedule");
+    Location loc = op.getLoc();
+    Value x = prepareActivations(rewriter, loc, op.getInput());
+    int64_t outFeatures =
+        cast<RankedTensorType>(op.getInit().getType()).getDimSize(1);
+    Value sums;
+    if (auto lookup = dyn_cast<CPUSignLookupScheduleAttr>(schedule))
+      sums = buildLookupTableProduct(rewriter, loc, x, op.getSigns(),
+                                     op.getPacking(), lookup, outFeatures);
+    else
+      sums = buildVectorPackedProduct(rewriter, loc, x, op.getSigns(),
+                                      op.getPacking(),
+                                      cast<CPUSignVectorScheduleAttr>(schedule),
+                                      outFeatures);
+    if (!isZeroFill(op.getInit()))
+      sums = TosaBuilder(rewriter, loc).add(op.getInit(), sums);
+    rewriter.replaceOp(op, sums);
+    return success();
   }
 };
 
@@ -103,9 +128,9 @@ struct LowerUnpackSigns : OpRewritePattern<UnpackSignsOp> {
   }
 };
 
-/// A product no kernel was scheduled for (onebit-gpu-select-schedules):
-/// one thread per output once the pipeline maps the generic's parallel
-/// dimensions.
+/// A product no kernel was scheduled for: the linalg.generic over (m, n, k)
+/// (on the GPU, one thread per output once the pipeline maps its parallel
+/// dimensions).
 struct LowerUnscheduledProduct : OpRewritePattern<PackedSignProductOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -120,12 +145,45 @@ struct LowerUnscheduledProduct : OpRewritePattern<PackedSignProductOp> {
   }
 };
 
+/// Whether `product`'s CPU schedule, if it has one, can run it; else an
+/// error on the op.
+LogicalResult checkCPUSchedule(PackedSignProductOp product) {
+  Attribute schedule = product.getScheduleAttr();
+  if (!isa_and_nonnull<CPUSignLookupScheduleAttr, CPUSignVectorScheduleAttr>(
+          schedule))
+    return success();
+  auto x = cast<ShapedType>(product.getInput().getType());
+  auto signs = cast<ShapedType>(product.getSigns().getType());
+  auto y = cast<ShapedType>(product.getInit().getType());
+  if (!product.getResult() || !x.hasStaticShape() || !signs.hasStaticShape() ||
+      !y.hasStaticShape())
+    return product.emitOpError()
+           << "has schedule " << schedule
+           << ", whose kernel takes tensors of static shapes";
+  if (!y.getElementType().isF32())
+    return product.emitOpError() << "has schedule " << schedule
+                                 << ", whose kernel sums in f32, not "
+                                 << y.getElementType();
+  auto emitError = [&] {
+    return emitScheduleError([&] { return product.emitOpError(); }, schedule);
+  };
+  if (auto lookup = dyn_cast<CPUSignLookupScheduleAttr>(schedule))
+    return checkLookupTableSchedule(lookup, product.getPacking(),
+                                    y.getDimSize(1), emitError);
+  return checkVectorSchedule(cast<CPUSignVectorScheduleAttr>(schedule),
+                             product.getPacking(), signs.getDimSize(1),
+                             y.getDimSize(1), emitError);
+}
+
 struct ConvertOneBitToLinalgPass
     : onebit::impl::ConvertOneBitToLinalgBase<ConvertOneBitToLinalgPass> {
   void runOnOperation() override {
     // What the patterns cannot take is named before converting; the partial
     // conversion then names any op it could not legalize.
     WalkResult result = getOperation()->walk([](Operation *op) {
+      if (auto product = dyn_cast<PackedSignProductOp>(op))
+        return succeeded(checkCPUSchedule(product)) ? WalkResult::advance()
+                                                    : WalkResult::interrupt();
       if (!isa<LinearOp, UnpackSignsOp>(op) ||
           (cast<ShapedType>(op->getOperand(0).getType()).hasStaticShape() &&
            cast<ShapedType>(op->getResult(0).getType()).hasStaticShape()))
@@ -140,8 +198,14 @@ struct ConvertOneBitToLinalgPass
     populateOneBitToLinalgPatterns(patterns);
     ConversionTarget target(getContext());
     target.addIllegalOp<LinearOp, UnpackSignsOp>();
+    // Left for the GPU kernel passes: products with their schedules, and
+    // any on buffers.
     target.addDynamicallyLegalOp<PackedSignProductOp>(
-        [](PackedSignProductOp op) { return op.getSchedule() || !op.getResult(); });
+        [](PackedSignProductOp op) {
+          return !op.getResult() ||
+                 isa_and_nonnull<GPUSignMmaScheduleAttr,
+                                 GPUSignGemvScheduleAttr>(op.getScheduleAttr());
+        });
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))
@@ -156,6 +220,9 @@ struct ConvertOneBitToLinalgPass
 } // namespace
 
 void mlir::onebit::populateOneBitToLinalgPatterns(RewritePatternSet &patterns) {
-  patterns.add<LowerLinear, LowerUnpackSigns, LowerUnscheduledProduct>(
-      patterns.getContext());
+  // A layer decomposes around a product, which (unscheduled) becomes the
+  // linalg.generic in turn.
+  populateDecomposeLinearPatterns(patterns);
+  patterns.add<LowerUnpackSigns, LowerUnscheduledProduct,
+               LowerCPUScheduledProduct>(patterns.getContext());
 }

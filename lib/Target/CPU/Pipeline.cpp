@@ -26,9 +26,11 @@ void mlir::onebit::buildCPULoweringPipeline(
     OpPassManager &pm, const CPUPipelineOptions &options) {
   pm.addPass(createOneBitExportEntryPoint());
   OpPassManager &func = pm.nest<func::FuncOp>();
-  func.addPass(createOneBitCPUSelectSchedules());
   if (options.lookupTables)
     func.addPass(createOneBitInterleaveSigns());
+  func.addPass(createOneBitDecomposeLinear());
+  // On tensors: the products' and attentions' kernels, before fusion.
+  func.addPass(createOneBitCPUSelectSchedules());
   func.addPass(createConvertOneBitToLinalg());
   addTosaLoweringPasses(func);
   func.addPass(createOneBitFusePointwiseConcat());

@@ -9,6 +9,7 @@
 
 #include "onebit/Codegen/Passes.h"
 #include "onebit/Conversion/Passes.h"
+#include "onebit/Dialect/OneBit/Transforms/Passes.h"
 #include "onebit/Target/CUDA/CUDATarget.h"
 #include "onebit/Target/Passes.h"
 #include "onebit/Target/Pipelines.h"
@@ -62,7 +63,7 @@ void mlir::onebit::buildCUDALoweringPipeline(
     OpPassManager &pm, const CUDAPipelineOptions &options) {
   pm.addPass(createOneBitExportEntryPoint());
   OpPassManager &func = pm.nest<func::FuncOp>();
-  func.addPass(createConvertOneBitToGPU());
+  func.addPass(createOneBitDecomposeLinear());
   // On tensors: the products' and attentions' kernels, before fusion.
   func.addPass(createOneBitGPUSelectSchedules(getScheduleOptions(options)));
   func.addPass(createConvertOneBitToLinalg());

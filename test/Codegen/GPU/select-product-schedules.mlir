@@ -1,7 +1,7 @@
-// RUN: onebit-opt %s -split-input-file -convert-onebit-to-gpu -onebit-gpu-select-schedules | FileCheck %s
-// RUN: onebit-opt %s -split-input-file -convert-onebit-to-gpu -onebit-gpu-select-schedules="mma-min-rows=2 gemv-rows-per-step=2" | FileCheck %s --check-prefix=MIN
-// RUN: onebit-opt %s -split-input-file -convert-onebit-to-gpu -onebit-gpu-select-schedules="mma-int8-activations=false mma-min-grid-size=1 mma-loads-ahead=4" | FileCheck %s --check-prefix=OPTIONS
-// RUN: onebit-opt %s -split-input-file -convert-onebit-to-gpu -onebit-gpu-select-schedules=report=true -o /dev/null 2>&1 | FileCheck %s --check-prefix=REPORT
+// RUN: onebit-opt %s -split-input-file -onebit-decompose-linear -onebit-gpu-select-schedules | FileCheck %s
+// RUN: onebit-opt %s -split-input-file -onebit-decompose-linear -onebit-gpu-select-schedules="mma-min-rows=2 gemv-rows-per-step=2" | FileCheck %s --check-prefix=MIN
+// RUN: onebit-opt %s -split-input-file -onebit-decompose-linear -onebit-gpu-select-schedules="mma-int8-activations=false mma-min-grid-size=1 mma-loads-ahead=4" | FileCheck %s --check-prefix=OPTIONS
+// RUN: onebit-opt %s -split-input-file -onebit-decompose-linear -onebit-gpu-select-schedules=report=true -o /dev/null 2>&1 | FileCheck %s --check-prefix=REPORT
 
 // Each packed-sign product gets its kernel, once, as its schedule: the
 // LLaMA-7B decode products on the tensor cores. q/k/v (4096 -> 12288): 768

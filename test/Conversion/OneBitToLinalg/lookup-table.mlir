@@ -1,4 +1,4 @@
-// RUN: onebit-opt %s -convert-onebit-to-linalg -split-input-file | FileCheck %s
+// RUN: onebit-opt %s -onebit-decompose-linear -onebit-cpu-select-schedules -convert-onebit-to-linalg -split-input-file | FileCheck %s
 
 // Signs interleaved by 16 rows (onebit-interleave-signs): the lookup-table
 // kernel. One input row: the table of each group of 4 inputs is 4

@@ -1,4 +1,4 @@
-// RUN: onebit-opt %s -convert-onebit-to-linalg -split-input-file -verify-diagnostics --mlir-print-local-scope | FileCheck %s
+// RUN: onebit-opt %s -onebit-decompose-linear -onebit-cpu-select-schedules -convert-onebit-to-linalg -split-input-file -verify-diagnostics --mlir-print-local-scope | FileCheck %s
 
 // OneBit's bytes (word 8, LSB first): the vector kernel. A decode batch (at
 // most 8 input rows) is a single tile: an scf.forall over blocks of 4
@@ -218,9 +218,18 @@ func.func @unpack(%s: tensor<4x2xi8>) -> tensor<4x10xf32> {
 
 // -----
 
-func.func @dynamic(%x: tensor<?x16xf32>, %s: tensor<4x2xi8>) -> tensor<?x4xf32> {
-  // expected-error @+1 {{cannot lower to linalg: the input shape must be static}}
-  %y = onebit.linear %x, %s packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
-         : tensor<?x16xf32>, tensor<4x2xi8> -> tensor<?x4xf32>
-  return %y : tensor<?x4xf32>
+// A schedule set by hand is what the kernel does: 3 rows in tiles of at
+// most 2 (a tile of 2 rows, then one of 1), blocks of 2 output rows, and
+// the sums added to an init that is not zeros.
+// CHECK-LABEL: func @hand_schedule
+// CHECK: scf.forall (%{{.*}}) in (2) shared_outs(%{{.*}} = %{{.*}}) -> (tensor<3x4xf32>)
+// CHECK:   tensor.extract_slice %{{.*}}[%c0, %{{.*}}] [2, 2] [1, 1]
+// CHECK: scf.forall (%{{.*}}) in (2) shared_outs(%{{.*}} = %{{.*}}) -> (tensor<3x4xf32>)
+// CHECK:   tensor.extract_slice %{{.*}}[%c2, %{{.*}}] [1, 2] [1, 1]
+// CHECK: tosa.add %arg2, %{{.*}} : (tensor<3x4xf32>, tensor<3x4xf32>) -> tensor<3x4xf32>
+func.func @hand_schedule(%x: tensor<3x16xf32>, %s: tensor<4x2xi8>, %init: tensor<3x4xf32>) -> tensor<3x4xf32> {
+  %y = onebit.packed_sign_product ins(%x, %s : tensor<3x16xf32>, tensor<4x2xi8>) outs(%init : tensor<3x4xf32>)
+         packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
+         schedule(#onebit.cpu_sign_vector_schedule<tile_rows = 2, block_rows = 2, chunk_bytes = 1, masked_adds = true>) -> tensor<3x4xf32>
+  return %y : tensor<3x4xf32>
 }

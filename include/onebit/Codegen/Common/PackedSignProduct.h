@@ -7,6 +7,7 @@
 
 #include "mlir/IR/AffineExpr.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/Diagnostics.h"
 
 namespace mlir::onebit {
 
@@ -18,17 +19,16 @@ SmallVector<AffineExpr> getWordIndex(SignPackingAttr packing, AffineExpr n,
 Value isNegativeSign(OpBuilder &b, Location loc, SignPackingAttr packing,
                      Value word, Value k);
 
-/// y[m, n] = sum_k (S[n, k] < 0 ? -x[m, k] : x[m, k]) in f32 for `x`
-/// [rows, K] (any float type), as a linalg.generic over (m, n, k) that reads
-/// bit k of row n from `signs` in any `packing`: the ±1 matrix never exists.
-Value buildPackedSignProduct(OpBuilder &b, Location loc, Value x, Value signs,
-                             SignPackingAttr packing, int64_t outFeatures);
+/// The error that a product cannot run its `schedule`, to which the caller
+/// adds why.
+InFlightDiagnostic
+emitScheduleError(llvm::function_ref<InFlightDiagnostic()> emitError,
+                  Attribute schedule);
 
-/// The [rows, outFeatures] f32 zeros a product accumulates onto.
-Value buildZeroSums(OpBuilder &b, Location loc, int64_t rows,
-                    int64_t outFeatures);
-
-/// The product as above, added to `init` ([rows, N] f32).
+/// init[m, n] + sum_k (S[n, k] < 0 ? -x[m, k] : x[m, k]) in f32 for `x`
+/// [rows, K] (any float type) and `init` [rows, N] f32, as a linalg.generic
+/// over (m, n, k) that reads bit k of row n from `signs` in any `packing`:
+/// the ±1 matrix never exists.
 Value buildPackedSignProduct(OpBuilder &b, Location loc, Value x, Value signs,
                              SignPackingAttr packing, Value init);
 

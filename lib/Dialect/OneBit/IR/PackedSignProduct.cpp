@@ -1,8 +1,9 @@
 //===- PackedSignProduct.cpp - onebit.packed_sign_product and schedules ---===//
 //
-// The product op and what its GPU schedules say on their own; whether a
-// product can take a schedule is the kernel pass's to check
-// (onebit-gpu-sign-mma, onebit-gpu-sign-gemv).
+// The product op and what its schedules say on their own; whether a
+// product can take a schedule is for the pass that builds its kernel to
+// check (onebit-gpu-sign-mma, onebit-gpu-sign-gemv on the GPU,
+// convert-onebit-to-linalg on the CPU).
 //
 //===----------------------------------------------------------------------===//
 
@@ -70,6 +71,39 @@ LogicalResult GPUSignGemvScheduleAttr::verify(
     return emitError() << "gpu_sign_gemv_schedule grid_size must be at least "
                           "1, got "
                        << gridSize;
+  return success();
+}
+
+/// Input rows of one CPU tile: the kernels unroll over them.
+static constexpr int64_t kMaxCPUTileRows = 64;
+
+LogicalResult CPUSignVectorScheduleAttr::verify(
+    function_ref<InFlightDiagnostic()> emitError, int64_t tileRows,
+    int64_t blockRows, int64_t chunkBytes, bool maskedAdds) {
+  if (tileRows < 1 || tileRows > kMaxCPUTileRows)
+    return emitError() << "cpu_sign_vector_schedule tile_rows must be 1.."
+                       << kMaxCPUTileRows << ", got " << tileRows;
+  if (blockRows < 1 || blockRows > 64)
+    return emitError() << "cpu_sign_vector_schedule block_rows must be 1..64, "
+                          "got "
+                       << blockRows;
+  if (chunkBytes != 1 && chunkBytes != 2)
+    return emitError() << "cpu_sign_vector_schedule chunk_bytes must be 1 or "
+                          "2, got "
+                       << chunkBytes;
+  return success();
+}
+
+LogicalResult CPUSignLookupScheduleAttr::verify(
+    function_ref<InFlightDiagnostic()> emitError, int64_t tileRows,
+    int64_t indexVectors) {
+  if (tileRows < 1 || tileRows > kMaxCPUTileRows)
+    return emitError() << "cpu_sign_lookup_schedule tile_rows must be 1.."
+                       << kMaxCPUTileRows << ", got " << tileRows;
+  if (!isOneTwoOrFour(indexVectors))
+    return emitError() << "cpu_sign_lookup_schedule index_vectors must be 1, "
+                          "2 or 4, got "
+                       << indexVectors;
   return success();
 }
 

@@ -365,6 +365,31 @@ func.func private @gemv_words() attributes {s = #onebit.gpu_sign_gemv_schedule<w
 
 // -----
 
+// expected-error @+1 {{cpu_sign_vector_schedule tile_rows must be 1..64, got 0}}
+func.func private @vector_tile_rows() attributes {s = #onebit.cpu_sign_vector_schedule<tile_rows = 0, block_rows = 4, chunk_bytes = 2, masked_adds = false>}
+
+// -----
+
+// expected-error @+1 {{cpu_sign_vector_schedule block_rows must be 1..64, got 65}}
+func.func private @vector_block_rows() attributes {s = #onebit.cpu_sign_vector_schedule<tile_rows = 1, block_rows = 65, chunk_bytes = 2, masked_adds = false>}
+
+// -----
+
+// expected-error @+1 {{cpu_sign_vector_schedule chunk_bytes must be 1 or 2, got 4}}
+func.func private @vector_chunk_bytes() attributes {s = #onebit.cpu_sign_vector_schedule<tile_rows = 1, block_rows = 8, chunk_bytes = 4, masked_adds = true>}
+
+// -----
+
+// expected-error @+1 {{cpu_sign_lookup_schedule tile_rows must be 1..64, got 65}}
+func.func private @lookup_tile_rows() attributes {s = #onebit.cpu_sign_lookup_schedule<tile_rows = 65, index_vectors = 2>}
+
+// -----
+
+// expected-error @+1 {{cpu_sign_lookup_schedule index_vectors must be 1, 2 or 4, got 3}}
+func.func private @lookup_index_vectors() attributes {s = #onebit.cpu_sign_lookup_schedule<tile_rows = 1, index_vectors = 3>}
+
+// -----
+
 func.func @product_attention_schedule(%x: tensor<1x256xf16>, %s: tensor<8x32xi8>, %y: tensor<1x8xf32>) -> tensor<1x8xf32> {
   // expected-error @+1 {{attribute 'schedule' failed to satisfy constraint}}
   %r = onebit.packed_sign_product ins(%x, %s : tensor<1x256xf16>, tensor<8x32xi8>) outs(%y : tensor<1x8xf32>) packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>) schedule(#onebit.gpu_attention_schedule<splits = 1, warps = 1, lanes_per_row = 1, rows_in_flight = 1>) -> tensor<1x8xf32>

@@ -70,7 +70,9 @@ func.func @cached_attention_buffers(%q: memref<1x4x1x8xf16>, %k: memref<1x2x1x8x
 // CHECK-SAME: a = #onebit.gpu_sign_mma_schedule<decoding = bit_classes, row_tiles = 1, k_split = 4, words = 4, chunk = 4096, loads_ahead = 2, bit_classes = 16>
 // CHECK-SAME: b = #onebit.gpu_sign_mma_schedule<decoding = shifted_pairs, row_tiles = 2, k_split = 1, words = 1, chunk = 4096, loads_ahead = 2, direct_fragments = true>
 // CHECK-SAME: c = #onebit.gpu_sign_gemv_schedule<words = 4, rows_per_step = 4, grid_size = 264, staged = true>
-func.func private @product_schedules() attributes {a = #onebit.gpu_sign_mma_schedule<decoding = bit_classes, row_tiles = 1, k_split = 4, words = 4, chunk = 4096, loads_ahead = 2, bit_classes = 16>, b = #onebit.gpu_sign_mma_schedule<decoding = shifted_pairs, row_tiles = 2, k_split = 1, words = 1, chunk = 4096, loads_ahead = 2, direct_fragments = true>, c = #onebit.gpu_sign_gemv_schedule<words = 4, rows_per_step = 4, grid_size = 264, staged = true>}
+// CHECK-SAME: d = #onebit.cpu_sign_vector_schedule<tile_rows = 6, block_rows = 4, chunk_bytes = 2, masked_adds = false>
+// CHECK-SAME: e = #onebit.cpu_sign_lookup_schedule<tile_rows = 1, index_vectors = 4>
+func.func private @product_schedules() attributes {a = #onebit.gpu_sign_mma_schedule<decoding = bit_classes, row_tiles = 1, k_split = 4, words = 4, chunk = 4096, loads_ahead = 2, bit_classes = 16>, b = #onebit.gpu_sign_mma_schedule<decoding = shifted_pairs, row_tiles = 2, k_split = 1, words = 1, chunk = 4096, loads_ahead = 2, direct_fragments = true>, c = #onebit.gpu_sign_gemv_schedule<words = 4, rows_per_step = 4, grid_size = 264, staged = true>, d = #onebit.cpu_sign_vector_schedule<tile_rows = 6, block_rows = 4, chunk_bytes = 2, masked_adds = false>, e = #onebit.cpu_sign_lookup_schedule<tile_rows = 1, index_vectors = 4>}
 
 // A packed-sign product on tensors (with a schedule) and on buffers.
 // CHECK-LABEL: func @packed_sign_product

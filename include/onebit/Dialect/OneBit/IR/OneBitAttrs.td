@@ -235,4 +235,66 @@ def OneBit_GPUSignGemvScheduleAttr
   let genVerifyDecl = 1;
 }
 
+def OneBit_CPUSignVectorScheduleAttr
+    : AttrDef<OneBit_Dialect, "CPUSignVectorSchedule"> {
+  let mnemonic = "cpu_sign_vector_schedule";
+  let summary = "How the CPU vector kernel of a packed-sign product runs";
+  let description = [{
+    Chosen by `onebit-cpu-select-schedules` for an
+    `onebit.packed_sign_product` on OneBit's bytes (`word = 8, order =
+    lsb_first`, no interleave) and read by `convert-onebit-to-linalg`,
+    which builds the kernel:
+
+    - `tile_rows`: most input rows of a tile; the M input rows are cut as
+      evenly as possible into ceil(M / `tile_rows`) tiles. A chunk of
+      signs is read and decoded once per tile, for all its rows.
+    - `block_rows`: output rows of one `scf.forall` iteration (OpenMP over
+      N), one vector accumulator per (input row, output row); N must be a
+      multiple.
+    - `chunk_bytes` (1 or 2): packed bytes per step, `8 * chunk_bytes`
+      activations, one `vector<(8 * chunk_bytes)xf32>` per input row;
+      K / 8 must be a multiple.
+    - `masked_adds`: each (input row, output row) accumulator adds `x` in
+      the lanes of the set bits only (`select(mask, acc + x, acc)`), beside
+      each input row's plain sum of `x`; without it, every input row
+      multiplies-adds a ±1 vector that the block's chunk selects once.
+
+    ```mlir
+    #onebit.cpu_sign_vector_schedule<tile_rows = 1, block_rows = 8,
+        chunk_bytes = 2, masked_adds = true>
+    ```
+  }];
+  let parameters = (ins "int64_t":$tile_rows, "int64_t":$block_rows,
+                        "int64_t":$chunk_bytes, "bool":$masked_adds);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
+def OneBit_CPUSignLookupScheduleAttr
+    : AttrDef<OneBit_Dialect, "CPUSignLookupSchedule"> {
+  let mnemonic = "cpu_sign_lookup_schedule";
+  let summary = "How the CPU lookup-table kernel of a packed-sign product runs";
+  let description = [{
+    Chosen by `onebit-cpu-select-schedules` for an
+    `onebit.packed_sign_product` whose signs are bytes, lowest input first,
+    16 rows interleaved (`onebit-interleave-signs`), and read by
+    `convert-onebit-to-linalg`, which builds the kernel:
+
+    - `tile_rows`: most input rows of a tile; the M input rows are cut as
+      evenly as possible into ceil(M / `tile_rows`) tiles. A tile fills a
+      table of the 16 sums ±x₀ ±x₁ ±x₂ ±x₃ for each of its rows and group of
+      4 inputs, then streams every packed row once.
+    - `index_vectors` (1, 2 or 4): loads of 16 interleaved output rows per
+      `scf.forall` iteration, one accumulator per (input row, index
+      vector); N / 16 must be a multiple.
+
+    ```mlir
+    #onebit.cpu_sign_lookup_schedule<tile_rows = 1, index_vectors = 4>
+    ```
+  }];
+  let parameters = (ins "int64_t":$tile_rows, "int64_t":$index_vectors);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
 #endif // ONEBIT_DIALECT_ONEBIT_IR_ONEBITATTRS_TD

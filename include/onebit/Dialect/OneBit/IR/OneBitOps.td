@@ -275,7 +275,9 @@ def OneBit_CachedAttentionOp : OneBit_Op<"cached_attention", [
 //===----------------------------------------------------------------------===//
 
 def OneBit_ProductSchedule : AnyAttrOf<[OneBit_GPUSignMmaScheduleAttr,
-                                        OneBit_GPUSignGemvScheduleAttr]>;
+                                        OneBit_GPUSignGemvScheduleAttr,
+                                        OneBit_CPUSignVectorScheduleAttr,
+                                        OneBit_CPUSignLookupScheduleAttr]>;
 
 def OneBit_PackedSignProductOp : OneBit_Op<"packed_sign_product", [
     DestinationStyleOpInterface,
@@ -286,12 +288,16 @@ def OneBit_PackedSignProductOp : OneBit_Op<"packed_sign_product", [
     The product inside a 1-bit layer where a target builds a kernel of its
     own: `init[m, n] + Σ_k ±input[m, k]`, the sign of term k of output n
     read from `signs` in the layout `packing` (`input` [M, K], `init` [M, N],
-    `signs` as `packing` stores an N × K matrix). `convert-onebit-to-gpu`
-    creates it with `init` zero; `onebit-gpu-select-schedules` records the
-    kernel that runs it as `schedule` (`#onebit.gpu_sign_mma_schedule`,
-    `#onebit.gpu_sign_gemv_schedule`), which the kernel pass reads. One
-    without a schedule becomes a `linalg.generic` (one thread per output)
-    in `convert-onebit-to-linalg`.
+    `signs` as `packing` stores an N × K matrix). `onebit-decompose-linear`
+    creates it with `init` zero; the target's schedule selection records
+    the kernel that runs it as `schedule`, which the kernel's builder
+    reads: on the GPU (`onebit-gpu-select-schedules`)
+    `#onebit.gpu_sign_mma_schedule` or `#onebit.gpu_sign_gemv_schedule`,
+    built after bufferization; on the CPU (`onebit-cpu-select-schedules`)
+    `#onebit.cpu_sign_vector_schedule` or `#onebit.cpu_sign_lookup_schedule`,
+    built on tensors by `convert-onebit-to-linalg`. One without a schedule
+    becomes a `linalg.generic` over (m, n, k) in `convert-onebit-to-linalg`
+    (on the GPU, one thread per output).
 
     It works on tensors and on memrefs alike (destination-passing style):
     bufferization keeps it, the result living in `init`'s buffer, and

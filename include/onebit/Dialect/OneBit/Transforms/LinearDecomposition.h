@@ -27,6 +27,11 @@ using SignProductBuilder =
 LogicalResult decomposeLinear(LinearOp op, PatternRewriter &rewriter,
                               SignProductBuilder buildProduct);
 
+/// onebit-decompose-linear's pattern: each onebit.linear (static input
+/// shape) as TOSA ops around an onebit.packed_sign_product onto f32 zeros,
+/// without a schedule.
+void populateDecomposeLinearPatterns(RewritePatternSet &patterns);
+
 } // namespace mlir::onebit
 
 #endif // ONEBIT_DIALECT_ONEBIT_TRANSFORMS_LINEARDECOMPOSITION_H

@@ -32,6 +32,42 @@ def OneBitExpandLinear : Pass<"onebit-expand-linear"> {
   let dependentDialects = ["::mlir::tosa::TosaDialect"];
 }
 
+def OneBitDecomposeLinear : Pass<"onebit-decompose-linear"> {
+  let summary = "Decompose onebit.linear into TOSA ops around a packed-sign "
+                "product";
+  let description = [{
+    The first step of the CPU and CUDA pipelines' lowering of
+    `onebit.linear`: its product on the packed words becomes an
+    `onebit.packed_sign_product` onto f32 zeros, without a schedule; g, h,
+    the LayerNorm (a reduction over all N outputs) and the bias become TOSA
+    ops around it, in f32, and the result is cast back to the input's
+    type. The target's schedule selection (`onebit-cpu-select-schedules`,
+    `onebit-gpu-select-schedules`) then chooses the product's kernel; a
+    product left without one becomes a `linalg.generic` in
+    `convert-onebit-to-linalg`. A dynamic input shape is an error naming the
+    op.
+
+    ```mlir
+    %y = onebit.linear %x, %s packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
+           : tensor<3x16xf32>, tensor<4x2xi8> -> tensor<3x4xf32>
+    // becomes
+    %xg = tosa.mul %x, %g, %shift : ...
+    %zeros = linalg.fill ins(%c0 : f32) outs(%e : tensor<3x4xf32>) -> tensor<3x4xf32>
+    %p = onebit.packed_sign_product ins(%xg, %s : tensor<3x16xf32>, tensor<4x2xi8>)
+           outs(%zeros : tensor<3x4xf32>)
+           packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
+           -> tensor<3x4xf32>
+    %y = tosa.mul %p, %h, %shift : ...
+    ```
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::tensor::TensorDialect",
+    "::mlir::tosa::TosaDialect",
+  ];
+}
+
 def OneBitFuseLinear : Pass<"onebit-fuse-linear"> {
   let summary = "Fuse every ONNX encoding of a 1-bit layer into onebit.linear";
   let description = [{

@@ -1,9 +1,10 @@
-// RUN: onebit-opt %s -convert-onebit-to-gpu | FileCheck %s
-// RUN: onebit-opt %s -convert-onebit-to-gpu -convert-onebit-to-linalg | FileCheck %s --check-prefix=GENERIC
+// RUN: onebit-opt %s -onebit-decompose-linear | FileCheck %s
+// RUN: onebit-opt %s -onebit-decompose-linear -convert-onebit-to-linalg | FileCheck %s --check-prefix=GENERIC
+// RUN: onebit-opt %s -convert-onebit-to-linalg | FileCheck %s --check-prefix=GENERIC
 
-// The GPU product: an onebit.packed_sign_product onto f32 zeros, for the
-// kernel onebit-gpu-select-schedules chooses; g, h and the bias stay TOSA
-// around it.
+// The product: an onebit.packed_sign_product onto f32 zeros, without a
+// schedule, for the kernel a target's selection chooses; g, h and the bias
+// stay TOSA around it.
 // CHECK-LABEL: func @linear
 // CHECK: tosa.mul
 // CHECK: %[[ZERO:.*]] = linalg.fill
@@ -12,9 +13,10 @@
 // CHECK: tosa.add
 // CHECK-NOT: onebit.linear
 // One without a schedule (one no kernel takes) becomes, in
-// convert-onebit-to-linalg, a linalg.generic over (m, n, k) on the packed
-// bytes, whose parallel (m, n) become threads; bit k mod 8 of byte
-// (n, k floordiv 8) selects -x.
+// convert-onebit-to-linalg (which also decomposes a layer itself), a
+// linalg.generic over (m, n, k) on the packed bytes, whose parallel (m, n)
+// become threads on the GPU; bit k mod 8 of byte (n, k floordiv 8) selects
+// -x.
 // GENERIC-DAG: #[[X:.*]] = affine_map<(d0, d1, d2) -> (d0, d2)>
 // GENERIC-DAG: #[[S:.*]] = affine_map<(d0, d1, d2) -> (d1, d2 floordiv 8)>
 // GENERIC-DAG: #[[Y:.*]] = affine_map<(d0, d1, d2) -> (d0, d1)>
