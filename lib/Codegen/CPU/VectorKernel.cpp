@@ -284,8 +284,9 @@ mlir::onebit::selectVectorSchedule(MLIRContext *context, int64_t rows,
   int64_t tileRows =
       rows <= kMaxDecodeRows ? std::max<int64_t>(rows, 1) : kPrefillTileRows;
   // The even cut's largest tile (its smaller ones have as many registers).
-  int64_t largest = llvm::divideCeil(rows, llvm::divideCeil(rows, tileRows));
-  bool maskedAdds = std::max<int64_t>(largest, 1) <= kMaxMaskedRows;
+  int64_t tiles = std::max<int64_t>(llvm::divideCeil(rows, tileRows), 1);
+  int64_t largest = std::max<int64_t>(llvm::divideCeil(rows, tiles), 1);
+  bool maskedAdds = largest <= kMaxMaskedRows;
   return CPUSignVectorScheduleAttr::get(
       context, tileRows, selectBlockRows(largest, maskedAdds, outFeatures),
       wordsPerRow % 2 == 0 ? 2 : 1, maskedAdds);

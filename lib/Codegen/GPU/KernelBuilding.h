@@ -34,18 +34,20 @@ struct ProductSizes {
 };
 FailureOr<ProductSizes> getProductSizes(PackedSignProductOp product);
 
-/// Calls `build` on every onebit.packed_sign_product under `root` whose
-/// schedule is a `ScheduleAttr`, with its sizes and packing. A scheduled
-/// product the kernels cannot read (tensors, dynamic sizes, a packing other
-/// than OneBit's bytes, buffers with layouts other than the identity) is
-/// an error on the product, as is a failed `build` (which reports why);
+/// Builds the kernel of every onebit.packed_sign_product under `root` whose
+/// schedule is a `ScheduleAttr`: `getShape` reads the schedule against the
+/// product's sizes (or reports why it cannot run it), `buildKernel` builds
+/// that shape with the packing's meaning of a set bit (true: -1). A
+/// scheduled product the kernels cannot read (tensors, dynamic sizes, a
+/// packing other than OneBit's bytes, buffers with layouts other than the
+/// identity) is an error on the product, as is a shape `getShape` refuses;
 /// fails after any.
-template <typename ScheduleAttr>
+template <typename ScheduleAttr, typename Shape>
 LogicalResult buildScheduledProducts(
     Operation *root,
-    llvm::function_ref<LogicalResult(PackedSignProductOp, const ProductSizes &,
-                                     SignPackingAttr, ScheduleAttr)>
-        build);
+    FailureOr<Shape> (*getShape)(const ProductSizes &, ScheduleAttr,
+                                 llvm::function_ref<InFlightDiagnostic()>),
+    void (*buildKernel)(PackedSignProductOp, const Shape &, bool));
 
 /// The scheduled products of `root` whose schedule satisfies `isMine`,
 /// each with its sizes and packing, or failure after reporting one the
@@ -60,20 +62,28 @@ FailureOr<SmallVector<ScheduledProduct>>
 getScheduledProducts(Operation *root,
                      llvm::function_ref<bool(Attribute)> isMine);
 
-template <typename ScheduleAttr>
+template <typename ScheduleAttr, typename Shape>
 LogicalResult buildScheduledProducts(
     Operation *root,
-    llvm::function_ref<LogicalResult(PackedSignProductOp, const ProductSizes &,
-                                     SignPackingAttr, ScheduleAttr)>
-        build) {
+    FailureOr<Shape> (*getShape)(const ProductSizes &, ScheduleAttr,
+                                 llvm::function_ref<InFlightDiagnostic()>),
+    void (*buildKernel)(PackedSignProductOp, const Shape &, bool)) {
   FailureOr<SmallVector<ScheduledProduct>> products = getScheduledProducts(
       root, [](Attribute schedule) { return isa<ScheduleAttr>(schedule); });
   if (failed(products))
     return failure();
   bool failedAny = false;
-  for (ScheduledProduct &product : *products)
-    failedAny |= failed(build(product.product, product.sizes, product.packing,
-                              cast<ScheduleAttr>(product.schedule)));
+  for (ScheduledProduct &scheduled : *products) {
+    PackedSignProductOp product = scheduled.product;
+    FailureOr<Shape> shape =
+        getShape(scheduled.sizes, cast<ScheduleAttr>(scheduled.schedule),
+                 [&] { return product.emitOpError(); });
+    if (failed(shape)) {
+      failedAny = true;
+      continue;
+    }
+    buildKernel(product, *shape, scheduled.packing.getNegative() == 1);
+  }
   return failure(failedAny);
 }
 

@@ -351,18 +351,8 @@ void buildKernel(PackedSignProductOp product, const GemvShape &s,
 struct GPUSignGemvPass
     : onebit::impl::OneBitGPUSignGemvBase<GPUSignGemvPass> {
   void runOnOperation() override {
-    auto build = [](PackedSignProductOp product, const ProductSizes &sizes,
-                    SignPackingAttr packing,
-                    GPUSignGemvScheduleAttr schedule) -> LogicalResult {
-      FailureOr<GemvShape> shape = sign_gemv::getShape(
-          sizes, schedule, [&] { return product.emitOpError(); });
-      if (failed(shape))
-        return failure();
-      buildKernel(product, *shape, packing.getNegative() == 1);
-      return success();
-    };
-    if (failed(buildScheduledProducts<GPUSignGemvScheduleAttr>(getOperation(),
-                                                               build)))
+    if (failed(buildScheduledProducts(getOperation(), &sign_gemv::getShape,
+                                      &buildKernel)))
       signalPassFailure();
   }
 };

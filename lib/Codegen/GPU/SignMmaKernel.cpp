@@ -603,18 +603,7 @@ void buildKernel(PackedSignProductOp product, const MmaShape &s,
 
 struct GPUSignMmaPass : onebit::impl::OneBitGPUSignMmaBase<GPUSignMmaPass> {
   void runOnOperation() override {
-    auto build = [](PackedSignProductOp product, const ProductSizes &sizes,
-                    SignPackingAttr packing,
-                    GPUSignMmaScheduleAttr schedule) -> LogicalResult {
-      FailureOr<MmaShape> shape = getShape(
-          sizes, schedule, [&] { return product.emitOpError(); });
-      if (failed(shape))
-        return failure();
-      buildKernel(product, *shape, packing.getNegative() == 1);
-      return success();
-    };
-    if (failed(buildScheduledProducts<GPUSignMmaScheduleAttr>(getOperation(),
-                                                              build)))
+    if (failed(buildScheduledProducts(getOperation(), &getShape, &buildKernel)))
       signalPassFailure();
   }
 };

@@ -76,3 +76,14 @@ func.func @unscheduled_and_kept(%x: tensor<1x16xf32>, %s: tensor<4x2xi8>, %z: te
          schedule(#onebit.cpu_sign_vector_schedule<tile_rows = 1, block_rows = 2, chunk_bytes = 1, masked_adds = false>) -> tensor<1x4xf32>
   return %a, %b : tensor<1x4xf32>, tensor<1x4xf32>
 }
+
+// -----
+
+// No input rows: a schedule all the same (the kernel builds nothing).
+// SELECT-LABEL: func @vector_no_rows
+// SELECT: schedule(#onebit.cpu_sign_vector_schedule<tile_rows = 1, block_rows = 8, chunk_bytes = 2, masked_adds = true>)
+func.func @vector_no_rows(%x: tensor<0x32xf32>, %s: tensor<16x4xi8>, %z: tensor<0x16xf32>) -> tensor<0x16xf32> {
+  %y = onebit.packed_sign_product ins(%x, %s : tensor<0x32xf32>, tensor<16x4xi8>) outs(%z : tensor<0x16xf32>)
+         packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>) -> tensor<0x16xf32>
+  return %y : tensor<0x16xf32>
+}

@@ -233,3 +233,15 @@ func.func @hand_schedule(%x: tensor<3x16xf32>, %s: tensor<4x2xi8>, %init: tensor
          schedule(#onebit.cpu_sign_vector_schedule<tile_rows = 2, block_rows = 2, chunk_bytes = 1, masked_adds = true>) -> tensor<3x4xf32>
   return %y : tensor<3x4xf32>
 }
+
+// -----
+
+// No input rows: no loops at all.
+// CHECK-LABEL: func @vector_no_rows
+// CHECK-NOT: scf.forall
+// CHECK: return
+func.func @vector_no_rows(%x: tensor<0x32xf32>, %s: tensor<16x4xi8>) -> tensor<0x16xf32> {
+  %y = onebit.linear %x, %s packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
+         : tensor<0x32xf32>, tensor<16x4xi8> -> tensor<0x16xf32>
+  return %y : tensor<0x16xf32>
+}
