@@ -73,3 +73,15 @@ func.func @f16_sums(%x: tensor<1x16xf32>, %s: tensor<4x2xi8>, %z: tensor<1x4xf16
          schedule(#onebit.cpu_sign_vector_schedule<tile_rows = 1, block_rows = 1, chunk_bytes = 1, masked_adds = true>) -> tensor<1x4xf16>
   return %y : tensor<1x4xf16>
 }
+
+// -----
+
+// The CPU kernels are built on tensors: a CPU-scheduled product on buffers
+// is an error, not left behind.
+func.func @on_buffers(%x: memref<1x16xf32>, %s: memref<4x2xi8>, %z: memref<1x4xf32>) {
+  // expected-error @+1 {{whose kernel takes tensors of static shapes}}
+  onebit.packed_sign_product ins(%x, %s : memref<1x16xf32>, memref<4x2xi8>) outs(%z : memref<1x4xf32>)
+         packing(#onebit.sign_packing<word = 8, order = lsb_first, negative = 1>)
+         schedule(#onebit.cpu_sign_vector_schedule<tile_rows = 1, block_rows = 1, chunk_bytes = 1, masked_adds = true>)
+  return
+}
