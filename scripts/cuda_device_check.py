@@ -113,10 +113,14 @@ def prepare(args):
     decoder_cases = [(form, dtype, kv_heads, "eager") for form in decode.FORMS
                      for dtype in DTYPES for kv_heads in (2, None)]
     decoder_cases += [("optimum", dtype, 2, "sdpa") for dtype in DTYPES]
-    decoder_cases += [("onebit", "float16", 16, "long"), ("onebit", "float16", 2, "t4")]
+    # The long case once more without index checks: their cost per step.
+    decoder_cases += [("onebit", "float16", 16, "long"), ("onebit", "float16", 16, "long-nochecks"),
+                      ("onebit", "float16", 2, "t4")]
     for form, dtype, kv_heads, attention in decoder_cases if "decoders" in parts else []:
         name = f"decoder-{form}-{dtype}-kv{kv_heads or 4}-{attention}"
         window, prompt, flags, session = DECODER_WINDOW, DECODER_PROMPT, [], None
+        if attention == "long-nochecks":
+            attention, flags = "long", ["--index-checks=false"]
         config = models.LlamaConfig(vocab_size=256, d_model=256, n_layers=2,
                                     n_heads=4, ffn=512, n_kv_heads=kv_heads)
         if attention == "t4":
@@ -139,6 +143,26 @@ def prepare(args):
         manifest["decoders"].append({"name": name, "dtype": dtype, "window": window,
                                      "prompt": prompt, "session": session or window})
         print(f"compiled {name}")
+
+    # A gather of token ids from the model's input: ids out of range must
+    # be reported by the run (the index check copied back from the GPU).
+    if "hostile" in parts:
+        from onnx import TensorProto, helper
+        (out / "hostile").mkdir()
+        table = numpy_helper.from_array(
+            np.arange(64 * 8, dtype=np.float32).reshape(64, 8), "table")
+        graph = helper.make_graph(
+            [helper.make_node("Gather", ["table", "ids"], ["y"], name="embed")], "embedding",
+            [helper.make_tensor_value_info("ids", TensorProto.INT64, [1, 4])],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 8])], [table])
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+        model.ir_version = 8
+        onnx.save(model, str(out / "hostile" / "embedding.onnx"))
+        error = compile_(out / "hostile" / "embedding.onnx", out / "hostile" / "embedding.so")
+        if error:
+            manifest["compile_failures"].append(["embedding", error])
+        else:
+            manifest["hostile"] = ["embedding"]
 
     data = Path(args.node_data)
     tests = sorted(p for p in data.iterdir() if "node" in parts
@@ -247,6 +271,10 @@ def run(args):
         ok = check_decoder(out / "decoders", case)
         decoder_passed += ok
         decoder_failed += not ok
+    for name in manifest.get("hostile", []) if "hostile" in parts else []:
+        ok = check_index_errors(out / "hostile", name)
+        decoder_passed += ok
+        decoder_failed += not ok
     print(f"models: {passed} passed, {failed} failed "
           f"({len(manifest['compile_failures'])} did not compile here)")
     print(f"node tests: {node_passed} passed, {node_failed} failed")
@@ -254,6 +282,30 @@ def run(args):
     total_failed = failed + node_failed + decoder_failed
     print(f"{passed + node_passed + decoder_passed} passed, {total_failed} failed")
     return 1 if total_failed else 0
+
+
+def check_index_errors(folder, name):
+    """Ids in range (negative ones included) as onnxruntime gives them; ids
+    out of range an error naming the node, the input and the value, after
+    which the model still runs."""
+    import onnxruntime as ort
+    from onebit.runtime import Model, RuntimeError_
+    model = Model(folder / f"{name}.so")
+    reference = ort.InferenceSession(str(folder / f"{name}.onnx"),
+                                     providers=["CPUExecutionProvider"])
+    good = np.array([[0, 63, -1, -64]], np.int64)
+    ok = np.array_equal(model.run({"ids": good})["y"], reference.run(None, {"ids": good})[0])
+    reported = 0
+    for bad in (64, -65, 2**40):
+        try:
+            model.run({"ids": np.array([[1, bad, 2, 3]], np.int64)})
+        except RuntimeError_ as e:
+            reported += f"input 'ids': index {bad} (element 1) is out of range" in str(e)
+    ok &= reported == 3 and np.array_equal(model.run({"ids": good})["y"],
+                                           reference.run(None, {"ids": good})[0])
+    print(f"{name + ' (index checks)':40s} {'ok' if ok else 'FAIL'}"
+          f"{'' if reported == 3 else f' ({reported} of 3 reported)'}")
+    return ok
 
 
 def check_decoder(folder, case):
@@ -311,12 +363,12 @@ def main():
     p.add_argument("--compiler", default=str(ROOT / "build/bin/onebit-compile"))
     p.add_argument("--arch", default="sm_90")
     p.add_argument("--node-data", default="/usr/share/libonnx-testdata/data/node")
-    p.add_argument("--only", default="models,node,decoders",
+    p.add_argument("--only", default="models,node,decoders,hostile",
                    help="comma-separated parts to prepare (default: all)")
     r = sub.add_parser("run", help="run them on the GPU and compare with onnxruntime")
     r.add_argument("dir")
     r.add_argument("--repeat", type=int, default=50)
-    r.add_argument("--only", default="models,node,decoders",
+    r.add_argument("--only", default="models,node,decoders,hostile",
                    help="comma-separated parts to run (default: all)")
     args = parser.parse_args()
     return prepare(args) if args.command == "prepare" else run(args)

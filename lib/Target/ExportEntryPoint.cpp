@@ -53,6 +53,15 @@ struct OneBitExportEntryPointPass
       bool state = attrs && attrs.get(kStateAttrName);
       if (state)
         role = "state";
+      ArrayAttr checks =
+          attrs ? attrs.getAs<ArrayAttr>(kIndexChecksAttrName) : nullptr;
+      if (checks) {
+        role = "check";
+        if (index + 1 != type.getNumResults())
+          return func.emitError()
+                 << "result " << index << " holds index checks, but only "
+                    "the last result may";
+      }
       bool shaped = tensor && (state ? tensor.getNumDynamicDims() <= 1
                                      : tensor.hasStaticShape());
       if (!shaped || !isRuntimeDType(dtype))
@@ -60,7 +69,8 @@ struct OneBitExportEntryPointPass
                << role << " " << index << " has type " << valueType
                << "; a model library needs static shapes "
                   "of supported types";
-      std::string name = role.str() + std::to_string(index);
+      std::string name =
+          checks ? "index_checks" : role.str() + std::to_string(index);
       if (attrs)
         if (auto onnxName = attrs.getAs<StringAttr>(kONNXNameAttr))
           name = onnxName.str();
@@ -69,6 +79,28 @@ struct OneBitExportEntryPointPass
       for (int64_t dim : tensor.getShape())
         os << " " << (ShapedType::isDynamic(dim) ? -1 : dim);
       os << "\n";
+      // The segments of an index-check result, for the runtime's errors.
+      if (checks) {
+        int64_t total = 0;
+        for (Attribute attr : checks) {
+          auto check = dyn_cast<IndexCheckAttr>(attr);
+          if (!check)
+            return func.emitError() << "result " << index << ": "
+                                    << kIndexChecksAttrName
+                                    << " holds " << attr
+                                    << ", not a #onebit.index_check";
+          StringRef what = check.getWhat().getValue();
+          os << "index " << check.getDim() << " " << check.getCount() << " "
+             << what.size() << ":" << what << "\n";
+          total += check.getCount();
+        }
+        if (tensor.getRank() != 1 || tensor.getDimSize(0) != total ||
+            !tensor.getElementType().isInteger(64))
+          return func.emitError()
+                 << "result " << index << " holds index checks of " << total
+                 << " indices, so it must be tensor<" << total
+                 << "xi64>, not " << valueType;
+      }
       return success();
     };
     for (unsigned i = 0; i < type.getNumInputs(); ++i)
@@ -82,6 +114,8 @@ struct OneBitExportEntryPointPass
     // Recorded in the signature; the LLVM translation has no use for it.
     for (unsigned i = 0; i < type.getNumInputs(); ++i)
       func.removeArgAttr(i, kStateAttrName);
+    for (unsigned i = 0; i < type.getNumResults(); ++i)
+      func.removeResultAttr(i, kIndexChecksAttrName);
     module->setAttr(kSignatureAttrName,
                     StringAttr::get(&getContext(), signature));
     func->setAttr("llvm.emit_c_interface", UnitAttr::get(&getContext()));

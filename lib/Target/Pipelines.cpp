@@ -1,6 +1,7 @@
 //===- Pipelines.cpp - pieces the target pipelines share ------------------===//
 
 #include "onebit/Target/Pipelines.h"
+#include "onebit/Target/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
@@ -23,6 +24,7 @@ void mlir::onebit::addBufferizationPasses(OpPassManager &modulePm) {
   bufferize.functionBoundaryTypeConversion =
       bufferization::LayoutMapOption::IdentityLayoutMap;
   modulePm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  modulePm.addNestedPass<func::FuncOp>(createOneBitCopyRepeatedResults());
   bufferization::BufferResultsToOutParamsPassOptions outParams;
   outParams.modifyPublicFunctions = true;
   outParams.hoistStaticAllocs = true;

@@ -68,13 +68,55 @@ def _dtype_names(lib) -> list:
         names.append(name)
 
 
+def check_library_file(path: str) -> None:
+    """Raises ``RuntimeError_`` unless ``path`` is a regular file holding a
+    64-bit little-endian ELF shared object whose headers and segments lie
+    inside the file: dlopen maps what the program headers say, and a
+    truncated library faults (SIGBUS) inside the loader instead of failing.
+    onebit-run makes the same check (tools/onebit-run/LibraryFile.cpp)."""
+    import stat
+    import struct
+
+    def refuse(reason):
+        raise RuntimeError_(f"cannot load {path}: {reason}")
+    try:
+        info = os.stat(path)
+    except OSError as error:
+        refuse(error.strerror)
+    if not stat.S_ISREG(info.st_mode):
+        refuse("not a regular file")
+    size = info.st_size
+    with open(path, "rb") as f:
+        header = f.read(64)
+        if len(header) < 64 or header[:4] != b"\x7fELF":
+            refuse("not a shared library (no ELF header)")
+        # e_ident: class 2 = 64-bit, data 1 = little-endian; e_type 3 = ET_DYN.
+        (e_type,) = struct.unpack_from("<H", header, 16)
+        if header[4] != 2 or header[5] != 1 or e_type != 3:
+            refuse("not a 64-bit little-endian shared library")
+        phoff, shoff = struct.unpack_from("<QQ", header, 32)
+        phentsize, phnum, shentsize, shnum = struct.unpack_from("<HHHH", header, 54)
+        if phentsize != 56 or phoff + phnum * 56 > size or (
+                shnum and (shentsize != 64 or shoff + shnum * 64 > size)):
+            refuse(f"truncated or corrupt (its ELF headers lie outside the file's {size} bytes)")
+        f.seek(phoff)
+        table = f.read(phnum * 56)
+        for i in range(phnum):
+            offset, _, _, filesz = struct.unpack_from("<QQQQ", table, i * 56 + 8)
+            if offset + filesz > size:
+                refuse(f"truncated or corrupt (a segment of {filesz} bytes at offset "
+                       f"{offset} lies outside the file's {size} bytes)")
+
+
 class Model:
     """A compiled model library, opened once; ``run`` may be called often."""
 
     def __init__(self, path: str):
         self._handle = None
         # A bare file name would be searched on the library path, not here.
-        self._lib = ctypes.CDLL(os.path.abspath(str(path)))
+        path = os.path.abspath(str(path))
+        check_library_file(path)
+        self._lib = ctypes.CDLL(path)
         lib = self._lib
         self._dtypes = _dtype_names(lib)
         lib.onebit_model_open.restype = ctypes.c_void_p

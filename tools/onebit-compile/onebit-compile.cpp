@@ -25,6 +25,7 @@
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
@@ -117,6 +118,27 @@ cl::list<std::string> inputShapes(
              "e.g. --input-shape input_ids=1x16 (repeatable; for a decoder, "
              "input_ids=1xT makes a step of T tokens, docs/decoding.md)"),
     cl::value_desc("name=DIMxDIM..."), cl::cat(category));
+cl::opt<std::string> externalDataDir(
+    "external-data-dir",
+    cl::desc("Directory the model's external data is read from (default: "
+             "the model's own directory); files whose real path, symlinks "
+             "resolved, lies outside it are refused"),
+    cl::value_desc("dir"), cl::init(""), cl::cat(category));
+cl::opt<std::string> apiName(
+    "name",
+    cl::desc("Also export the library's C API under this prefix "
+             "(NAME_model_open, NAME_session_create, ...; onebit_runtime.h's "
+             "ONEBIT_DECLARE_MODEL_API(NAME) declares them), so that one "
+             "program can link several model libraries"),
+    cl::value_desc("NAME"), cl::init(""), cl::cat(category));
+cl::opt<bool> indexChecks(
+    "index-checks",
+    cl::desc("Check at run time the indices a gather takes from the model's "
+             "inputs (token ids, positions): a run with one out of range "
+             "fails naming the node, the input and the value (default). "
+             "false: no check, an index out of range reads out of bounds "
+             "(only to measure the checks' cost)"),
+    cl::init(true), cl::cat(category));
 cl::opt<int64_t> maxSeqLen(
     "max-seq-len",
     cl::desc("Decoders: the window, most positions a session holds "
@@ -215,6 +237,18 @@ int main(int argc, char **argv) {
     return 1;
   }
   options.decoderRows = maxSeqLen ? int64_t(maxSeqLen) : 2048;
+  options.externalDataDirectory = externalDataDir;
+  options.indexChecks = indexChecks;
+  if (!apiName.empty() &&
+      (!(llvm::isAlpha(apiName[0]) || apiName[0] == '_') ||
+       !llvm::all_of(apiName, [](char c) {
+         return llvm::isAlnum(c) || c == '_';
+       }))) {
+    llvm::errs() << "onebit-compile: --name '" << apiName
+                 << "' is not a C identifier (letters, digits and '_', not "
+                    "starting with a digit)\n";
+    return 1;
+  }
   for (const std::string &spec : inputShapes) {
     std::string error;
     if (failed(onebit::parseInputShape(spec, options, error))) {
@@ -337,9 +371,9 @@ int main(int argc, char **argv) {
       return 1;
     if (target == Target::CUDA
             ? failed(onebit::linkCUDASharedLibrary(*object, outputFile,
-                                                   module->getLoc()))
+                                                   module->getLoc(), apiName))
             : failed(onebit::linkCPUSharedLibrary(*object, outputFile,
-                                                  module->getLoc())))
+                                                  module->getLoc(), apiName)))
       return 1;
     return 0;
   }

@@ -2,9 +2,9 @@
 
 #include "Npy.h"
 
+#include <cstdint>
 #include <cstring>
 #include <fstream>
-#include <sstream>
 
 using namespace onebit_run;
 
@@ -23,7 +23,8 @@ const DTypeCode kCodes[] = {
     {"|i1", ONEBIT_INT8, 1},    {"|u1", ONEBIT_UINT8, 1},
     {"|b1", ONEBIT_BOOL, 1}};
 
-/// The value of `key` in the header dict, up to the next ',' or ')' pair.
+/// The text after `'key':` in the header dict, up to the ',' or '}' that
+/// ends it (a tuple's commas included), trimmed; empty if absent.
 std::string findValue(const std::string &header, const std::string &key) {
   size_t at = header.find("'" + key + "'");
   if (at == std::string::npos)
@@ -31,68 +32,126 @@ std::string findValue(const std::string &header, const std::string &key) {
   at = header.find(':', at);
   if (at == std::string::npos)
     return "";
-  size_t end = header[header.find_first_not_of(" ", at + 1)] == '('
-                   ? header.find(')', at) + 1
-                   : header.find(',', at);
-  return header.substr(at + 1, end - at - 1);
+  size_t start = header.find_first_not_of(' ', at + 1);
+  if (start == std::string::npos)
+    return "";
+  size_t end = header[start] == '(' ? header.find(')', start)
+                                    : header.find_first_of(",}", start);
+  if (end == std::string::npos)
+    return "";
+  if (header[start] == '(')
+    ++end;
+  size_t last = header.find_last_not_of(' ', end - 1);
+  return header.substr(start, last + 1 - start);
+}
+
+/// A shape tuple "(2, 3)", "(4,)" or "()": non-negative dims whose element
+/// count times `elementSize` fits int64.
+bool parseShape(const std::string &text, int64_t elementSize,
+                std::vector<int64_t> &shape, int64_t &bytes) {
+  if (text.size() < 2 || text.front() != '(' || text.back() != ')')
+    return false;
+  shape.clear();
+  bytes = elementSize;
+  size_t at = 1;
+  while (true) {
+    while (at < text.size() && text[at] == ' ')
+      ++at;
+    if (text[at] == ')')
+      return at + 1 == text.size();
+    size_t digits = at;
+    int64_t dim = 0;
+    while (at < text.size() && text[at] >= '0' && text[at] <= '9') {
+      if (dim > (INT64_MAX - 9) / 10)
+        return false;
+      dim = dim * 10 + (text[at++] - '0');
+    }
+    if (at == digits)
+      return false;
+    if (dim != 0 && bytes > INT64_MAX / dim)
+      return false;
+    bytes *= dim;
+    shape.push_back(dim);
+    while (at < text.size() && text[at] == ' ')
+      ++at;
+    if (text[at] == ',')
+      ++at;
+    else if (text[at] != ')')
+      return false;
+  }
 }
 
 } // namespace
 
 bool onebit_run::readNpy(const std::string &path, NpyArray &array,
                          std::string &error) {
-  std::ifstream in(path, std::ios::binary);
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) {
     error = "cannot open '" + path + "'";
     return false;
   }
+  int64_t fileSize = in.tellg();
+  in.seekg(0);
   char magic[8];
-  if (!in.read(magic, 8) || std::memcmp(magic, "\x93NUMPY", 6) != 0) {
+  if (fileSize < 10 || !in.read(magic, 8) ||
+      std::memcmp(magic, "\x93NUMPY", 6) != 0 || magic[6] < 1 ||
+      magic[6] > 3) {
     error = "'" + path + "' is not a .npy file";
     return false;
   }
-  uint32_t headerLength = 0;
-  if (magic[6] == 1) {
-    uint16_t length;
-    in.read(reinterpret_cast<char *>(&length), 2);
-    headerLength = length;
-  } else {
-    in.read(reinterpret_cast<char *>(&headerLength), 4);
+  // Version 1 has a 2-byte header length, versions 2 and 3 a 4-byte one
+  // (little-endian).
+  unsigned char lengthBytes[4] = {0, 0, 0, 0};
+  int64_t lengthSize = magic[6] == 1 ? 2 : 4;
+  if (!in.read(reinterpret_cast<char *>(lengthBytes), lengthSize)) {
+    error = "'" + path + "' is truncated";
+    return false;
+  }
+  int64_t headerLength = lengthBytes[0] | lengthBytes[1] << 8 |
+                         int64_t(lengthBytes[2]) << 16 |
+                         int64_t(lengthBytes[3]) << 24;
+  int64_t dataStart = 8 + lengthSize + headerLength;
+  if (dataStart > fileSize) {
+    error = "'" + path + "' is truncated (its header runs past the end)";
+    return false;
   }
   std::string header(headerLength, '\0');
   if (!in.read(header.data(), headerLength)) {
     error = "'" + path + "' is truncated";
     return false;
   }
-  if (findValue(header, "fortran_order").find("True") != std::string::npos) {
+  if (findValue(header, "fortran_order") == "True") {
     error = "'" + path + "' is in Fortran order; save it in C order";
     return false;
   }
   std::string descr = findValue(header, "descr");
   int64_t size = 0;
   for (const DTypeCode &code : kCodes)
-    if (descr.find(code.descr) != std::string::npos) {
+    if (descr == std::string("'") + code.descr + "'") {
       array.dtype = code.dtype;
       size = code.size;
     }
   if (!size) {
-    error = "'" + path + "' has the unsupported dtype " + descr;
+    error = "'" + path + "' has the unsupported dtype " +
+            (descr.empty() ? std::string("(none)") : descr);
     return false;
   }
+  int64_t bytes = 0;
   std::string shape = findValue(header, "shape");
-  array.shape.clear();
-  std::stringstream dims(shape.substr(shape.find('(') + 1));
-  int64_t dim;
-  char separator;
-  while (dims >> dim) {
-    array.shape.push_back(dim);
-    dims >> separator;
+  if (!parseShape(shape, size, array.shape, bytes)) {
+    error = "'" + path + "' has the malformed or too large shape " +
+            (shape.empty() ? std::string("(none)") : shape);
+    return false;
   }
-  int64_t count = 1;
-  for (int64_t d : array.shape)
-    count *= d;
-  array.data.resize(count * size);
-  if (!in.read(array.data.data(), array.data.size())) {
+  // Checked before allocating: a header may claim any shape.
+  if (bytes > fileSize - dataStart) {
+    error = "'" + path + "' is truncated: its shape needs " +
+            std::to_string(bytes) + " bytes of data, the file holds " +
+            std::to_string(fileSize - dataStart);
+    return false;
+  }
+  array.data.resize(bytes);
+  if (!in.read(array.data.data(), bytes)) {
     error = "'" + path + "' is truncated";
     return false;
   }

@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "LibraryFile.h"
 #include "Npy.h"
 #include "onebit/Runtime/onebit_runtime.h"
 
@@ -104,6 +105,9 @@ int main(int argc, char **argv) {
   std::string path = llvm::sys::path::is_absolute(libraryPath)
                          ? std::string(libraryPath)
                          : "./" + libraryPath;
+  std::string error;
+  if (!checkLibraryFile(path, error))
+    return fail("cannot load " + libraryPath + ": " + error);
   void *library = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!library)
     return fail(llvm::Twine("cannot load ") + libraryPath + ": " + dlerror());

@@ -153,6 +153,36 @@ const char *onebit_dtype_name(onebit_dtype dtype);
 /* Bytes per element (bool: 1). */
 int32_t onebit_dtype_size(onebit_dtype dtype);
 
+/* What the library was compiled for: "cpu" or "cuda". */
+const char *onebit_model_device(void);
+
+/*--- Several models in one program -----------------------------------------
+ *
+ * Every library exports the functions above. A library compiled with
+ * `onebit-compile --name NAME` also exports each under NAME_ in place of
+ * onebit_ (NAME_model_open, NAME_session_create, ...), bound to its own
+ * model, so that a program linking several libraries calls each one's:
+ *
+ *   ONEBIT_DECLARE_MODEL_API(first)   // first_model_open, ...
+ *   ONEBIT_DECLARE_MODEL_API(second)
+ *   onebit_model *a = first_model_open(), *b = second_model_open();
+ *
+ * docs/examples/two_models.c links two models and runs both. */
+#define ONEBIT_API_NAMES(X, arg)                                              \
+  X(arg, model_open) X(arg, model_close) X(arg, model_last_error)             \
+  X(arg, model_num_inputs) X(arg, model_num_outputs)                          \
+  X(arg, model_input_info) X(arg, model_output_info) X(arg, model_run)        \
+  X(arg, model_time) X(arg, model_window) X(arg, model_device)                \
+  X(arg, session_create) X(arg, session_free) X(arg, session_last_error)      \
+  X(arg, session_position) X(arg, session_max_len)                            \
+  X(arg, session_vocab_size) X(arg, session_reset) X(arg, session_prefill)    \
+  X(arg, session_decode) X(arg, session_time) X(arg, dtype_name)              \
+  X(arg, dtype_size)
+#define ONEBIT_DECLARE_PREFIXED_(prefix, name)                                \
+  __typeof__(onebit_##name) prefix##_##name;
+#define ONEBIT_DECLARE_MODEL_API(prefix)                                      \
+  ONEBIT_API_NAMES(ONEBIT_DECLARE_PREFIXED_, prefix)
+
 #ifdef __cplusplus
 }
 #endif

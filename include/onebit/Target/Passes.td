@@ -33,9 +33,43 @@ def OneBitExportEntryPoint : Pass<"onebit-export-entry-point", "::mlir::ModuleOp
     state 10:past_key.0 float32 4 1 2 -1 16
     ```
 
+    Index checks (`#onebit.index_check`, the importer's guard of indices
+    that come from the model's inputs) are the last result, a `check` line
+    followed by one `index <dim> <count> <what>` line per segment; the
+    runtime passes its own buffer for it and fails a run whose indices were
+    out of range, naming `what` and the value:
+
+    ```
+    output 6:logits float32 3 1 1 32
+    check 12:index_checks int64 1 1
+    index 32000 1 65:ONNX node 'embed' (Gather): input 'input_ids'
+    ```
+
     Fails with an error naming the function if it has dynamic shapes
     elsewhere.
   }];
+}
+
+def OneBitCopyRepeatedResults
+    : Pass<"onebit-copy-repeated-results", "::mlir::func::FuncOp"> {
+  let summary = "Give every repetition of a returned buffer its own copy";
+  let description = [{
+    A graph may list one tensor as several outputs (legal ONNX); once
+    bufferized, its function returns one memref several times, which
+    upstream's `buffer-results-to-out-params` does not handle, and each
+    output has its own caller buffer anyway. Every repetition after the
+    first becomes a `memref.alloc` filled by `memref.copy`. Runs between
+    one-shot bufferization and `buffer-results-to-out-params`.
+
+    ```mlir
+    return %0, %0 : memref<2xf32>, memref<2xf32>
+    // becomes
+    %alloc = memref.alloc() : memref<2xf32>
+    memref.copy %0, %alloc : memref<2xf32> to memref<2xf32>
+    return %0, %alloc : memref<2xf32>, memref<2xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
 }
 
 #endif // ONEBIT_TARGET_PASSES_TD

@@ -2,6 +2,8 @@
 
 #include "GraphImporter.h"
 #include "HostFolder.h"
+#include "Ops/OpHelpers.h"
+#include "SchemaCheck.h"
 #include "onebit/Utils/DTypes.h"
 #include "onebit/Utils/DecoderForms.h"
 
@@ -27,7 +29,11 @@ GraphImporter::GraphImporter(MLIRContext *context,
     : context(context), model(model), options(options),
       fileLoc(FileLineColLoc::get(context, modelPath, 0, 0)),
       tensors(context, llvm::sys::path::parent_path(modelPath).str(),
-              options.resourceThreshold) {
+              options.externalDataDirectory.empty()
+                  ? llvm::sys::path::parent_path(modelPath).str()
+                  : options.externalDataDirectory,
+              options.resourceThreshold),
+      attributeTensors(tensors.withoutResources()) {
   registerElementwiseConverters(converters);
   registerShapeConverters(converters);
   registerLinearConverters(converters);
@@ -72,6 +78,16 @@ OwningOpRef<ModuleOp> GraphImporter::import() {
     return nullptr;
   }
 
+  // Opset imports (and so every opset onebit supports) need IR version 3.
+  if (model.ir_version() < 3) {
+    emitError(fileLoc) << "the model's ir_version " << model.ir_version()
+                       << " is not a valid ONNX IR version for opset "
+                       << defaultOpset->second;
+    return nullptr;
+  }
+  if (failed(checkUniqueNames()))
+    return nullptr;
+
   OpBuilder builder(context);
   OwningOpRef<ModuleOp> module = ModuleOp::create(fileLoc);
   builder.setInsertionPointToEnd(module->getBody());
@@ -89,6 +105,33 @@ OwningOpRef<ModuleOp> GraphImporter::import() {
   if (failed(importOutputs(func, builder)))
     return nullptr;
   return module;
+}
+
+LogicalResult GraphImporter::checkUniqueNames() {
+  // Later definitions would silently replace earlier ones.
+  llvm::StringSet<> inputs, initializers;
+  for (const onnx::ValueInfoProto &input : model.graph().input())
+    if (!inputs.insert(input.name()).second)
+      return emitError(NameLoc::get(StringAttr::get(context, input.name()),
+                                    fileLoc))
+             << "graph input '" << input.name() << "' is listed twice";
+  for (const onnx::TensorProto &tensor : model.graph().initializer())
+    if (!initializers.insert(tensor.name()).second)
+      return emitError(NameLoc::get(StringAttr::get(context, tensor.name()),
+                                    fileLoc))
+             << "initializer '" << tensor.name() << "' is defined twice";
+  for (const auto &[name, shape] : options.inputShapes)
+    if (!inputs.contains(name) || initializers.contains(name)) {
+      std::string names;
+      for (const onnx::ValueInfoProto &input : model.graph().input())
+        if (!initializers.contains(input.name()))
+          names += (names.empty() ? "'" : ", '") + input.name() + "'";
+      return emitError(fileLoc)
+             << "--input-shape names '" << name
+             << "', which is not a graph input (the inputs: "
+             << (names.empty() ? "none" : names) << ")";
+    }
+  return success();
 }
 
 int64_t GraphImporter::getDecoderTokens() const {
@@ -201,6 +244,10 @@ LogicalResult GraphImporter::importInputs(func::FuncOp func,
                                  "--input-shape "
                               << input.name() << "=DIMxDIM...";
       for (const auto &dim : tensorType.shape().dim()) {
+        if (dim.has_dim_value() && dim.dim_value() < 0)
+          return emitError(loc) << "graph input '" << input.name()
+                                << "' has the negative dimension "
+                                << dim.dim_value();
         if (!dim.has_dim_value())
           return emitError(loc)
                  << "graph input '" << input.name()
@@ -264,16 +311,31 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node,
              << "' is not produced by any earlier node, graph input or "
                 "initializer";
 
-  // A standard op must exist in the model's opset (ONNX's schemas say).
-  if (domain.empty() &&
-      !onnx::OpSchemaRegistry::Schema(node.op_type(), importer.getOpset(), "")) {
+  for (auto [i, output] : llvm::enumerate(node.output())) {
+    if (output.empty())
+      continue;
+    bool repeated = llvm::count(node.output(), output) > 1;
+    if (repeated || lookup(output))
+      return importer.emitError()
+             << "output '" << output << "' is "
+             << (repeated ? "listed twice"
+                          : "already defined by an earlier node, graph "
+                            "input or initializer");
+  }
+
+  // A standard op must exist in the model's opset and match its schema.
+  if (domain.empty()) {
+    const onnx::OpSchema *schema =
+        onnx::OpSchemaRegistry::Schema(node.op_type(), importer.getOpset(), "");
     const onnx::OpSchema *latest =
         onnx::OpSchemaRegistry::Schema(node.op_type(), INT_MAX, "");
-    if (latest)
+    if (!schema && latest)
       return importer.emitError()
              << "operator '" << node.op_type() << "' does not exist in opset "
              << importer.getOpset() << " (it starts at opset "
              << latest->SinceVersion() << ")";
+    if (schema && failed(checkNodeAgainstSchema(importer, *schema)))
+      return failure();
   }
   auto converter = converters.find(key);
   if (converter != converters.end()) {
@@ -410,6 +472,16 @@ LogicalResult GraphImporter::importOutputs(func::FuncOp func,
       return emitError(loc) << "graph output '" << output.name()
                             << "' is not produced by any node";
     RankedTensorType type = value->getType();
+    if (output.type().has_tensor_type()) {
+      int32_t declared = output.type().tensor_type().elem_type();
+      Type declaredType = getElementType(context, declared);
+      if (declaredType != type.getElementType())
+        return emitError(loc)
+               << "graph output '" << output.name() << "' is declared "
+               << describeONNXType(declared) << ", but its value is "
+               << describeONNXType(
+                      getONNXType(type.getElementType(), value->isUnsigned));
+    }
     if (output.type().has_tensor_type() &&
         output.type().tensor_type().has_shape()) {
       const auto &shape = output.type().tensor_type().shape();
@@ -429,6 +501,23 @@ LogicalResult GraphImporter::importOutputs(func::FuncOp func,
     dtypes.push_back(StringAttr::get(
         context, getNumpyDTypeName(type.getElementType(), value->isUnsigned)));
   }
+  // Index checks: one last result, the offenders of every check in order.
+  SmallVector<Attribute> checks;
+  if (!indexChecks.empty()) {
+    SmallVector<Value> offenders;
+    for (const IndexCheck &check : indexChecks) {
+      offenders.push_back(check.offenders);
+      checks.push_back(IndexCheckAttr::get(
+          context, check.dim,
+          cast<RankedTensorType>(check.offenders.getType()).getDimSize(0),
+          StringAttr::get(context, check.what)));
+    }
+    TosaBuilder tosa(builder, fileLoc);
+    Value all = offenders.size() == 1 ? offenders.front()
+                                      : tosa.concat(offenders, 0);
+    results.push_back(all);
+    types.push_back(all.getType());
+  }
   func::ReturnOp::create(builder, fileLoc, results);
   func.setFunctionType(
       builder.getFunctionType(func.getArgumentTypes(), types));
@@ -437,5 +526,8 @@ LogicalResult GraphImporter::importOutputs(func::FuncOp func,
                        StringAttr::get(context, output.name()));
     func.setResultAttr(index, kONNXTypeAttr, dtypes[index]);
   }
+  if (!checks.empty())
+    func.setResultAttr(types.size() - 1, kIndexChecksAttrName,
+                       ArrayAttr::get(context, checks));
   return success();
 }

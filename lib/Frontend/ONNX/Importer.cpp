@@ -1,6 +1,7 @@
 //===- Importer.cpp - ONNX models to MLIR ---------------------------------===//
 
 #include "onebit/Frontend/ONNX/Importer.h"
+#include "ExternalData.h"
 #include "GraphImporter.h"
 #include "onebit/Dialect/OneBit/IR/OneBitDialect.h"
 
@@ -16,6 +17,7 @@
 #include <google/protobuf/io/coded_stream.h>
 
 #include <climits>
+#include <exception>
 
 using namespace mlir;
 using namespace mlir::onebit;
@@ -94,12 +96,27 @@ OwningOpRef<ModuleOp> mlir::onebit::importONNXFile(StringRef path,
   context->loadDialect<OneBitDialect, arith::ArithDialect, func::FuncDialect,
                        tensor::TensorDialect, tosa::TosaDialect>();
   Location loc = FileLineColLoc::get(context, path, 0, 0);
-  onnx::ModelProto model;
-  StringRef extension = llvm::sys::path::extension(path);
-  bool isText = extension == ".onnxtext" || extension == ".txt";
-  if (failed(isText ? readTextModel(path, model, loc)
-                    : readBinaryModel(path, model, loc)))
+  // A FIFO would block the read, /dev/zero exhaust memory.
+  std::string error;
+  if (!onnx_import::checkRegularFile(path, error)) {
+    emitError(loc) << error;
     return nullptr;
-  onnx_import::GraphImporter importer(context, model, path, options);
-  return importer.import();
+  }
+  // libonnx's parser and schemas report some errors by throwing (numbers
+  // out of range, for one): every exception becomes a diagnostic here.
+  try {
+    onnx::ModelProto model;
+    StringRef extension = llvm::sys::path::extension(path);
+    bool isText = extension == ".onnxtext" || extension == ".txt";
+    if (failed(isText ? readTextModel(path, model, loc)
+                      : readBinaryModel(path, model, loc)))
+      return nullptr;
+    onnx_import::GraphImporter importer(context, model, path, options);
+    return importer.import();
+  } catch (const std::exception &exception) {
+    emitError(loc) << "cannot import the model: " << exception.what();
+  } catch (...) {
+    emitError(loc) << "cannot import the model: an unknown error";
+  }
+  return nullptr;
 }

@@ -2,6 +2,7 @@
 
 #include "NodeImporter.h"
 #include "GraphImporter.h"
+#include "Ops/OpHelpers.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Tosa/IR/TosaOps.h"
@@ -124,6 +125,44 @@ void NodeImporter::setKnownOutput(unsigned index, DenseElementsAttr value,
   // tensors, which TOSA does not allow (they are never used at run time).
   Value constant = arith::ConstantOp::create(builder, loc, value);
   setOutput(index, ImportedValue{constant, isUnsigned, value});
+}
+
+Value NodeImporter::guardIndices(const ImportedValue &indices, int64_t dim) {
+  Value wide = widenInteger(tosa, indices.value, indices.isUnsigned, 64);
+  Type i64 = builder.getI64Type();
+  Type i1 = builder.getI1Type();
+  if (wide.getType() != indices.getType().clone(i64))
+    wide = tosa.cast(wide, i64);
+  if (!graph.checksIndices())
+    return wide;
+  int64_t rank = indices.getType().getRank();
+  Value inRange = tosa.binary<tosa::LogicalAndOp>(
+      tosa.binary<tosa::GreaterEqualOp>(wide, tosa.scalar(i64, -dim, rank),
+                                        i1),
+      tosa.binary<tosa::GreaterOp>(tosa.scalar(i64, dim, rank), wide, i1),
+      i1);
+  Value zero = tosa.scalar(i64, 0, rank);
+  Value safe = buildSelect(tosa, inRange, wide, zero);
+  // One check per indices and dimension: rotary tables gathered by the
+  // same positions in every layer are reported once.
+  if (!graph.hasIndexCheck(indices.value, dim)) {
+    const std::string &name = node.input(1);
+    std::string what = "ONNX node '" +
+                       cast<NameLoc>(loc).getName().str() + "' (" +
+                       node.op_type() + "): " +
+                       (isa<BlockArgument>(indices.value)
+                            ? "input '" + name + "'"
+                            : "'" + name + "' (computed from the inputs)");
+    Value offenders = tosa.reshape(buildSelect(tosa, inRange, zero, wide),
+                                   {indices.getType().getNumElements()});
+    graph.addIndexCheck(indices.value, dim, offenders, what);
+  }
+  return safe;
+}
+
+ElementsAttr NodeImporter::readTensor(const onnx::TensorProto &tensor,
+                                      std::string &error) {
+  return graph.getAttributeTensorReader().read(tensor, error);
 }
 
 FailureOr<Type> NodeImporter::convertElementType(int32_t onnxType) {

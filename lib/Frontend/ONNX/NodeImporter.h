@@ -84,6 +84,19 @@ public:
   void setKnownOutput(unsigned index, DenseElementsAttr value,
                       bool isUnsigned = false);
 
+  /// Integer indices known only at run time, into a dimension of `dim`
+  /// positions: returns them as i64 with every index outside [-dim, dim)
+  /// replaced by 0, so that the gather they feed reads inside its data, and
+  /// has the compiled model report those indices (its run fails naming the
+  /// node, the indices and the value; GraphImporter::addIndexCheck). With
+  /// ImportOptions::indexChecks off, only widens them.
+  Value guardIndices(const ImportedValue &indices, int64_t dim);
+
+  /// A tensor attribute's value as a dense attribute (external data read
+  /// as the model's initializers are), or null with `error` saying why.
+  ElementsAttr readTensor(const onnx::TensorProto &tensor,
+                          std::string &error);
+
   /// Converts an ONNX element type, or reports it as unsupported.
   FailureOr<Type> convertElementType(int32_t onnxType);
 

@@ -1,6 +1,7 @@
 //===- TensorReader.cpp - ONNX tensors to MLIR attributes -----------------===//
 
 #include "TensorReader.h"
+#include "ExternalData.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/Builders.h"
@@ -107,6 +108,26 @@ static std::vector<char> getTypedFieldBytes(const onnx::TensorProto &tensor,
   return bytes;
 }
 
+FailureOr<SmallVector<int64_t>>
+mlir::onebit::onnx_import::checkDims(
+    const google::protobuf::RepeatedField<int64_t> &dims, std::string &error) {
+  SmallVector<int64_t> shape;
+  int64_t elements = 1;
+  for (int64_t dim : dims) {
+    if (dim < 0) {
+      error = "has the negative dimension " + std::to_string(dim);
+      return failure();
+    }
+    if (dim != 0 && elements > INT64_MAX / dim) {
+      error = "has more elements than int64 can count";
+      return failure();
+    }
+    elements *= dim;
+    shape.push_back(dim);
+  }
+  return shape;
+}
+
 ElementsAttr TensorReader::read(const onnx::TensorProto &tensor,
                                 std::string &error) {
   Type elementType = getElementType(context, tensor.data_type());
@@ -114,55 +135,31 @@ ElementsAttr TensorReader::read(const onnx::TensorProto &tensor,
     error = "unsupported element type " + std::to_string(tensor.data_type());
     return nullptr;
   }
-  SmallVector<int64_t> shape(tensor.dims().begin(), tensor.dims().end());
-  auto type = RankedTensorType::get(shape, elementType);
-  int64_t expectedBytes = type.getNumElements() * getStorageBytes(elementType);
+  FailureOr<SmallVector<int64_t>> shape = checkDims(tensor.dims(), error);
+  if (failed(shape))
+    return nullptr;
+  auto type = RankedTensorType::get(*shape, elementType);
+  int64_t elements = type.getNumElements();
+  if (elements > INT64_MAX / getStorageBytes(elementType)) {
+    error = "has more elements than fit in memory";
+    return nullptr;
+  }
+  int64_t expectedBytes = elements * getStorageBytes(elementType);
 
   // External data: mapped from its file, never copied if it becomes a
   // resource.
   if (tensor.data_location() == onnx::TensorProto::EXTERNAL) {
-    std::string location;
-    uint64_t offset = 0;
-    int64_t length = -1;
-    for (const auto &entry : tensor.external_data()) {
-      if (entry.key() == "location")
-        location = entry.value();
-      else if (entry.key() == "offset")
-        offset = std::stoull(entry.value());
-      else if (entry.key() == "length")
-        length = std::stoll(entry.value());
-    }
-    if (location.empty() || llvm::sys::path::is_absolute(location) ||
-        StringRef(location).contains("..")) {
-      error = "external data location '" + location +
-              "' must be a relative path inside the model's directory";
+    std::unique_ptr<llvm::MemoryBuffer> buffer =
+        mapExternalData(tensor, modelDirectory, allowedDirectory,
+                        expectedBytes, error);
+    if (!buffer)
       return nullptr;
-    }
-    SmallString<256> path(modelDirectory);
-    llvm::sys::path::append(path, location);
-    if (length < 0)
-      length = expectedBytes;
-    if (length != expectedBytes) {
-      error = "external data of " + std::to_string(length) +
-              " bytes, expected " + std::to_string(expectedBytes);
-      return nullptr;
-    }
-    auto buffer = llvm::MemoryBuffer::getFileSlice(path, length, offset,
-                                                   /*IsVolatile=*/false);
-    if (!buffer) {
-      error = "cannot read external data file '" + std::string(path) +
-              "': " + buffer.getError().message();
-      return nullptr;
-    }
-    if (int64_t((*buffer)->getBufferSize()) != length) {
-      error = "external data file '" + std::string(path) + "' is truncated";
-      return nullptr;
-    }
-    ArrayRef<char> bytes((*buffer)->getBufferStart(), length);
+    int64_t length = expectedBytes;
+    ArrayRef<char> bytes(buffer->getBufferStart(), length);
     if (type.getNumElements() <= resourceThreshold ||
         elementType.isInteger(1))
       return getDenseFromRaw(type, bytes);
-    std::shared_ptr<llvm::MemoryBuffer> owner = std::move(*buffer);
+    std::shared_ptr<llvm::MemoryBuffer> owner = std::move(buffer);
     AsmResourceBlob blob(
         bytes, /*dataAlignment=*/1,
         [owner](void *, size_t, size_t) mutable { owner.reset(); },

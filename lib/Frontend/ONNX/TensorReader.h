@@ -5,10 +5,12 @@
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinTypes.h"
+#include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringRef.h"
 
 #include "onnx/onnx_pb.h"
 
+#include <cstdint>
 #include <functional>
 
 namespace mlir::onebit::onnx_import {
@@ -19,13 +21,27 @@ Type getElementType(MLIRContext *context, int32_t onnxType);
 /// Whether an ONNX element type is an unsigned integer.
 bool isUnsignedType(int32_t onnxType);
 
-/// Reads ONNX tensors, inline or in external data files beside the model.
+/// The dims of an ONNX tensor or shape as a static shape, or a failure with
+/// `error` saying why (a negative dimension, an element count past int64).
+FailureOr<SmallVector<int64_t>>
+checkDims(const google::protobuf::RepeatedField<int64_t> &dims,
+          std::string &error);
+
+/// Reads ONNX tensors, inline or in external data files located relative
+/// to `modelDirectory` and lying inside `allowedDirectory` (the model's, or
+/// --external-data-dir).
 class TensorReader {
 public:
   TensorReader(MLIRContext *context, std::string modelDirectory,
-               int64_t resourceThreshold)
+               std::string allowedDirectory, int64_t resourceThreshold)
       : context(context), modelDirectory(std::move(modelDirectory)),
+        allowedDirectory(std::move(allowedDirectory)),
         resourceThreshold(resourceThreshold) {}
+
+  /// A reader of the same files that makes every tensor dense.
+  TensorReader withoutResources() const {
+    return TensorReader(context, modelDirectory, allowedDirectory, INT64_MAX);
+  }
 
   /// The tensor as an attribute: dense for small tensors, dense_resource
   /// above the threshold (external data stays memory-mapped). On failure
@@ -34,7 +50,7 @@ public:
 
 private:
   MLIRContext *context;
-  std::string modelDirectory;
+  std::string modelDirectory, allowedDirectory;
   int64_t resourceThreshold;
 };
 

@@ -20,6 +20,13 @@ typedef struct tensor_spec {
   int state;      /* a decoder's key/value cache, held by sessions */
 } tensor_spec;
 
+/* One segment of the entry's index-check result (#onebit.index_check):
+ * `count` indices into a dimension of `dim`, each 0 or out of range. */
+typedef struct index_check {
+  int64_t dim, count;
+  char *what; /* the ONNX node and the indices */
+} index_check;
+
 struct onebit_model {
   /* The entry's arguments in order: inputs and state. */
   int32_t num_args, num_state;
@@ -27,7 +34,11 @@ struct onebit_model {
   /* The inputs a caller passes (the arguments that are not state). */
   int32_t num_inputs, *input_args;
   int32_t num_outputs;
+  /* The entry's results: the outputs, then (has_check) the index-check
+   * result at outputs[num_outputs], which callers never see. */
   tensor_spec *outputs;
+  int32_t has_check, num_checks;
+  index_check *checks;
   int64_t window; /* -1: not a decoder; 0: any number of positions */
   char error[512];
   void *device; /* the CUDA runtime's state (-target=cuda, not a decoder) */
@@ -39,9 +50,15 @@ int onebit_fail(onebit_model *model, int code, const char *format, ...);
 /* Bytes of a tensor of `spec`, with `rows` for its dynamic dimension. */
 size_t onebit_spec_bytes(const tensor_spec *spec, int64_t rows);
 
+/* The entry's results: the caller's outputs and the index checks. */
+static inline int32_t onebit_entry_results(const onebit_model *model) {
+  return model->num_outputs + model->has_check;
+}
+
 /* Runs the entry on `args` (every argument, state included, in order) and
- * `outputs` after checking them against the signature; `device` is the
- * CUDA state to run on (-target=cuda). */
+ * `outputs` (the caller's) after checking them against the signature, then
+ * fails if an index check found an index out of range; `device` is the
+ * CUDA state to run on (-target=cuda), sized for onebit_entry_results. */
 int onebit_run_entry(onebit_model *model, void *device,
                      const onebit_tensor *args, const onebit_tensor *outputs);
 

@@ -99,6 +99,41 @@ static int parse_spec(const char **cursor, tensor_spec *spec) {
   return 1;
 }
 
+/* The "index DIM COUNT LEN:WHAT" lines after the check result's line,
+ * whose counts must add up to its one dimension. */
+static int parse_index_checks(const char **cursor, onebit_model *model,
+                              const tensor_spec *spec) {
+  const char *p = *cursor;
+  int64_t total = 0;
+  while (strncmp(p, "index ", 6) == 0) {
+    char *end;
+    index_check check;
+    check.dim = strtoll(p + 6, &end, 10);
+    check.count = strtoll(end, &end, 10);
+    long length = strtol(end, &end, 10);
+    if (*end != ':' || length < 0 || check.dim < 1 || check.count < 1)
+      return 0;
+    index_check *grown = (index_check *)realloc(
+        model->checks, (size_t)(model->num_checks + 1) * sizeof(index_check));
+    if (!grown)
+      return 0;
+    model->checks = grown;
+    check.what = (char *)malloc((size_t)length + 1);
+    if (!check.what)
+      return 0;
+    memcpy(check.what, end + 1, (size_t)length);
+    check.what[length] = '\0';
+    model->checks[model->num_checks++] = check;
+    total += check.count;
+    p = end + 1 + length;
+    while (*p == '\n')
+      ++p;
+  }
+  *cursor = p;
+  return spec->dtype == ONEBIT_INT64 && spec->rank == 1 &&
+         spec->shape[0] == total && model->num_checks > 0;
+}
+
 static void free_specs(tensor_spec *specs, int32_t count) {
   for (int32_t i = 0; specs && i < count; ++i) {
     free(specs[i].name);
@@ -114,7 +149,10 @@ void onebit_model_close(onebit_model *model) {
   onebit_cuda_model_close(model->device);
 #endif
   free_specs(model->args, model->num_args);
-  free_specs(model->outputs, model->num_outputs);
+  free_specs(model->outputs, onebit_entry_results(model));
+  for (int32_t i = 0; model->checks && i < model->num_checks; ++i)
+    free(model->checks[i].what);
+  free(model->checks);
   free(model->input_args);
   free(model);
 }
@@ -152,21 +190,30 @@ onebit_model *onebit_model_open(void) {
   for (int i = 0; i < args + outputs; ++i) {
     int is_input = strncmp(p, "input ", 6) == 0;
     int is_state = strncmp(p, "state ", 6) == 0;
-    if (!is_input && !is_state && strncmp(p, "output ", 7) != 0)
+    /* The index checks: the entry's last result, then its segments. */
+    int is_check = strncmp(p, "check ", 6) == 0 && i + 1 == args + outputs;
+    if (!is_input && !is_state && !is_check && strncmp(p, "output ", 7) != 0)
       break;
-    p += is_input || is_state ? 6 : 7;
+    p += is_input || is_state || is_check ? 6 : 7;
     tensor_spec *spec = is_input || is_state
                             ? &model->args[model->num_args++]
-                            : &model->outputs[model->num_outputs++];
+                            : &model->outputs[model->num_outputs];
     if (!parse_spec(&p, spec))
       break;
+    if (is_check) {
+      model->has_check = 1;
+      if (!parse_index_checks(&p, model, spec))
+        break;
+    } else if (!is_input && !is_state) {
+      ++model->num_outputs;
+    }
     spec->state = is_state;
     if (is_state)
       ++model->num_state;
     else if (is_input)
       model->input_args[model->num_inputs++] = model->num_args - 1;
   }
-  if (model->num_args != args || model->num_outputs != outputs) {
+  if (model->num_args != args || onebit_entry_results(model) != outputs) {
     onebit_fail(model, ONEBIT_ERROR_RUNTIME, "corrupt model signature");
     return model;
   }
@@ -251,8 +298,14 @@ static int check_tensor(onebit_model *model, const char *role,
                 "%s '%s': dtype %s, expected %s", role, spec->name,
                 onebit_dtype_name(tensor->dtype),
                 onebit_dtype_name(spec->dtype));
-  int same = tensor->rank == spec->rank &&
-             (spec->rank == 0 || tensor->shape != NULL);
+  /* The caller's shape array is only read for the rank the model expects:
+   * a bogus rank must not make us read past it. */
+  if (tensor->rank != spec->rank || (spec->rank && !tensor->shape))
+    return onebit_fail(model, ONEBIT_ERROR_INVALID_ARGUMENT,
+                "%s '%s': rank %d%s, expected rank %d", role, spec->name,
+                (int)tensor->rank, tensor->shape ? "" : " with shape NULL",
+                (int)spec->rank);
+  int same = 1;
   for (int32_t d = 0; same && d < spec->rank; ++d)
     same = tensor->shape[d] == spec->shape[d] ||
            (spec->shape[d] < 0 && tensor->shape[d] > 0);
@@ -262,14 +315,12 @@ static int check_tensor(onebit_model *model, const char *role,
     for (int32_t d = 0; d < spec->rank && e < sizeof(expected) - 24; ++d)
       e += (size_t)snprintf(expected + e, sizeof(expected) - e, "%s%lld",
                             d ? "x" : "", (long long)spec->shape[d]);
-    for (int32_t d = 0; tensor->shape && d < tensor->rank && d < 32 &&
-                        g < sizeof(got) - 24;
-         ++d)
+    for (int32_t d = 0; d < spec->rank && g < sizeof(got) - 24; ++d)
       g += (size_t)snprintf(got + g, sizeof(got) - g, "%s%lld", d ? "x" : "",
                             (long long)tensor->shape[d]);
     return onebit_fail(model, ONEBIT_ERROR_INVALID_ARGUMENT,
-                "%s '%s': shape [%s] (rank %d), expected [%s]", role,
-                spec->name, got, (int)tensor->rank, expected);
+                "%s '%s': shape [%s], expected [%s]", role, spec->name, got,
+                expected);
   }
   descriptor[0] = (int64_t)(intptr_t)tensor->data;
   descriptor[1] = (int64_t)(intptr_t)tensor->data;
@@ -283,9 +334,29 @@ static int check_tensor(onebit_model *model, const char *role,
   return ONEBIT_OK;
 }
 
+/* Fails naming the first index out of range that the index-check result
+ * `offenders` holds (0 where an index is in range). */
+static int report_index_checks(onebit_model *model, const int64_t *offenders) {
+  for (int32_t c = 0; c < model->num_checks; ++c) {
+    const index_check *check = &model->checks[c];
+    for (int64_t i = 0; i < check->count; ++i)
+      if (offenders[i])
+        return onebit_fail(model, ONEBIT_ERROR_INVALID_ARGUMENT,
+                           "%s: index %lld (element %lld) is out of range "
+                           "for a dimension of %lld (valid: %lld to %lld)",
+                           check->what, (long long)offenders[i],
+                           (long long)i, (long long)check->dim,
+                           (long long)-check->dim,
+                           (long long)(check->dim - 1));
+    offenders += check->count;
+  }
+  return ONEBIT_OK;
+}
+
 int onebit_run_entry(onebit_model *model, void *device,
                      const onebit_tensor *args, const onebit_tensor *outputs) {
-  int32_t total = model->num_args + model->num_outputs;
+  int32_t results = onebit_entry_results(model);
+  int32_t total = model->num_args + results;
   size_t words = 0;
   for (int32_t i = 0; i < total; ++i) {
     const tensor_spec *spec = i < model->num_args
@@ -293,13 +364,29 @@ int onebit_run_entry(onebit_model *model, void *device,
                                   : &model->outputs[i - model->num_args];
     words += 3 + 2 * (size_t)spec->rank;
   }
+  /* The caller's outputs, then the index checks' buffer. */
+  int64_t checked = model->has_check ? model->outputs[model->num_outputs].shape[0] : 0;
   int64_t *storage = (int64_t *)malloc(words * sizeof(int64_t) + 1);
   void **descriptors = (void **)malloc((size_t)total * sizeof(void *) + 1);
-  if (!storage || !descriptors) {
+  onebit_tensor *all_outputs =
+      (onebit_tensor *)malloc((size_t)results * sizeof(onebit_tensor) + 1);
+  int64_t *offenders = (int64_t *)calloc((size_t)checked + 1, sizeof(int64_t));
+  if (!storage || !descriptors || !all_outputs || !offenders) {
     free(storage);
     free(descriptors);
+    free(all_outputs);
+    free(offenders);
     return onebit_fail(model, ONEBIT_ERROR_RUNTIME, "out of memory");
   }
+  if (model->num_outputs)
+    memcpy(all_outputs, outputs,
+           (size_t)model->num_outputs * sizeof(onebit_tensor));
+  if (model->has_check) {
+    const tensor_spec *spec = &model->outputs[model->num_outputs];
+    onebit_tensor check = {offenders, spec->dtype, spec->rank, spec->shape};
+    all_outputs[model->num_outputs] = check;
+  }
+  outputs = all_outputs;
   int status = ONEBIT_OK;
   int64_t *next = storage;
   for (int32_t i = 0; i < total && status == ONEBIT_OK; ++i) {
@@ -322,8 +409,12 @@ int onebit_run_entry(onebit_model *model, void *device,
   if (status == ONEBIT_OK)
     onebit_main_graph_packed(descriptors);
 #endif
+  if (status == ONEBIT_OK && model->has_check)
+    status = report_index_checks(model, offenders);
   free(storage);
   free(descriptors);
+  free(all_outputs);
+  free(offenders);
   return status;
 }
 

@@ -190,8 +190,12 @@ onebit_session *onebit_session_create(onebit_model *model, int64_t max_len) {
   session->outputs = (onebit_tensor *)calloc((size_t)model->num_outputs + 1,
                                              sizeof(onebit_tensor));
   session->state_shapes = (int64_t *)calloc(shape_words + 1, sizeof(int64_t));
-  size_t *bytes = (size_t *)calloc((size_t)total + 1, sizeof(size_t));
-  char *resident = (char *)calloc((size_t)total + 1, 1);
+  /* The CUDA state also holds the entry's index checks (onebit_run_entry
+   * passes their buffer). */
+  size_t *bytes = (size_t *)calloc((size_t)total + 2, sizeof(size_t));
+  char *resident = (char *)calloc((size_t)total + 2, 1);
+  if (bytes && model->has_check)
+    bytes[total] = onebit_spec_bytes(&model->outputs[model->num_outputs], 0);
   int ok = session->buffers && session->args && session->outputs &&
            session->state_shapes && bytes && resident;
   int64_t *shape = session->state_shapes;
@@ -226,7 +230,8 @@ onebit_session *onebit_session_create(onebit_model *model, int64_t max_len) {
   if (ok) {
     session->device =
         onebit_cuda_model_open(model->num_args, bytes, resident,
-                               model->num_outputs, bytes + model->num_args);
+                               onebit_entry_results(model),
+                               bytes + model->num_args);
     ok = session->device != NULL;
   }
 #endif

@@ -1,6 +1,7 @@
 //===- Linker.cpp - object + runtime -> model shared library --------------===//
 
 #include "onebit/Target/CPU/CPUTarget.h"
+#include "onebit/Runtime/onebit_runtime.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "llvm/Support/FileSystem.h"
@@ -25,7 +26,8 @@ static std::string findRuntimeArchive(StringRef name) {
 
 LogicalResult mlir::onebit::linkCPUSharedLibrary(StringRef object,
                                                  StringRef output,
-                                                 Location loc) {
+                                                 Location loc,
+                                                 StringRef apiPrefix) {
   // The kernels run on all cores with LLVM's OpenMP runtime.
   SmallString<128> openmp(ONEBIT_OPENMP_LIBRARY_DIR);
   llvm::sys::path::append(openmp, "libomp.so");
@@ -36,12 +38,13 @@ LogicalResult mlir::onebit::linkCPUSharedLibrary(StringRef object,
   return linkModelSharedLibrary(
       object, output, loc, "libonebit_runtime_cpu.a",
       {"-lm", "-L" ONEBIT_OPENMP_LIBRARY_DIR, "-lomp",
-       "-Wl,-rpath," ONEBIT_OPENMP_LIBRARY_DIR});
+       "-Wl,-rpath," ONEBIT_OPENMP_LIBRARY_DIR},
+      apiPrefix);
 }
 
 LogicalResult mlir::onebit::linkModelSharedLibrary(
     StringRef object, StringRef output, Location loc, StringRef runtimeArchive,
-    ArrayRef<std::string> libraries) {
+    ArrayRef<std::string> libraries, StringRef apiPrefix) {
   std::string runtime = findRuntimeArchive(runtimeArchive);
   if (!llvm::sys::fs::exists(runtime))
     return emitError(loc) << "the runtime is missing: " << runtime;
@@ -73,7 +76,14 @@ LogicalResult mlir::onebit::linkModelSharedLibrary(
                                    "-Wl,--whole-archive",
                                    runtime,
                                    "-Wl,--no-whole-archive",
-                                   "-Wl,-z,noexecstack"};
+                                   "-Wl,-z,noexecstack",
+                                   "-Wl,-Bsymbolic"};
+  if (!apiPrefix.empty()) {
+#define ONEBIT_ALIAS(prefix, name)                                             \
+  args.push_back(("-Wl,--defsym=" + prefix + "_" #name "=onebit_" #name).str());
+    ONEBIT_API_NAMES(ONEBIT_ALIAS, apiPrefix)
+#undef ONEBIT_ALIAS
+  }
   args.append(libraries.begin(), libraries.end());
   if (llvm::sys::findProgramByName("ld.lld") ||
       llvm::sys::findProgramByName("ld.lld-22"))

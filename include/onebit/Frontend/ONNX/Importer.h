@@ -17,6 +17,8 @@
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringMap.h"
 
+#include <string>
+
 namespace mlir::onebit {
 
 struct ImportOptions {
@@ -32,11 +34,20 @@ struct ImportOptions {
   /// [1, T]) and a past of `decoderRows - T` rows, so that such graphs
   /// import without --input-shape. 0: no defaults.
   int64_t decoderRows = 0;
+  /// Where external data may lie (`--external-data-dir`); empty: the
+  /// model's directory. Locations stay relative to the model's directory;
+  /// files whose real path, symlinks resolved, lies outside are refused.
+  std::string externalDataDirectory;
+  /// Gathers whose indices come from the model's inputs check them at run
+  /// time (#onebit.index_check); false (`--index-checks=false`, to measure
+  /// their cost) reads out of bounds for an index out of range.
+  bool indexChecks = true;
 };
 
 /// Imports the model in `path`: `.onnxtext`/`.txt` files are parsed as
 /// ONNX's text syntax, anything else as a binary ModelProto. Errors are
-/// reported through the context's diagnostic handler.
+/// reported through the context's diagnostic handler, exceptions from
+/// libonnx and protobuf among them.
 OwningOpRef<ModuleOp> importONNXFile(llvm::StringRef path,
                                      MLIRContext *context,
                                      const ImportOptions &options);

@@ -46,16 +46,21 @@ FailureOr<std::string> emitCPUObject(ModuleOp module,
 FailureOr<std::string> emitCPULLVMIR(ModuleOp module,
                                      const CPUTargetOptions &options);
 
-/// Links `object` with the CPU runtime into the shared library `output`.
+/// Links `object` with the CPU runtime into the shared library `output`;
+/// a non-empty `apiPrefix` also exports the C API as `apiPrefix`_model_open
+/// ... (onebit_runtime.h, ONEBIT_API_NAMES).
 LogicalResult linkCPUSharedLibrary(StringRef object, StringRef output,
-                                   Location loc);
+                                   Location loc, StringRef apiPrefix = "");
 
 /// Links `object` with the runtime archive `runtimeArchive` (a file name in
 /// the lib folder beside the tools' bin) and `libraries` (-l flags) into the
-/// shared library `output`.
+/// shared library `output`, whose references to its own symbols bind
+/// inside it (-Bsymbolic: several model libraries in one process each
+/// run their own model); `apiPrefix` as for linkCPUSharedLibrary.
 LogicalResult linkModelSharedLibrary(StringRef object, StringRef output,
                                      Location loc, StringRef runtimeArchive,
-                                     ArrayRef<std::string> libraries);
+                                     ArrayRef<std::string> libraries,
+                                     StringRef apiPrefix);
 
 } // namespace mlir::onebit
 

@@ -154,9 +154,10 @@ void registerCUDAPipeline();
 FailureOr<std::string> getCUDAAssembly(ModuleOp module);
 
 /// Links `object` (the host code, kernels embedded) with the CUDA runtime
-/// into the shared library `output`.
+/// into the shared library `output`; `apiPrefix` as for
+/// linkCPUSharedLibrary.
 LogicalResult linkCUDASharedLibrary(StringRef object, StringRef output,
-                                    Location loc);
+                                    Location loc, StringRef apiPrefix = "");
 
 } // namespace mlir::onebit
 

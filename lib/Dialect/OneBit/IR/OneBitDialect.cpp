@@ -69,3 +69,16 @@ SmallVector<int64_t> SignPackingAttr::getPackedShape(int64_t outFeatures,
 SignPackingAttr SignPackingAttr::getOneBitDefault(MLIRContext *context) {
   return SignPackingAttr::get(context, 8, BitOrder::LSBFirst, 1, 1);
 }
+
+LogicalResult
+IndexCheckAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                       int64_t dim, int64_t count, StringAttr what) {
+  if (dim < 1)
+    return emitError() << "index_check dim must be at least 1, got " << dim;
+  if (count < 1)
+    return emitError() << "index_check count must be at least 1, got "
+                       << count;
+  if (!what || what.getValue().empty())
+    return emitError() << "index_check what must name the indices";
+  return success();
+}

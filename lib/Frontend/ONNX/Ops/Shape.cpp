@@ -359,7 +359,9 @@ LogicalResult convertGather(NodeImporter &node) {
     flatIndex = tosa.constant(DenseElementsAttr::get(
         RankedTensorType::get({1, count}, i32), ArrayRef<int32_t>(wrapped)));
   } else {
-    Value index = tosa.reshape(tosa.cast(indices->value, i32), {1, count});
+    // Guarded in 64 bits: a cast first would wrap large ids into range.
+    Value guarded = node.guardIndices(*indices, dim);
+    Value index = tosa.reshape(tosa.cast(guarded, i32), {1, count});
     Value negative = tosa.binary<tosa::GreaterOp>(
         tosa.scalar(i32, 0, 2), index, node.getBuilder().getI1Type());
     flatIndex = tosa::SelectOp::create(
@@ -416,9 +418,8 @@ LogicalResult convertConstant(NodeImporter &node) {
   const onnx::AttributeProto *value = node.getAttribute("value");
   Builder b(node.getContext());
   if (value && value->has_t()) {
-    TensorReader reader(node.getContext(), "", INT64_MAX);
     std::string error;
-    ElementsAttr attr = reader.read(value->t(), error);
+    ElementsAttr attr = node.readTensor(value->t(), error);
     if (!attr)
       return node.emitError() << "value: " << error;
     node.setKnownOutput(0, cast<DenseElementsAttr>(attr),
@@ -462,9 +463,8 @@ LogicalResult convertConstantOfShape(NodeImporter &node) {
       DenseElementsAttr::get(RankedTensorType::get({1}, b.getF32Type()), 0.0f);
   bool isUnsigned = false;
   if (const onnx::AttributeProto *value = node.getAttribute("value")) {
-    TensorReader reader(node.getContext(), "", INT64_MAX);
     std::string error;
-    element = dyn_cast_or_null<DenseElementsAttr>(reader.read(value->t(), error));
+    element = dyn_cast_or_null<DenseElementsAttr>(node.readTensor(value->t(), error));
     if (!element)
       return node.emitError() << "value: " << error;
     isUnsigned = isUnsignedType(value->t().data_type());

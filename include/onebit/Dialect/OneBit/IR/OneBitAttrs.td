@@ -297,4 +297,37 @@ def OneBit_CPUSignLookupScheduleAttr
   let genVerifyDecl = 1;
 }
 
+def OneBit_IndexCheckAttr : AttrDef<OneBit_Dialect, "IndexCheck"> {
+  let mnemonic = "index_check";
+  let summary = "Indices from the model's inputs that the runtime checks";
+  let description = [{
+    A gather whose indices come from the model's inputs (token ids,
+    positions) would read outside its data for an index out of range. The
+    importer replaces such indices by 0 before the gather and computes, for
+    each index, 0 or the index itself if it lies outside
+    [-`dim`, `dim`). The entry function returns these values of all checks,
+    concatenated in order, as its last result, whose
+    `onebit.index_checks` result attribute lists one `index_check` per
+    segment:
+
+    - `dim`: the size of the dimension indexed;
+    - `count`: how many indices the segment holds;
+    - `what`: the ONNX node and the indices, for the error message.
+
+    The runtime reads that result after every run (on the GPU it is copied
+    back with the outputs) and fails the run with an error naming `what` and
+    the first offending value; callers never see the result.
+
+    ```mlir
+    func.func @main_graph(%ids: tensor<1x4xi64>) -> (tensor<1x4x64xf32>,
+        tensor<4xi64> {onebit.index_checks = [#onebit.index_check<dim = 256,
+        count = 4, what = "ONNX node 'embed' (Gather): input 'input_ids'">]})
+    ```
+  }];
+  let parameters = (ins "int64_t":$dim, "int64_t":$count,
+                        "StringAttr":$what);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
 #endif // ONEBIT_DIALECT_ONEBIT_IR_ONEBITATTRS_TD

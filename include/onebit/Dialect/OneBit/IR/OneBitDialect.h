@@ -29,6 +29,9 @@ constexpr llvm::StringLiteral kStateAttrName = "onebit.state";
 /// Function attribute of a decoding step with a resident cache: the form
 /// it was exported in ("onebit" or "optimum").
 constexpr llvm::StringLiteral kDecoderFormAttrName = "onebit.decoder_form";
+/// Result attribute of the entry's last result when it holds index checks:
+/// an array of #onebit.index_check, one per segment of the result.
+constexpr llvm::StringLiteral kIndexChecksAttrName = "onebit.index_checks";
 /// On a decoding step's function: the most positions its state holds (0:
 /// any number a session asks for).
 constexpr llvm::StringLiteral kWindowAttrName = "onebit.window";
