@@ -13,7 +13,8 @@ Two steps, because the GPU machine has no LLVM/MLIR:
 `run` prints one line per case (max abs error relative to the largest
 reference value, eager first run and CUDA-graph replay times), then the
 decoders (sessions against onnxruntime running the same ONNX step token by
-token, both forms), and ends with one line "N passed, N failed"; it exits
+token, both forms), a gather of ids out of range (the index checks read
+back from the GPU), and ends with one line "N passed, N failed"; it exits
 non-zero if any case fails.
 """
 
@@ -271,16 +272,19 @@ def run(args):
         ok = check_decoder(out / "decoders", case)
         decoder_passed += ok
         decoder_failed += not ok
+    hostile_passed = hostile_failed = 0
     for name in manifest.get("hostile", []) if "hostile" in parts else []:
         ok = check_index_errors(out / "hostile", name)
-        decoder_passed += ok
-        decoder_failed += not ok
+        hostile_passed += ok
+        hostile_failed += not ok
     print(f"models: {passed} passed, {failed} failed "
           f"({len(manifest['compile_failures'])} did not compile here)")
     print(f"node tests: {node_passed} passed, {node_failed} failed")
     print(f"decoders: {decoder_passed} passed, {decoder_failed} failed")
-    total_failed = failed + node_failed + decoder_failed
-    print(f"{passed + node_passed + decoder_passed} passed, {total_failed} failed")
+    print(f"index checks: {hostile_passed} passed, {hostile_failed} failed")
+    total_failed = failed + node_failed + decoder_failed + hostile_failed
+    print(f"{passed + node_passed + decoder_passed + hostile_passed} passed, "
+          f"{total_failed} failed")
     return 1 if total_failed else 0
 
 

@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools lld-22 libomp-22-dev clang
+  # clang's sanitizer runtimes: test/tools/sanitized-file-readers.test
+  libclang-rt-14-dev
   cmake ninja-build
   libonnx-dev libonnx-testdata libprotobuf-dev protobuf-compiler
   # Debian's CPU PyTorch (with its own numpy and onnx) for the training

@@ -27,7 +27,8 @@ struct OneBitCopyRepeatedResultsPass
         if (!type || returned.insert(value).second)
           continue;
         if (!type.hasStaticShape() || !type.getLayout().isIdentity()) {
-          ret.emitError() << "returns " << type << " twice; only buffers "
+          ret.emitError() << "returns " << type
+                          << " twice; only buffers "
                              "of static shape and identity layout can be "
                              "copied for the second result";
           return WalkResult::interrupt();

@@ -20,8 +20,7 @@ static bool fits(uint64_t offset, uint64_t count, uint64_t size,
   return offset <= fileSize && count * size <= fileSize - offset;
 }
 
-bool onebit_run::checkLibraryFile(const std::string &path,
-                                  std::string &error) {
+bool onebit_run::checkLibraryFile(const std::string &path, std::string &error) {
   struct stat status;
   if (stat(path.c_str(), &status) != 0) {
     error = std::strerror(errno);
@@ -49,8 +48,7 @@ bool onebit_run::checkLibraryFile(const std::string &path,
       !fits(header.e_phoff, header.e_phnum, sizeof(Elf64_Phdr), fileSize) ||
       (header.e_shnum &&
        (header.e_shentsize != sizeof(Elf64_Shdr) ||
-        !fits(header.e_shoff, header.e_shnum, sizeof(Elf64_Shdr),
-              fileSize)))) {
+        !fits(header.e_shoff, header.e_shnum, sizeof(Elf64_Shdr), fileSize)))) {
     error = "truncated or corrupt (its ELF headers lie outside the file's " +
             std::to_string(fileSize) + " bytes)";
     return false;

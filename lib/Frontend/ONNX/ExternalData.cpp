@@ -65,8 +65,8 @@ std::unique_ptr<MemoryBuffer> mlir::onebit::onnx_import::mapExternalData(
     return nullptr;
   }
   if (length != expectedBytes) {
-    error = "external data of " + std::to_string(length) +
-            " bytes, expected " + std::to_string(expectedBytes);
+    error = "external data of " + std::to_string(length) + " bytes, expected " +
+            std::to_string(expectedBytes);
     return nullptr;
   }
 
@@ -105,8 +105,8 @@ std::unique_ptr<MemoryBuffer> mlir::onebit::onnx_import::mapExternalData(
   if (offset > fileSize || length > fileSize - offset) {
     error = "external data file '" + path.str().str() + "' holds " +
             std::to_string(fileSize) + " bytes, but the tensor needs bytes " +
-            std::to_string(offset) + " to " +
-            std::to_string(offset + length) + " (truncated?)";
+            std::to_string(offset) + " to " + std::to_string(offset + length) +
+            " (truncated?)";
     return nullptr;
   }
   auto buffer = MemoryBuffer::getFileSlice(realPath, length, offset,

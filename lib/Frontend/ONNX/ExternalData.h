@@ -25,8 +25,7 @@ namespace mlir::onebit::onnx_import {
 /// locate, relative to `modelDirectory`, inside `allowedDirectory`, or
 /// returns null with `error` saying why.
 std::unique_ptr<llvm::MemoryBuffer>
-mapExternalData(const onnx::TensorProto &tensor,
-                llvm::StringRef modelDirectory,
+mapExternalData(const onnx::TensorProto &tensor, llvm::StringRef modelDirectory,
                 llvm::StringRef allowedDirectory, uint64_t expectedBytes,
                 std::string &error);
 

@@ -311,7 +311,7 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node,
              << "' is not produced by any earlier node, graph input or "
                 "initializer";
 
-  for (auto [i, output] : llvm::enumerate(node.output())) {
+  for (const std::string &output : node.output()) {
     if (output.empty())
       continue;
     bool repeated = llvm::count(node.output(), output) > 1;

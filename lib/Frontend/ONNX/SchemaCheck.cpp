@@ -71,9 +71,8 @@ static LogicalResult checkAttributes(NodeImporter &node,
     auto it = declared.find(attribute.name());
     if (it == declared.end()) {
       if (isExact)
-        return node.emitError()
-               << "has no attribute '" << attribute.name() << "' in opset "
-               << node.getOpset();
+        return node.emitError() << "has no attribute '" << attribute.name()
+                                << "' in opset " << node.getOpset();
       continue;
     }
     AttributeType type = getAttributeType(attribute);
@@ -137,8 +136,7 @@ static LogicalResult checkInputTypes(NodeImporter &node,
              << first->second.first << " ('"
              << node.getNode().input(first->second.first) << "') is tensor("
              << getONNXTypeName(first->second.second, false) << "); "
-             << schema.Name() << " types both with "
-             << formal.GetTypeStr();
+             << schema.Name() << " types both with " << formal.GetTypeStr();
   }
   return success();
 }

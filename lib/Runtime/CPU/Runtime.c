@@ -365,7 +365,8 @@ int onebit_run_entry(onebit_model *model, void *device,
     words += 3 + 2 * (size_t)spec->rank;
   }
   /* The caller's outputs, then the index checks' buffer. */
-  int64_t checked = model->has_check ? model->outputs[model->num_outputs].shape[0] : 0;
+  int64_t checked =
+      model->has_check ? model->outputs[model->num_outputs].shape[0] : 0;
   int64_t *storage = (int64_t *)malloc(words * sizeof(int64_t) + 1);
   void **descriptors = (void **)malloc((size_t)total * sizeof(void *) + 1);
   onebit_tensor *all_outputs =
