@@ -69,6 +69,45 @@ FailureOr<SmallVector<int64_t>> NodeImporter::getKnownInts(unsigned index,
   return values;
 }
 
+onnx::AttributeProto::AttributeType
+mlir::onebit::onnx_import::getAttributeType(
+    const onnx::AttributeProto &attribute) {
+  if (attribute.type() != onnx::AttributeProto::UNDEFINED)
+    return attribute.type();
+  if (attribute.has_f())
+    return onnx::AttributeProto::FLOAT;
+  if (attribute.has_i())
+    return onnx::AttributeProto::INT;
+  if (attribute.has_s())
+    return onnx::AttributeProto::STRING;
+  if (attribute.has_t())
+    return onnx::AttributeProto::TENSOR;
+  if (attribute.has_g())
+    return onnx::AttributeProto::GRAPH;
+  if (attribute.floats_size())
+    return onnx::AttributeProto::FLOATS;
+  if (attribute.ints_size())
+    return onnx::AttributeProto::INTS;
+  if (attribute.strings_size())
+    return onnx::AttributeProto::STRINGS;
+  return onnx::AttributeProto::UNDEFINED;
+}
+
+LogicalResult NodeImporter::checkAttributeTypes(
+    ArrayRef<std::pair<StringRef, onnx::AttributeProto::AttributeType>>
+        expected) {
+  for (auto [name, type] : expected)
+    if (const onnx::AttributeProto *attribute = getAttribute(name))
+      if (getAttributeType(*attribute) != type)
+        return emitError()
+               << "attribute '" << name << "' is "
+               << onnx::AttributeProto::AttributeType_Name(
+                      getAttributeType(*attribute))
+               << ", but " << node.op_type() << " takes "
+               << onnx::AttributeProto::AttributeType_Name(type);
+  return success();
+}
+
 const onnx::AttributeProto *NodeImporter::getAttribute(StringRef name) const {
   for (const onnx::AttributeProto &attribute : node.attribute())
     if (attribute.name() == name)

@@ -71,6 +71,12 @@ public:
                                                StringRef what);
 
   const onnx::AttributeProto *getAttribute(StringRef name) const;
+  /// Fails with an error naming the attribute unless each attribute of
+  /// `expected` that the node has is of the type given (for ops that have
+  /// no ONNX schema; SchemaCheck covers the standard ones).
+  LogicalResult checkAttributeTypes(
+      ArrayRef<std::pair<StringRef, onnx::AttributeProto::AttributeType>>
+          expected);
   int64_t getInt(StringRef name, int64_t defaultValue) const;
   float getFloat(StringRef name, float defaultValue) const;
   std::string getString(StringRef name, StringRef defaultValue) const;
@@ -121,6 +127,11 @@ void registerOneBitNodeConverters(ConverterMap &map);
 void registerNormalizationConverters(ConverterMap &map);
 void registerReductionConverters(ConverterMap &map);
 void registerIndexingConverters(ConverterMap &map);
+
+/// An attribute's declared type, or (older writers leave it unset) the one
+/// its filled fields imply.
+onnx::AttributeProto::AttributeType
+getAttributeType(const onnx::AttributeProto &attribute);
 
 /// The ONNX element type code for an MLIR element type, for messages.
 std::string describeONNXType(int32_t onnxType);

@@ -10,36 +10,6 @@
 using namespace mlir;
 using namespace mlir::onebit::onnx_import;
 
-using AttributeType = onnx::AttributeProto::AttributeType;
-
-/// The attribute's declared type, or (older writers leave it unset) the
-/// one its filled fields imply.
-static AttributeType getAttributeType(const onnx::AttributeProto &attribute) {
-  if (attribute.type() != onnx::AttributeProto::UNDEFINED)
-    return attribute.type();
-  if (attribute.has_f())
-    return onnx::AttributeProto::FLOAT;
-  if (attribute.has_i())
-    return onnx::AttributeProto::INT;
-  if (attribute.has_s())
-    return onnx::AttributeProto::STRING;
-  if (attribute.has_t())
-    return onnx::AttributeProto::TENSOR;
-  if (attribute.has_g())
-    return onnx::AttributeProto::GRAPH;
-  if (attribute.floats_size())
-    return onnx::AttributeProto::FLOATS;
-  if (attribute.ints_size())
-    return onnx::AttributeProto::INTS;
-  if (attribute.strings_size())
-    return onnx::AttributeProto::STRINGS;
-  return onnx::AttributeProto::UNDEFINED;
-}
-
-static std::string getAttributeTypeName(AttributeType type) {
-  return onnx::AttributeProto::AttributeType_Name(type);
-}
-
 /// ONNX's name of an imported value's element type ("float16", "uint8");
 /// `isUnsigned` picks between the integers of one width.
 static std::string getONNXTypeName(Type type, bool isUnsigned) {
@@ -68,25 +38,18 @@ static LogicalResult checkAttributes(NodeImporter &node,
     if (!seen.insert(attribute.name()).second)
       return node.emitError()
              << "has the attribute '" << attribute.name() << "' twice";
-    auto it = declared.find(attribute.name());
-    if (it == declared.end()) {
-      if (isExact)
-        return node.emitError() << "has no attribute '" << attribute.name()
-                                << "' in opset " << node.getOpset();
-      continue;
-    }
-    AttributeType type = getAttributeType(attribute);
-    if (type != it->second.type)
-      return node.emitError()
-             << "attribute '" << attribute.name() << "' is "
-             << getAttributeTypeName(type) << ", but " << schema.Name()
-             << " takes " << getAttributeTypeName(it->second.type);
+    if (isExact && !declared.count(attribute.name()))
+      return node.emitError() << "has no attribute '" << attribute.name()
+                              << "' in opset " << node.getOpset();
   }
-  if (isExact)
-    for (const auto &[name, attribute] : declared)
-      if (attribute.required && !seen.contains(name))
-        return node.emitError() << "needs the attribute '" << name << "'";
-  return success();
+  SmallVector<std::pair<StringRef, onnx::AttributeProto::AttributeType>>
+      types;
+  for (const auto &[name, attribute] : declared) {
+    if (isExact && attribute.required && !seen.contains(name))
+      return node.emitError() << "needs the attribute '" << name << "'";
+    types.push_back({name, attribute.type});
+  }
+  return node.checkAttributeTypes(types);
 }
 
 static LogicalResult checkInputTypes(NodeImporter &node,

@@ -33,6 +33,11 @@ LogicalResult convertOneBitNode(NodeImporter &node, bool layerNorm,
       return node.emitError() << "input " << i << " is empty";
   if (!node.getAttribute("in_features"))
     return node.emitError() << "needs the attribute in_features (K)";
+  if (failed(node.checkAttributeTypes(
+          {{"in_features", onnx::AttributeProto::INT},
+           {"layer_norm", onnx::AttributeProto::INT},
+           {"epsilon", onnx::AttributeProto::FLOAT}})))
+    return failure();
   if (node.getAttribute("layer_norm") &&
       node.getInt("layer_norm", 0) != int64_t(layerNorm))
     return node.emitError() << "layer_norm = " << node.getInt("layer_norm", 0)

@@ -15,9 +15,11 @@ os.makedirs(directory, exist_ok=True)
 FLOAT = TensorProto.FLOAT
 
 
-def save(name, nodes, inputs, outputs, initializers=(), ir_version=8, opset=17):
+def save(name, nodes, inputs, outputs, initializers=(), ir_version=8, opset=17,
+         domains=()):
     graph = helper.make_graph(nodes, name, inputs, outputs, list(initializers))
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)] +
+                              [helper.make_opsetid(domain, 1) for domain in domains])
     model.ir_version = ir_version
     with open(os.path.join(directory, name + ".onnx"), "wb") as f:
         f.write(model.SerializeToString())
@@ -65,3 +67,11 @@ save("overflowing-initializer", [matmul], [x], [y], [overflow])
 save("undefined-output-type", [matmul], [x],
      [value("y", TensorProto.UNDEFINED)], [w])
 save("output-type-mismatch", [matmul], [x], [value("y", TensorProto.INT64)], [w])
+
+# onebit's own node (no ONNX schema) with epsilon as INT.
+signs = numpy_helper.from_array(np.zeros((4, 1), np.uint8), "signs")
+ones = numpy_helper.from_array(np.ones(4, np.float32), "ones")
+save("onebit-attribute-type",
+     [helper.make_node("OneBitLinear", ["x", "signs", "ones", "ones"], ["y"], name="layer",
+                       domain="onebit", in_features=4, epsilon=1)],
+     [x], [y], [signs, ones], domains=["onebit"])
