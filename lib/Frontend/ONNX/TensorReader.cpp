@@ -7,9 +7,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinDialect.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
-#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
-#include "llvm/Support/Path.h"
 
 #include <memory>
 
@@ -141,7 +139,7 @@ ElementsAttr TensorReader::read(const onnx::TensorProto &tensor,
   auto type = RankedTensorType::get(*shape, elementType);
   int64_t elements = type.getNumElements();
   if (elements > INT64_MAX / getStorageBytes(elementType)) {
-    error = "has more elements than fit in memory";
+    error = "has more bytes than int64 can count";
     return nullptr;
   }
   int64_t expectedBytes = elements * getStorageBytes(elementType);
@@ -154,8 +152,7 @@ ElementsAttr TensorReader::read(const onnx::TensorProto &tensor,
                         expectedBytes, error);
     if (!buffer)
       return nullptr;
-    int64_t length = expectedBytes;
-    ArrayRef<char> bytes(buffer->getBufferStart(), length);
+    ArrayRef<char> bytes(buffer->getBufferStart(), expectedBytes);
     if (type.getNumElements() <= resourceThreshold ||
         elementType.isInteger(1))
       return getDenseFromRaw(type, bytes);
