@@ -43,3 +43,17 @@ func.func @main_graph(%ids: tensor<3xi64>)
 func.func @bad_attribute() attributes {check = #onebit.index_check<dim = 8, count = 0, what = "a">} {
   return
 }
+
+// -----
+
+// expected-error @below {{index_check dim must be at least 1, got 0}}
+func.func @bad_dim() attributes {check = #onebit.index_check<dim = 0, count = 1, what = "a">} {
+  return
+}
+
+// -----
+
+// expected-error @below {{index_check what must name the indices}}
+func.func @no_name() attributes {check = #onebit.index_check<dim = 8, count = 1, what = "">} {
+  return
+}

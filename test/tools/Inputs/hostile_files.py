@@ -43,3 +43,6 @@ damaged = bytearray(image)
 struct.pack_into("<Q", damaged, 32, len(image) * 4)
 with open(os.path.join(directory, "bad-phoff.so"), "wb") as f:
     f.write(damaged)
+# A 32-bit ELF header (EI_CLASS 1) on the same bytes.
+with open(os.path.join(directory, "elf32.so"), "wb") as f:
+    f.write(image[:4] + b"\x01" + image[5:])

@@ -9,6 +9,7 @@ spoils that data as the mode asks:
   --fifo           weights.bin is a FIFO (reading it would block forever)
   --offset VALUE   the offset entry is VALUE (kept file)
   --length VALUE   the length entry is VALUE (kept file)
+  --location VALUE the location entry is VALUE (kept file)
   --keep           weights.bin left as written
 """
 
@@ -60,7 +61,7 @@ elif mode == "--symlink-dir":
 elif mode == "--fifo":
     os.remove(data)
     os.mkfifo(data)
-elif mode in ("--offset", "--length"):
+elif mode in ("--offset", "--length", "--location"):
     rewrite_entries(**{mode[2:]: sys.argv[3]})
 elif mode != "--keep":
     os.remove(data)

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes DIR/NAME.onnx for each invalid model of error-invalid-models.test:
 models a hostile or careless writer makes, which onebit must refuse with an
-error naming what is wrong (none of them may import as something else)."""
+error naming what is wrong (none of them may import as something else).
+DIR/../outside.bin is the external data of one of them, outside DIR."""
 
 import os
 import sys
@@ -75,3 +76,21 @@ save("onebit-attribute-type",
      [helper.make_node("OneBitLinear", ["x", "signs", "ones", "ones"], ["y"], name="layer",
                        domain="onebit", in_features=4, epsilon=1)],
      [x], [y], [signs, ones], domains=["onebit"])
+
+save("attribute-twice",
+     [helper.make_node("LeakyRelu", ["x"], ["y"], name="leaky", alpha=0.1)], [x], [y])
+model = onnx.load(os.path.join(directory, "attribute-twice.onnx"))
+model.graph.node[0].attribute.append(helper.make_attribute("alpha", 0.2))
+onnx.save(model, os.path.join(directory, "attribute-twice.onnx"))
+save("output-twice-in-a-node",
+     [helper.make_node("Split", ["x"], ["y", "y"], name="split", axis=1)], [x], [y])
+
+# A Constant's tensor in external data reads only where initializers may.
+outside = TensorProto(name="c", data_type=FLOAT, dims=[4],
+                      data_location=TensorProto.EXTERNAL)
+outside.external_data.add(key="location", value="../outside.bin")
+with open(os.path.join(directory, "..", "outside.bin"), "wb") as f:
+    f.write(np.ones(4, np.float32).tobytes())
+save("constant-external-outside",
+     [helper.make_node("Constant", [], ["c"], name="const", value=outside),
+      helper.make_node("Add", ["x", "c"], ["y"], name="add")], [x], [y])
